@@ -1,0 +1,64 @@
+/*
+ * The configuration file (libconfig) → one immutable, validated value.
+ * A reload builds a whole new value and swaps it in only when it is valid.
+ */
+#ifndef PMHC_CONFIG_H
+#define PMHC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rules.h"
+
+struct pmhc_config {
+	char *path;
+
+	char *kafka_brokers;
+	char *kafka_group_id;
+	char **kafka_properties;	/* "name=value", already checked */
+	size_t n_kafka_properties;
+
+	char *pg_conninfo;
+	int pg_start_timeout_s;
+
+	char *topic_calls, *topic_units, *topic_dispositions;
+	char *topic_recommendations, *topic_dlq, *topic_history;
+
+	char *subject_key_file;
+	unsigned char *subject_key;	/* the secret, never logged */
+	size_t subject_key_len;
+	bool store_narrative;
+
+	int batch_max_events;
+	int batch_max_ms;
+	int max_message_bytes;
+	int backlog_max_events;
+	int shutdown_timeout_s;
+
+	char *log_level;
+
+	struct pmhc_rules *rules;
+};
+
+/* Every problem found, each one line "FILE:LINE: what is wrong". */
+struct pmhc_config_errors {
+	char **lines;
+	size_t n;
+};
+
+/* NULL when anything is wrong; errs then holds every problem found. */
+struct pmhc_config *pmhc_config_load(const char *path, struct pmhc_config_errors *errs);
+void pmhc_config_free(struct pmhc_config *cfg);
+void pmhc_config_errors_clear(struct pmhc_config_errors *errs);
+
+/*
+ * Names of the settings that differ between a and b but only take effect on a
+ * restart (connections, topics, group), comma-separated into buf; 0 when none.
+ */
+size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc_config *b,
+				  char *buf, size_t len);
+
+/* librdkafka properties pmhcd sets itself and refuses from kafka.properties. */
+bool pmhc_config_kafka_property_owned(const char *name);
+
+#endif

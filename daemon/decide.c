@@ -1,0 +1,81 @@
+#include "decide.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
+		 struct pmhc_decision *out)
+{
+	pmhc_screen(rules, call, &out->screening);
+	struct pmhc_facts facts = {
+		.flags = out->screening.flags,
+		.source = (int)call->source,
+		.nature_mapped = out->screening.nature_mapped,
+	};
+	out->rule = pmhc_flowchart_decide(rules, &facts);
+	out->mental_health_call = (out->screening.flags & PMHC_BIT(PMHC_F_MH)) != 0;
+}
+
+static const char *response_words(int response)
+{
+	switch (response) {
+	case PMHC__V1__RESPONSE__RESPONSE_STANDARD: return "standard patrol response";
+	case PMHC__V1__RESPONSE__RESPONSE_CIT: return "send a CIT officer";
+	case PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP: return "send a CIT officer with patrol backup";
+	case PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER:
+		return "send a co-responder team (officer and clinician)";
+	case PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS: return "send a mobile crisis team, not police";
+	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT: return "send EMS and a CIT officer";
+	default: return "no response decided";
+	}
+}
+
+/* Appends with snprintf semantics: *used may pass len, later appends then do nothing. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n;
+}
+
+int pmhc_decision_summary(const struct pmhc_decision *d, pmhc_flagset shared, char *buf,
+			  size_t len)
+{
+	size_t used = 0;
+	pmhc_flagset flags = d->screening.flags & shared;
+	if (len > 0)
+		buf[0] = '\0';
+
+	append(buf, len, &used, "%s", d->mental_health_call ? "Mental-health call" : "Not a mental-health call");
+	const char *sep = " (";
+	for (int f = 0; f < PMHC_FLAG_COUNT; f++) {
+		if (f == PMHC_F_MH || !(flags & PMHC_BIT(f)))
+			continue;
+		append(buf, len, &used, "%s%s", sep, pmhc_flag_words((enum pmhc_flag)f));
+		sep = ", ";
+	}
+	if (*sep == ',')
+		append(buf, len, &used, ")");
+
+	append(buf, len, &used, ": %s", response_words(d->rule ? d->rule->response : 0));
+	if (d->rule && d->rule->dispatch_code[0])
+		append(buf, len, &used, ", code %s", d->rule->dispatch_code);
+
+	/* Silence on a safety question must reach the responder as "unknown", never as "no". */
+	sep = "; not asked or unknown: ";
+	for (size_t i = 0; i < d->screening.n_reasons; i++) {
+		const struct pmhc_reason *r = &d->screening.reasons[i];
+		if (r->kind != PMHC_WHY_UNANSWERED || !(shared & PMHC_BIT(r->flag)))
+			continue;
+		append(buf, len, &used, "%s%s", sep, pmhc_question_text((enum pmhc_question)r->detail));
+		sep = ", ";
+	}
+	append(buf, len, &used, ".");
+	return (int)used;
+}

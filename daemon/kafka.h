@@ -1,0 +1,34 @@
+/*
+ * Kafka handles configured from pmhcd's config: the consumer in the group that
+ * shares cad.calls, and the producer for recommendations and the DLQ. Thin on
+ * purpose: the batching, offsets and rebalance policy live in pipeline.c.
+ */
+#ifndef PMHC_KAFKA_H
+#define PMHC_KAFKA_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "config.h"
+
+/*
+ * A consumer in kafka.group_id. Offsets are stored by pmhcd only after what a
+ * message caused is durable (enable.auto.offset.store=false) and committed by
+ * librdkafka's timer and on revoke/close. opaque reaches rebalance_cb.
+ */
+rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *group_id,
+				    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+							 rd_kafka_topic_partition_list_t *, void *),
+				    void *opaque, char *err, size_t errlen);
+
+/* An idempotent producer; dr_msg_cb runs from rd_kafka_poll() on the caller's thread. */
+rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
+				    void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
+				    void *opaque, char *err, size_t errlen);
+
+/* Subscribes to topics; 0 or -1 with err filled. */
+int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err,
+			 size_t errlen);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * One line per event worth logging, on stderr, as
+ *   2026-11-23T03:35:00.123Z level=error src=store.c:88 msg="..." key=value ...
+ * so that journald, grep and a person at 3 a.m. can all read it.
+ */
+#ifndef PMHC_LOG_H
+#define PMHC_LOG_H
+
+#include <stdarg.h>
+
+enum pmhc_log_level {
+	PMHC_LOG_DEBUG,
+	PMHC_LOG_INFO,
+	PMHC_LOG_WARN,
+	PMHC_LOG_ERROR,
+};
+
+/* Messages below this level are dropped (default INFO). */
+void pmhc_log_set_level(enum pmhc_log_level level);
+int pmhc_log_level_parse(const char *name, enum pmhc_log_level *out);
+
+/*
+ * fmt is the whole line after the fixed prefix: write it as
+ * msg="what happened" key=value ...; values with spaces go in double quotes.
+ */
+void pmhc_log_at(enum pmhc_log_level level, const char *file, int line,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#define pmhc_debug(...) pmhc_log_at(PMHC_LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+#define pmhc_info(...) pmhc_log_at(PMHC_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define pmhc_warn(...) pmhc_log_at(PMHC_LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define pmhc_error(...) pmhc_log_at(PMHC_LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,153 @@
+/* pmhcd: arguments, signals and wiring; the work is in pipeline.c. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "log.h"
+#include "pipeline.h"
+#include "pmhc_build.h"
+
+static struct pmhc_signals signals_seen;
+
+/* Handlers only set flags; the loop acts on them. */
+static void on_stop(int sig)
+{
+	(void)sig;
+	signals_seen.stop = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	signals_seen.reload = 1;
+}
+
+static const char usage_text[] =
+	"Usage: pmhcd --config FILE        run the daemon in the foreground\n"
+	"       pmhcd --check-config FILE  validate FILE, report every problem, exit\n"
+	"       pmhcd --version | --help\n"
+	"\n"
+	"pmhcd screens every CAD call event on Kafka for mental-health indicators,\n"
+	"walks the center's dispatch flowchart, publishes a recommendation (CIT,\n"
+	"co-responder, mobile crisis, EMS or standard patrol) for the dispatcher's\n"
+	"screen, and records every call and its decision in PostgreSQL.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE        configuration file (libconfig); see config/pmhcd.conf,\n"
+	"                           where every setting is explained\n"
+	"      --check-config FILE  load and validate FILE as a reload would, print each\n"
+	"                           problem as FILE:LINE: reason, exit 0 if valid, else 78\n"
+	"  -l, --log-level LEVEL    debug, info, warn or error (overrides log.level)\n"
+	"  -V, --version            print the version and exit\n"
+	"  -h, --help               print this help and exit\n"
+	"\n"
+	"Signals:\n"
+	"  SIGTERM, SIGINT  stop cleanly: finish and store the batch in flight, commit\n"
+	"                   Kafka offsets, close (bounded by limits.shutdown_timeout)\n"
+	"  SIGHUP           reload the configuration; a file with any problem is refused\n"
+	"                   and the running configuration stays in force (logged)\n"
+	"\n"
+	"Logging: one line per event on stderr, as key=value fields with a level.\n"
+	"\n"
+	"Exit status (sysexits.h):\n"
+	"  0   clean stop           64  usage error\n"
+	"  69  Kafka or PostgreSQL unreachable at start (after postgres.start_timeout)\n"
+	"  70  internal error       78  configuration problem (also an unreadable\n"
+	"                               privacy.subject_key_file)\n"
+	"\n"
+	"Delivery: an input's Kafka offset is committed only after its rows are\n"
+	"committed in PostgreSQL (or, for rejected input, its DLQ copy is delivered\n"
+	"and recorded); a restart replays the rest, and replays change nothing.\n";
+
+static void usage(FILE *to)
+{
+	fputs(usage_text, to);
+}
+
+static int check_config(const char *path)
+{
+	struct pmhc_config_errors errs = { 0 };
+	struct pmhc_config *cfg = pmhc_config_load(path, &errs);
+	if (cfg == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.lines[i]);
+		fprintf(stderr, "pmhcd: %s: %zu problem%s; configuration refused\n", path, errs.n,
+			errs.n == 1 ? "" : "s");
+		pmhc_config_errors_clear(&errs);
+		return EX_CONFIG;
+	}
+	printf("%s: OK (%zu rules, rules_version %s)\n", path, cfg->rules->n_rules, cfg->rules->version);
+	pmhc_config_free(cfg);
+	return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 'C' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *check_path = NULL, *level = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'C': check_path = optarg; break;
+		case 'l': level = optarg; break;
+		case 'V': printf("pmhcd %s\n", PMHC_VERSION); return EX_OK;
+		case 'h': usage(stdout); return EX_OK;
+		default:
+			fprintf(stderr, "Try 'pmhcd --help'.\n");
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pmhcd: unexpected argument '%s'\nTry 'pmhcd --help'.\n", argv[optind]);
+		return EX_USAGE;
+	}
+	if (check_path != NULL)
+		return check_config(check_path);
+	if (config_path == NULL) {
+		fprintf(stderr, "pmhcd: --config FILE is required\nTry 'pmhcd --help'.\n");
+		return EX_USAGE;
+	}
+
+	struct pmhc_config_errors errs = { 0 };
+	struct pmhc_config *cfg = pmhc_config_load(config_path, &errs);
+	if (cfg == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			pmhc_error("msg=\"configuration problem\" problem=\"%s\"", errs.lines[i]);
+		pmhc_error("msg=\"not starting: fix the configuration (pmhcd --check-config %s lists every problem)\"",
+			   config_path);
+		pmhc_config_errors_clear(&errs);
+		return EX_CONFIG;
+	}
+	enum pmhc_log_level lvl;
+	if (pmhc_log_level_parse(level ? level : cfg->log_level, &lvl) != 0) {
+		fprintf(stderr, "pmhcd: --log-level must be debug, info, warn or error\n");
+		pmhc_config_free(cfg);
+		return EX_USAGE;
+	}
+	pmhc_log_set_level(lvl);
+
+	struct sigaction sa = { 0 };
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	pmhc_info("msg=\"pmhcd starting\" version=%s config=%s", PMHC_VERSION, config_path);
+	return pmhc_pipeline_run(cfg, &signals_seen);
+}

@@ -1,0 +1,721 @@
+#include "pipeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "arena.h"
+#include "kafka.h"
+#include "log.h"
+#include "recommend.h"
+#include "store.h"
+#include "subject.h"
+#include "wire.h"
+
+#define ARENA_CHUNK (256 * 1024)
+#define STATS_EVERY_MS 60000
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The highest offset of one partition seen in a batch. */
+struct offset_mark {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+};
+
+/*
+ * A batch: the inputs polled in one window, what they decided, and where to
+ * resume. Everything it points to lives in its arena, so a config reload or
+ * the next batch cannot pull anything from under the writer.
+ */
+struct batch {
+	struct batch *next;
+	struct pmhc_arena arena;
+	struct pmhc_call_row *rows;
+	size_t n_rows, cap_rows;
+	struct pmhc_rejected_row *rejected;
+	size_t n_rejected, cap_rejected;
+	struct offset_mark *marks;
+	size_t n_marks, cap_marks;
+	size_t n_messages;
+	int64_t opened_ms;
+	int undelivered;	/* produced messages without a delivery report; main thread only */
+	struct pmhc_store_result result;
+};
+
+/* What a delivery report needs to find its batch and, for the DLQ, to resend. */
+struct delivery {
+	struct batch *batch;
+	bool dlq;
+};
+
+struct queue {
+	struct batch *head, *tail;
+};
+
+struct writer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct queue todo, done;
+	size_t todo_events;
+	bool quit;		/* finish the queue, then exit */
+	bool abandon;		/* exit after the write in progress */
+	bool db_down;
+	struct pmhc_store *store;
+};
+
+struct stats {
+	unsigned long calls, mh, rejected, degraded, stale, written, recs, recs_failed, dlq_resent;
+};
+
+struct pipeline {
+	struct pmhc_config *cfg;
+	struct pmhc_signals *sig;
+	rd_kafka_t *consumer, *producer;
+	struct writer w;
+	struct batch *current;
+	bool paused;
+	struct stats st;
+	int64_t last_stats_ms;
+	struct pmhc_rec_scratch scratch;
+	uint8_t *packbuf;
+	size_t packcap;
+};
+
+static void queue_push(struct queue *q, struct batch *b)
+{
+	b->next = NULL;
+	if (q->tail)
+		q->tail->next = b;
+	else
+		q->head = b;
+	q->tail = b;
+}
+
+static struct batch *queue_pop(struct queue *q)
+{
+	struct batch *b = q->head;
+	if (b != NULL) {
+		q->head = b->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		b->next = NULL;
+	}
+	return b;
+}
+
+static struct batch *batch_new(void)
+{
+	struct batch *b = calloc(1, sizeof *b);
+	if (b == NULL)
+		return NULL;
+	pmhc_arena_init(&b->arena, ARENA_CHUNK);
+	b->opened_ms = mono_ms();
+	return b;
+}
+
+static void batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	pmhc_arena_destroy(&b->arena);
+	free(b->rows);
+	free(b->rejected);
+	free(b->marks);
+	free(b);
+}
+
+/* Grows a batch array by doubling; 0 or -1. */
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap * 2 : 64;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*arr, n * elem);
+	if (p == NULL)
+		return -1;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+static int batch_mark(struct batch *b, const rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	for (size_t i = 0; i < b->n_marks; i++) {
+		if (b->marks[i].partition == m->partition && strcmp(b->marks[i].topic, topic) == 0) {
+			if (m->offset > b->marks[i].offset)
+				b->marks[i].offset = m->offset;
+			return 0;
+		}
+	}
+	if (grow((void **)&b->marks, &b->cap_marks, b->n_marks + 1, sizeof *b->marks) != 0)
+		return -1;
+	char *t = pmhc_arena_strdup(&b->arena, topic);
+	if (t == NULL)
+		return -1;
+	b->marks[b->n_marks++] = (struct offset_mark){ t, m->partition, m->offset };
+	return 0;
+}
+
+/* ---- the writer thread: batches → PostgreSQL, in order, retrying until done ---- */
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	long backoff_ms = 200;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->todo.head == NULL && !w->quit && !w->abandon)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->abandon || (w->todo.head == NULL && w->quit))
+			break;
+		struct batch *b = w->todo.head;
+		pthread_mutex_unlock(&w->mu);
+
+		int rc = pmhc_store_write_batch(w->store, b->rows, b->n_rows, b->rejected, b->n_rejected,
+						&b->result);
+
+		pthread_mutex_lock(&w->mu);
+		if (rc == 0) {
+			if (w->db_down)
+				pmhc_info("msg=\"PostgreSQL back; catching up\" backlog_events=%zu", w->todo_events);
+			w->db_down = false;
+			backoff_ms = 200;
+			queue_pop(&w->todo);
+			w->todo_events -= b->n_messages;
+			queue_push(&w->done, b);
+			continue;
+		}
+		if (!w->db_down)
+			pmhc_warn("msg=\"PostgreSQL write failed; decisions continue from memory, retrying\" "
+				  "backlog_events=%zu", w->todo_events);
+		w->db_down = true;
+		/* Capped backoff; a shutdown or abandon wakes it early. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += backoff_ms / 1000;
+		until.tv_nsec += (backoff_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!w->abandon)
+			pthread_cond_timedwait(&w->cv, &w->mu, &until);
+		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void writer_submit(struct writer *w, struct batch *b)
+{
+	pthread_mutex_lock(&w->mu);
+	queue_push(&w->todo, b);
+	w->todo_events += b->n_messages;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- producing: recommendations and the DLQ ---- */
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct pipeline *p = opaque;
+	struct delivery *d = m->_private;
+	if (d == NULL)
+		return;
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && d->dlq) {
+		/* A rejected input must reach the DLQ before its offset moves: send it again. */
+		rd_kafka_headers_t *h = NULL;
+		rd_kafka_message_headers(m, &h);
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			rk, RD_KAFKA_V_RKT(m->rkt), RD_KAFKA_V_KEY(m->key, m->key_len),
+			RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_HEADERS(h ? rd_kafka_headers_copy(h) : NULL), RD_KAFKA_V_OPAQUE(d),
+			RD_KAFKA_V_END);
+		pmhc_warn("msg=\"DLQ delivery failed; sending again\" error=\"%s\" resend=%s",
+			  rd_kafka_err2str(m->err), e ? rd_kafka_err2str(e) : "queued");
+		p->st.dlq_resent++;
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return;
+	}
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && !d->dlq) {
+		p->st.recs_failed++;
+		pmhc_error("msg=\"recommendation not delivered\" error=\"%s\"", rd_kafka_err2str(m->err));
+	}
+	d->batch->undelivered--;
+}
+
+/* Produce, waiting out a full local queue rather than dropping. */
+static rd_kafka_resp_err_t produce(struct pipeline *p, const char *topic, const void *key,
+				   size_t key_len, const void *val, size_t len,
+				   rd_kafka_headers_t *headers, struct delivery *d)
+{
+	for (;;) {
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			p->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+			RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			return e;
+		rd_kafka_poll(p->producer, 100);
+	}
+}
+
+static void send_to_dlq(struct pipeline *p, struct batch *b, const rd_kafka_message_t *m,
+			const char *reason)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct pmhc_rejected_row *r;
+	struct delivery *d = pmhc_arena_alloc(&b->arena, sizeof *d);
+	if (d == NULL || grow((void **)&b->rejected, &b->cap_rejected, b->n_rejected + 1, sizeof *r) != 0) {
+		pmhc_error("msg=\"out of memory recording a rejected event\"");
+		return;
+	}
+	r = &b->rejected[b->n_rejected++];
+	r->topic = pmhc_arena_strdup(&b->arena, topic);
+	r->partition = m->partition;
+	r->offset = m->offset;
+	r->reason = pmhc_arena_strdup(&b->arena, reason);
+	r->size = m->len;
+	unsigned int mdlen = 0;
+	EVP_Digest(m->payload ? m->payload : "", m->len, r->payload_sha256, &mdlen, EVP_sha256(), NULL);
+
+	char part[16], off[24];
+	snprintf(part, sizeof part, "%d", (int)m->partition);
+	snprintf(off, sizeof off, "%lld", (long long)m->offset);
+	rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+	rd_kafka_header_add(h, "pmhc-reason", -1, reason, -1);
+	rd_kafka_header_add(h, "pmhc-source-topic", -1, topic, -1);
+	rd_kafka_header_add(h, "pmhc-source-partition", -1, part, -1);
+	rd_kafka_header_add(h, "pmhc-source-offset", -1, off, -1);
+	*d = (struct delivery){ b, true };
+	rd_kafka_resp_err_t e = produce(p, p->cfg->topic_dlq, m->key, m->key_len, m->payload, m->len, h, d);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_headers_destroy(h);
+		pmhc_error("msg=\"cannot queue a DLQ message\" error=\"%s\"", rd_kafka_err2str(e));
+		return;
+	}
+	b->undelivered++;
+	p->st.rejected++;
+	pmhc_warn("msg=\"input rejected to the DLQ\" topic=%s partition=%d offset=%lld reason=\"%s\"", topic,
+		  (int)m->partition, (long long)m->offset, reason);
+}
+
+/* Copies a string into the batch arena; "" when out of memory (logged by caller's counts). */
+static char *keep(struct batch *b, const char *s)
+{
+	char *c = pmhc_arena_strdup(&b->arena, s);
+	return c ? c : (char *)"";
+}
+
+static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_message_t *m)
+{
+	const struct pmhc_config *cfg = p->cfg;
+	int64_t now = wall_ms();
+	rd_kafka_timestamp_type_t tstype;
+	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+	int64_t arrival = (tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0) ? ts : now;
+
+	struct pmhc_wire_report rep;
+	Pmhc__V1__CallEvent *call = pmhc_wire_call(m->payload, m->len, (size_t)cfg->max_message_bytes,
+						   arrival, &b->arena.pb, &rep);
+	if (call == NULL) {
+		send_to_dlq(p, b, m, rep.reason);
+		return;
+	}
+	if (rep.status == PMHC_WIRE_DEGRADED) {
+		p->st.degraded++;
+		pmhc_warn("msg=\"input degraded but routed\" call=%s/%s partition=%d offset=%lld reason=\"%s\"",
+			  call->psap_id, call->call_id, (int)m->partition, (long long)m->offset, rep.reason);
+	}
+
+	struct pmhc_decision d;
+	pmhc_decide(cfg->rules, call, &d);
+	struct pmhc_rec_scratch *s = &p->scratch;
+	pmhc_recommend(cfg->rules, call, &d, now, s);
+
+	size_t need = pmhc__v1__recommendation__get_packed_size(&s->rec);
+	if (need > p->packcap) {
+		uint8_t *nb = realloc(p->packbuf, need);
+		if (nb == NULL) {
+			pmhc_error("msg=\"out of memory packing a recommendation\" call=%s/%s", call->psap_id,
+				   call->call_id);
+			return;
+		}
+		p->packbuf = nb;
+		p->packcap = need;
+	}
+	size_t len = pmhc__v1__recommendation__pack(&s->rec, p->packbuf);
+	char key[2 * PMHC_ID_MAX + 2];
+	int klen = snprintf(key, sizeof key, "%s/%s", call->psap_id, call->call_id);
+	struct delivery *dv = pmhc_arena_alloc(&b->arena, sizeof *dv);
+	if (dv != NULL) {
+		*dv = (struct delivery){ b, false };
+		rd_kafka_resp_err_t e = produce(p, cfg->topic_recommendations, key, (size_t)klen, p->packbuf,
+						len, NULL, dv);
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			b->undelivered++;
+		else
+			pmhc_error("msg=\"cannot queue a recommendation\" call=%s error=\"%s\"", key,
+				   rd_kafka_err2str(e));
+	}
+
+	if (grow((void **)&b->rows, &b->cap_rows, b->n_rows + 1, sizeof *b->rows) != 0) {
+		pmhc_error("msg=\"out of memory batching a call\" call=%s", key);
+		return;
+	}
+	struct pmhc_call_row *row = &b->rows[b->n_rows++];
+	memset(row, 0, sizeof *row);
+	row->call = call;
+	row->nature_mapped = keep(b, d.screening.nature_mapped);
+	row->flags = d.screening.flags;
+	row->mental_health_call = d.mental_health_call;
+	row->rule_id = keep(b, d.rule->id);
+	row->response = d.rule->response;
+	row->dispatch_code = keep(b, d.rule->dispatch_code);
+	row->rules_version = keep(b, cfg->rules->version);
+	row->decided_at_ms = now;
+	/* The database keeps every reason, whatever the sharing policy withholds from dispatch. */
+	row->reasons = pmhc_arena_alloc(&b->arena, (d.screening.n_reasons + 1) * sizeof(char *));
+	if (row->reasons != NULL) {
+		for (size_t i = 0; i < d.screening.n_reasons; i++) {
+			char text[PMHC_REASON_LEN];
+			pmhc_reason_format(&d.screening.reasons[i], &d.screening, call, text, sizeof text);
+			row->reasons[row->n_reasons++] = keep(b, text);
+		}
+	}
+	row->summary = keep(b, s->summary);
+	if (call->subject_key[0] != '\0')
+		row->has_subject_hash = pmhc_subject_hash(cfg->subject_key, cfg->subject_key_len,
+							  call->subject_key, row->subject_hash) == 0;
+	row->store_narrative = cfg->store_narrative;
+	row->partition = m->partition;
+	row->offset = m->offset;
+
+	p->st.calls++;
+	p->st.recs++;
+	if (d.mental_health_call)
+		p->st.mh++;
+	pmhc_debug("msg=\"decided\" call=%s revision=%u rule=%s response=%s", key, call->revision,
+		   d.rule->id, pmhc_response_name(d.rule->response));
+}
+
+static void handle_message(struct pipeline *p, const rd_kafka_message_t *m)
+{
+	if (m->err) {
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			return;
+		pmhc_error("msg=\"consumer error\" topic=%s error=\"%s\"", m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
+			   rd_kafka_message_errstr(m));
+		return;
+	}
+	if (p->current == NULL && (p->current = batch_new()) == NULL) {
+		pmhc_error("msg=\"out of memory opening a batch\"");
+		return;
+	}
+	struct batch *b = p->current;
+	handle_call(p, b, m);
+	b->n_messages++;
+	if (batch_mark(b, m) != 0)
+		pmhc_error("msg=\"out of memory tracking offsets\"");
+}
+
+/* ---- completing batches: offsets move only past what is durable ---- */
+
+static void seal(struct pipeline *p)
+{
+	if (p->current != NULL && p->current->n_messages > 0) {
+		writer_submit(&p->w, p->current);
+		p->current = NULL;
+	}
+}
+
+static void store_offsets(struct pipeline *p, struct batch *b)
+{
+	if (b->n_marks == 0)
+		return;
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)b->n_marks);
+	for (size_t i = 0; i < b->n_marks; i++)
+		rd_kafka_topic_partition_list_add(list, b->marks[i].topic, b->marks[i].partition)->offset =
+			b->marks[i].offset + 1;	/* the stored offset is the next message to read */
+	rd_kafka_resp_err_t e = rd_kafka_offsets_store(p->consumer, list);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		pmhc_debug("msg=\"offsets not stored (partition revoked meanwhile?)\" error=\"%s\"",
+			   rd_kafka_err2str(e));
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Finishes written batches in order, as far as their messages are delivered. */
+static void reap(struct pipeline *p)
+{
+	rd_kafka_poll(p->producer, 0);
+	for (;;) {
+		pthread_mutex_lock(&p->w.mu);
+		struct batch *b = p->w.done.head;
+		if (b != NULL && b->undelivered <= 0)
+			queue_pop(&p->w.done);
+		else
+			b = NULL;
+		pthread_mutex_unlock(&p->w.mu);
+		if (b == NULL)
+			return;
+		store_offsets(p, b);
+		p->st.written += b->result.applied;
+		p->st.stale += b->result.stale;
+		if (b->result.stale)
+			pmhc_info("msg=\"stale revisions ignored\" count=%zu", b->result.stale);
+		batch_free(b);
+	}
+}
+
+static bool drained(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->w.mu);
+	bool empty = p->w.todo.head == NULL && p->w.done.head == NULL;
+	pthread_mutex_unlock(&p->w.mu);
+	return empty;
+}
+
+/* Seals and waits until every batch is durable and reaped, or timeout_ms passes. */
+static bool drain(struct pipeline *p, int64_t timeout_ms)
+{
+	seal(p);
+	int64_t until = mono_ms() + timeout_ms;
+	for (;;) {
+		reap(p);
+		if (drained(p))
+			return true;
+		if (mono_ms() >= until)
+			return false;
+		rd_kafka_poll(p->producer, 20);
+	}
+}
+
+/* Backpressure: past the backlog bound, stop reading until the database catches up. */
+static void pace(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->w.mu);
+	size_t backlog = p->w.todo_events;
+	pthread_mutex_unlock(&p->w.mu);
+	bool over = backlog >= (size_t)p->cfg->backlog_max_events;
+	bool under = backlog <= (size_t)p->cfg->backlog_max_events / 2;
+	if (!p->paused && over) {
+		rd_kafka_topic_partition_list_t *a = NULL;
+		if (rd_kafka_assignment(p->consumer, &a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			rd_kafka_pause_partitions(p->consumer, a);
+			rd_kafka_topic_partition_list_destroy(a);
+		}
+		p->paused = true;
+		pmhc_warn("msg=\"backlog full; consumption paused until PostgreSQL catches up\" backlog_events=%zu",
+			  backlog);
+	} else if (p->paused && under) {
+		rd_kafka_topic_partition_list_t *a = NULL;
+		if (rd_kafka_assignment(p->consumer, &a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			rd_kafka_resume_partitions(p->consumer, a);
+			rd_kafka_topic_partition_list_destroy(a);
+		}
+		p->paused = false;
+		pmhc_info("msg=\"consumption resumed\" backlog_events=%zu", backlog);
+	}
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct pipeline *p = opaque;
+	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		pmhc_info("msg=\"partitions assigned\" count=%d", parts->cnt);
+		if (coop)
+			rd_kafka_incremental_assign(rk, parts);
+		else
+			rd_kafka_assign(rk, parts);
+		if (p->paused) {
+			rd_kafka_pause_partitions(rk, parts);
+		}
+		return;
+	}
+	/* Revoked: finish what we hold for these partitions and commit, so the next owner resumes after it. */
+	bool done = drain(p, (int64_t)p->cfg->shutdown_timeout_s * 1000);
+	rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
+	pmhc_info("msg=\"partitions revoked\" count=%d drained=%s commit=\"%s\"", parts->cnt,
+		  done ? "yes" : "no (the next owner replays the rest)",
+		  e == RD_KAFKA_RESP_ERR__NO_OFFSET ? "nothing new" : rd_kafka_err2str(e));
+	if (coop)
+		rd_kafka_incremental_unassign(rk, parts);
+	else
+		rd_kafka_assign(rk, NULL);
+}
+
+static void log_stats(struct pipeline *p, const char *why)
+{
+	pthread_mutex_lock(&p->w.mu);
+	size_t backlog = p->w.todo_events;
+	bool down = p->w.db_down;
+	pthread_mutex_unlock(&p->w.mu);
+	pmhc_info("msg=\"%s\" calls=%lu mh=%lu rejected=%lu degraded=%lu stale=%lu stored=%lu "
+		  "recommendations=%lu recommendations_failed=%lu backlog_events=%zu db=%s paused=%s",
+		  why, p->st.calls, p->st.mh, p->st.rejected, p->st.degraded, p->st.stale, p->st.written,
+		  p->st.recs, p->st.recs_failed, backlog, down ? "down" : "up", p->paused ? "yes" : "no");
+}
+
+static void reload(struct pipeline *p)
+{
+	struct pmhc_config_errors errs = { 0 };
+	struct pmhc_config *next = pmhc_config_load(p->cfg->path, &errs);
+	if (next == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			pmhc_error("msg=\"config refused on reload\" problem=\"%s\"", errs.lines[i]);
+		pmhc_error("msg=\"reload refused; keeping the running configuration\" rules_version=%s",
+			   p->cfg->rules->version);
+		pmhc_config_errors_clear(&errs);
+		return;
+	}
+	char changed[512];
+	if (pmhc_config_restart_needed(p->cfg, next, changed, sizeof changed) > 0)
+		pmhc_warn("msg=\"these settings changed but take effect only after a restart\" settings=%s", changed);
+	enum pmhc_log_level lvl;
+	if (pmhc_log_level_parse(next->log_level, &lvl) == 0)
+		pmhc_log_set_level(lvl);
+	pmhc_info("msg=\"configuration reloaded\" rules_version=%s previous=%s", next->rules->version,
+		  p->cfg->rules->version);
+	/* Batches copied what they need from the old config: it can go now. */
+	pmhc_config_free(p->cfg);
+	p->cfg = next;
+}
+
+int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
+{
+	struct pipeline *p = calloc(1, sizeof *p);
+	int rc = 70;
+	char err[512];
+	if (p == NULL) {
+		pmhc_config_free(cfg);
+		return 70;
+	}
+	p->cfg = cfg;
+	p->sig = sig;
+	pthread_mutex_init(&p->w.mu, NULL);
+	pthread_cond_init(&p->w.cv, NULL);
+
+	p->w.store = pmhc_store_open(cfg->pg_conninfo, cfg->pg_start_timeout_s, &sig->stop);
+	if (p->w.store == NULL) {
+		rc = sig->stop ? 0 : 69;
+		goto out;
+	}
+	if (pmhc_store_migrate(p->w.store) != 0) {
+		pmhc_error("msg=\"cannot bring the schema up to date; not starting\"");
+		rc = 69;
+		goto out;
+	}
+
+	p->producer = pmhc_kafka_producer_new(cfg, dr_msg_cb, p, err, sizeof err);
+	p->consumer = p->producer ? pmhc_kafka_consumer_new(cfg, cfg->kafka_group_id, rebalance_cb, p, err,
+							    sizeof err)
+				  : NULL;
+	if (p->consumer == NULL) {
+		pmhc_error("msg=\"%s\"", err);
+		rc = 78;
+		goto out;
+	}
+	const char *topics[] = { cfg->topic_calls };
+	if (pmhc_kafka_subscribe(p->consumer, topics, 1, err, sizeof err) != 0) {
+		pmhc_error("msg=\"%s\"", err);
+		goto out;
+	}
+	if (pthread_create(&p->w.thread, NULL, writer_main, &p->w) != 0) {
+		pmhc_error("msg=\"cannot start the writer thread\" error=\"%s\"", strerror(errno));
+		goto out;
+	}
+	pmhc_info("msg=\"pmhcd running\" group=%s calls_topic=%s recommendations_topic=%s rules_version=%s",
+		  cfg->kafka_group_id, cfg->topic_calls, cfg->topic_recommendations, cfg->rules->version);
+
+	p->last_stats_ms = mono_ms();
+	while (!sig->stop) {
+		if (sig->reload) {
+			sig->reload = 0;
+			reload(p);
+		}
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, 10);
+		if (m != NULL) {
+			handle_message(p, m);
+			rd_kafka_message_destroy(m);
+		}
+		rd_kafka_poll(p->producer, 0);
+		struct batch *b = p->current;
+		if (b != NULL && b->n_messages > 0 &&
+		    (b->n_messages >= (size_t)p->cfg->batch_max_events ||
+		     mono_ms() - b->opened_ms >= p->cfg->batch_max_ms))
+			seal(p);
+		reap(p);
+		pace(p);
+		if (mono_ms() - p->last_stats_ms >= STATS_EVERY_MS) {
+			log_stats(p, "stats");
+			p->last_stats_ms = mono_ms();
+		}
+	}
+
+	pmhc_info("msg=\"stopping: finishing the batch in flight\"");
+	bool clean = drain(p, (int64_t)p->cfg->shutdown_timeout_s * 1000);
+	if (!clean)
+		pmhc_warn("msg=\"PostgreSQL did not take the last batches in time; their offsets stay uncommitted "
+			  "and they will be replayed on restart\"");
+	pthread_mutex_lock(&p->w.mu);
+	p->w.quit = true;
+	p->w.abandon = !clean;
+	pthread_cond_signal(&p->w.cv);
+	pthread_mutex_unlock(&p->w.mu);
+	pthread_join(p->w.thread, NULL);
+	rd_kafka_resp_err_t e = rd_kafka_commit(p->consumer, NULL, 0);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+		pmhc_warn("msg=\"final offset commit failed; the last inputs will be replayed\" error=\"%s\"",
+			  rd_kafka_err2str(e));
+	rd_kafka_consumer_close(p->consumer);
+	log_stats(p, "stopped");
+	rc = 0;
+out:
+	if (p->consumer != NULL)
+		rd_kafka_destroy(p->consumer);
+	if (p->producer != NULL) {
+		if (rd_kafka_flush(p->producer, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			pmhc_warn("msg=\"some recommendations were still unsent at exit\" count=%d",
+				  rd_kafka_outq_len(p->producer));
+		rd_kafka_destroy(p->producer);
+	}
+	/* Batches never written keep their offsets uncommitted: replayed on restart. */
+	batch_free(p->current);
+	for (struct batch *b; (b = queue_pop(&p->w.todo)) != NULL;)
+		batch_free(b);
+	for (struct batch *b; (b = queue_pop(&p->w.done)) != NULL;)
+		batch_free(b);
+	pmhc_store_close(p->w.store);
+	pthread_mutex_destroy(&p->w.mu);
+	pthread_cond_destroy(&p->w.cv);
+	free(p->packbuf);
+	pmhc_config_free(p->cfg);
+	free(p);
+	return rc;
+}

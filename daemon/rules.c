@@ -1,0 +1,358 @@
+#include "rules.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "pmhc.pb-c.h"
+
+static const char *const response_names[] = {
+	[PMHC__V1__RESPONSE__RESPONSE_UNSPECIFIED] = "UNSPECIFIED",
+	[PMHC__V1__RESPONSE__RESPONSE_STANDARD] = "STANDARD",
+	[PMHC__V1__RESPONSE__RESPONSE_CIT] = "CIT",
+	[PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP] = "CIT_WITH_BACKUP",
+	[PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER] = "CO_RESPONDER",
+	[PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS] = "MOBILE_CRISIS",
+	[PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT] = "EMS_AND_CIT",
+};
+
+static const char *const source_names[PMHC_SOURCE_COUNT] = {
+	[PMHC__V1__CALL_SOURCE__SOURCE_UNSPECIFIED] = "UNSPECIFIED",
+	[PMHC__V1__CALL_SOURCE__SOURCE_911] = "911",
+	[PMHC__V1__CALL_SOURCE__SOURCE_988] = "988",
+	[PMHC__V1__CALL_SOURCE__SOURCE_ADMIN] = "ADMIN",
+	[PMHC__V1__CALL_SOURCE__SOURCE_OFFICER_INITIATED] = "OFFICER_INITIATED",
+	[PMHC__V1__CALL_SOURCE__SOURCE_TEXT] = "TEXT",
+};
+
+#define N_RESPONSES (sizeof response_names / sizeof response_names[0])
+
+const char *pmhc_response_name(int response)
+{
+	return response >= 0 && (size_t)response < N_RESPONSES ? response_names[response] : "UNSPECIFIED";
+}
+
+/* The configuration may not ask for UNSPECIFIED: a rule must decide something. */
+int pmhc_response_parse(const char *name, int *out)
+{
+	for (size_t i = 1; i < N_RESPONSES; i++) {
+		if (strcmp(name, response_names[i]) == 0) {
+			*out = (int)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *pmhc_source_name(int source)
+{
+	return source >= 0 && source < PMHC_SOURCE_COUNT ? source_names[source] : "UNSPECIFIED";
+}
+
+int pmhc_source_parse(const char *name, int *out)
+{
+	for (int i = 0; i < PMHC_SOURCE_COUNT; i++) {
+		if (strcmp(name, source_names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int pmhc_code_normalize(const char *s, char *out, size_t outlen)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (n >= outlen) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)toupper((unsigned char)s[i]);
+	out[n] = '\0';
+	return 0;
+}
+
+bool pmhc_rule_is_catch_all(const struct pmhc_rule *rule)
+{
+	return !rule->has_all && !rule->has_any && !rule->has_none && rule->sources == 0 &&
+	       rule->nature_codes == NULL;
+}
+
+void pmhc_rules_free(struct pmhc_rules *rules)
+{
+	if (rules == NULL)
+		return;
+	for (size_t i = 0; i < rules->n_nature_map; i++)
+		free(rules->nature_map[i].code);
+	for (size_t i = 0; i < rules->n_premise_map; i++)
+		free(rules->premise_map[i].code);
+	for (size_t i = 0; i < rules->n_aliases; i++) {
+		free(rules->aliases[i].from);
+		free(rules->aliases[i].to);
+	}
+	for (size_t i = 0; i < rules->n_rules; i++) {
+		struct pmhc_rule *r = &rules->rules[i];
+		free(r->id);
+		free(r->dispatch_code);
+		for (size_t j = 0; j < r->n_nature_codes; j++)
+			free(r->nature_codes[j]);
+		free(r->nature_codes);
+	}
+	free(rules->nature_map);
+	free(rules->premise_map);
+	free(rules->aliases);
+	free(rules->rules);
+	free(rules);
+}
+
+#define F(x) PMHC_BIT(PMHC_F_##x)
+
+static const struct {
+	const char *code;
+	pmhc_flagset flags;
+} default_nature[] = {
+	{ "EDP", F(MH) },
+	{ "MNTL", F(MH) },
+	{ "MTLV", F(MH) | F(VIOLENCE) },
+	{ "SUICIDE", F(MH) | F(SELF_HARM) },
+	{ "SUICTHRT", F(MH) | F(SELF_HARM) },
+	{ "OD", F(SUD) | F(MEDICAL) },
+	{ "INTOX", F(SUD) },
+}, default_premise[] = {
+	{ "MH_HISTORY", F(PREMISE_MH) },
+	{ "VIOLENCE_HISTORY", F(HISTORY_VIOLENCE) },
+	{ "WEAPONS_HISTORY", F(HISTORY_VIOLENCE) },
+};
+
+static const struct {
+	const char *id;
+	pmhc_flagset all, any, none;
+	uint32_t sources;
+	int response;
+	const char *code;
+} default_rules[] = {
+	{ "not-mh", 0, 0, F(MH), 0, PMHC__V1__RESPONSE__RESPONSE_STANDARD, "" },
+	{ "mh-medical", F(MEDICAL), 0, 0, 0, PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT, "MH-EMS" },
+	{ "mh-weapon-violence", 0, F(WEAPON) | F(VIOLENCE), 0, 0,
+	  PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP, "MH-CITB" },
+	{ "mh-history-violence", F(HISTORY_VIOLENCE), 0, 0, 0, PMHC__V1__RESPONSE__RESPONSE_CIT,
+	  "MH-CIT" },
+	{ "mh-988", 0, 0, 0, 1u << PMHC__V1__CALL_SOURCE__SOURCE_988,
+	  PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS, "MH-MCT" },
+	{ "mh-self-harm", F(SELF_HARM), 0, 0, 0, PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER, "MH-COR" },
+	{ "mh-default", 0, 0, 0, 0, PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER, "MH-COR" },
+};
+
+#undef F
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+struct pmhc_rules *pmhc_rules_default(void)
+{
+	struct pmhc_rules *r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return NULL;
+	r->nature_map = calloc(COUNT(default_nature), sizeof *r->nature_map);
+	r->premise_map = calloc(COUNT(default_premise), sizeof *r->premise_map);
+	r->rules = calloc(COUNT(default_rules), sizeof *r->rules);
+	if (r->nature_map == NULL || r->premise_map == NULL || r->rules == NULL)
+		goto fail;
+
+	for (size_t i = 0; i < COUNT(default_nature); i++, r->n_nature_map++) {
+		r->nature_map[i].flags = default_nature[i].flags;
+		if ((r->nature_map[i].code = strdup(default_nature[i].code)) == NULL)
+			goto fail;
+	}
+	for (size_t i = 0; i < COUNT(default_premise); i++, r->n_premise_map++) {
+		r->premise_map[i].flags = default_premise[i].flags;
+		if ((r->premise_map[i].code = strdup(default_premise[i].code)) == NULL)
+			goto fail;
+	}
+	for (size_t i = 0; i < COUNT(default_rules); i++, r->n_rules++) {
+		struct pmhc_rule *rule = &r->rules[i];
+		rule->all = default_rules[i].all;
+		rule->any = default_rules[i].any;
+		rule->none = default_rules[i].none;
+		rule->has_all = rule->all != 0;
+		rule->has_any = rule->any != 0;
+		rule->has_none = rule->none != 0;
+		rule->sources = default_rules[i].sources;
+		rule->response = default_rules[i].response;
+		rule->id = strdup(default_rules[i].id);
+		rule->dispatch_code = strdup(default_rules[i].code);
+		if (rule->id == NULL || rule->dispatch_code == NULL)
+			goto fail;
+	}
+	r->share_flags = PMHC_ALL_FLAGS;
+	r->share_narrative = false;
+	if (pmhc_rules_seal(r) != 0)
+		goto fail;
+	return r;
+fail:
+	pmhc_rules_free(r);
+	return NULL;
+}
+
+/* A growable string for the canonical text; out of memory sticks. */
+struct text {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void text_printf(struct text *t, const char *fmt, ...)
+{
+	if (t->oom)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->oom = true;
+			return;
+		}
+		if ((size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = (t->cap + (size_t)n + 1) * 2;
+		char *nb = realloc(t->buf, cap);
+		if (nb == NULL) {
+			t->oom = true;
+			return;
+		}
+		t->buf = nb;
+		t->cap = cap;
+	}
+}
+
+static void text_flags(struct text *t, pmhc_flagset set)
+{
+	const char *sep = "";
+	for (int f = 0; f < PMHC_FLAG_COUNT; f++) {
+		if (set & PMHC_BIT(f)) {
+			text_printf(t, "%s%s", sep, pmhc_flag_name((enum pmhc_flag)f));
+			sep = ",";
+		}
+	}
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+	return strcmp((*(const struct pmhc_code_map *const *)a)->code,
+		      (*(const struct pmhc_code_map *const *)b)->code);
+}
+
+static int cmp_alias(const void *a, const void *b)
+{
+	return strcmp((*(const struct pmhc_alias *const *)a)->from,
+		      (*(const struct pmhc_alias *const *)b)->from);
+}
+
+/* Mappings are sets: sort them so that moving a line in the file changes nothing. */
+static void text_maps(struct text *t, const char *kind, const struct pmhc_code_map *map, size_t n)
+{
+	const struct pmhc_code_map **sorted = malloc((n ? n : 1) * sizeof *sorted);
+	if (sorted == NULL) {
+		t->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &map[i];
+	qsort(sorted, n, sizeof *sorted, cmp_map);
+	for (size_t i = 0; i < n; i++) {
+		text_printf(t, "%s %s ", kind, sorted[i]->code);
+		text_flags(t, sorted[i]->flags);
+		text_printf(t, "\n");
+	}
+	free(sorted);
+}
+
+char *pmhc_rules_canonical(const struct pmhc_rules *r)
+{
+	struct text t = { 0 };
+	text_printf(&t, "pmhc-rules 1\n");
+	text_maps(&t, "nature", r->nature_map, r->n_nature_map);
+	text_maps(&t, "premise", r->premise_map, r->n_premise_map);
+
+	const struct pmhc_alias **aliases = malloc((r->n_aliases ? r->n_aliases : 1) * sizeof *aliases);
+	if (aliases == NULL) {
+		free(t.buf);
+		return NULL;
+	}
+	for (size_t i = 0; i < r->n_aliases; i++)
+		aliases[i] = &r->aliases[i];
+	qsort(aliases, r->n_aliases, sizeof *aliases, cmp_alias);
+	for (size_t i = 0; i < r->n_aliases; i++)
+		text_printf(&t, "alias %s %s\n", aliases[i]->from, aliases[i]->to);
+	free(aliases);
+
+	/* Rules keep their order: first match wins, so order is meaning. */
+	for (size_t i = 0; i < r->n_rules; i++) {
+		const struct pmhc_rule *rule = &r->rules[i];
+		text_printf(&t, "rule %s", rule->id);
+		if (rule->has_all) {
+			text_printf(&t, " all=");
+			text_flags(&t, rule->all);
+		}
+		if (rule->has_any) {
+			text_printf(&t, " any=");
+			text_flags(&t, rule->any);
+		}
+		if (rule->has_none) {
+			text_printf(&t, " none=");
+			text_flags(&t, rule->none);
+		}
+		if (rule->sources) {
+			const char *sep = " source=";
+			for (int s = 0; s < PMHC_SOURCE_COUNT; s++) {
+				if (rule->sources & (1u << s)) {
+					text_printf(&t, "%s%s", sep, pmhc_source_name(s));
+					sep = ",";
+				}
+			}
+		}
+		for (size_t j = 0; j < rule->n_nature_codes; j++)
+			text_printf(&t, "%s%s", j ? "," : " nature=", rule->nature_codes[j]);
+		text_printf(&t, " -> %s \"%s\"\n", pmhc_response_name(rule->response), rule->dispatch_code);
+	}
+	text_printf(&t, "share flags=");
+	text_flags(&t, r->share_flags);
+	text_printf(&t, " narrative=%s\n", r->share_narrative ? "yes" : "no");
+
+	if (t.oom) {
+		free(t.buf);
+		return NULL;
+	}
+	return t.buf;
+}
+
+int pmhc_rules_seal(struct pmhc_rules *r)
+{
+	char *text = pmhc_rules_canonical(r);
+	if (text == NULL)
+		return -1;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int ok = EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL);
+	free(text);
+	if (!ok || mdlen != 32)
+		return -1;
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(r->version + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}

@@ -1,0 +1,561 @@
+#include "store.h"
+
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "migrations.h"
+#include "rules.h"
+
+/* Any one round trip longer than this means the server is gone or stuck. */
+#define IO_TIMEOUT_MS 30000
+/* Serializes migrations between instances starting at once; any constant will do. */
+#define MIGRATION_LOCK 0x706d6863
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+struct pmhc_store {
+	PGconn *conn;
+	char *conninfo;
+	bool prepared;
+	bool lost;
+	struct sbuf scratch;
+};
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* libpq's message without its trailing newline, for one-line logs. */
+static const char *pq_error(PGconn *conn)
+{
+	static _Thread_local char buf[512];
+	snprintf(buf, sizeof buf, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+	for (char *p = buf; *p; p++)
+		if (*p == '\n')
+			*p = (p[1] ? ' ' : '\0');
+	return buf;
+}
+
+static PGconn *connect_once(const char *conninfo)
+{
+	/* expand_dbname lets conninfo be a URI or key=value string; ours only fill gaps. */
+	const char *kw[] = { "dbname", "application_name", "connect_timeout", NULL };
+	const char *val[] = { conninfo, "pmhcd", "10", NULL };
+	return PQconnectdbParams(kw, val, 1);
+}
+
+struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,
+				   const volatile sig_atomic_t *stop)
+{
+	struct pmhc_store *s = calloc(1, sizeof *s);
+	if (s == NULL || (s->conninfo = strdup(conninfo)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long backoff = 250;
+	for (int attempt = 1;; attempt++) {
+		s->conn = connect_once(conninfo);
+		if (PQstatus(s->conn) == CONNECTION_OK)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long elapsed = (long)(now.tv_sec - t0.tv_sec);
+		if (elapsed >= timeout_s || (stop && *stop)) {
+			pmhc_error("msg=\"PostgreSQL unreachable; giving up\" attempts=%d waited_s=%ld error=\"%s\" "
+				   "hint=\"check postgres.conninfo and that the server is up\"",
+				   attempt, elapsed, pq_error(s->conn));
+			PQfinish(s->conn);
+			free(s->conninfo);
+			free(s);
+			return NULL;
+		}
+		pmhc_warn("msg=\"PostgreSQL unreachable; retrying\" attempt=%d retry_in_ms=%ld error=\"%s\"",
+			  attempt, backoff, pq_error(s->conn));
+		PQfinish(s->conn);
+		s->conn = NULL;
+		sleep_ms(backoff);
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+	}
+	pmhc_info("msg=\"connected to PostgreSQL\" server_version=%d", PQserverVersion(s->conn));
+	return s;
+}
+
+void pmhc_store_close(struct pmhc_store *s)
+{
+	if (s == NULL)
+		return;
+	PQfinish(s->conn);
+	free(s->conninfo);
+	free(s->scratch.p);
+	free(s);
+}
+
+bool pmhc_store_connection_lost(const struct pmhc_store *s)
+{
+	return s->lost;
+}
+
+static int exec_ok(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult *r = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : -1;
+	if (rc != 0)
+		pmhc_error("msg=\"%s failed\" error=\"%s\"", what, pq_error(conn));
+	PQclear(r);
+	return rc;
+}
+
+static void sha256_hex(const char *text, char out[65]);
+
+int pmhc_store_migrate(struct pmhc_store *s)
+{
+	PGconn *c = s->conn;
+	char lock[96];
+	snprintf(lock, sizeof lock, "SELECT pg_advisory_lock(%d)", MIGRATION_LOCK);
+	if (exec_ok(c, lock, "taking the migration lock") != 0)
+		return -1;
+	int rc = -1;
+	if (exec_ok(c,
+		    "CREATE SCHEMA IF NOT EXISTS pmhc;"
+		    "CREATE TABLE IF NOT EXISTS pmhc.schema_migrations ("
+		    " version integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"
+		    " applied_at timestamptz NOT NULL DEFAULT now());"
+		    "COMMENT ON TABLE pmhc.schema_migrations IS "
+		    "'Which numbered migrations of sql/ pmhcd has applied, and a hash of each as applied.'",
+		    "creating pmhc.schema_migrations") != 0)
+		goto out;
+
+	size_t applied = 0;
+	for (size_t i = 0; i < pmhc_n_migrations; i++) {
+		const struct pmhc_migration *m = &pmhc_migrations[i];
+		char version[16], hash[65];
+		snprintf(version, sizeof version, "%d", m->version);
+		sha256_hex(m->sql, hash);
+		const char *p1[] = { version };
+		PGresult *r = PQexecParams(c, "SELECT sha256 FROM pmhc.schema_migrations WHERE version = $1",
+					   1, NULL, p1, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			pmhc_error("msg=\"reading pmhc.schema_migrations failed\" error=\"%s\"", pq_error(c));
+			PQclear(r);
+			goto out;
+		}
+		if (PQntuples(r) == 1) {
+			if (strcmp(PQgetvalue(r, 0, 0), hash) != 0)
+				pmhc_warn("msg=\"an applied migration differs from the one built in; it is not re-run\" "
+					  "migration=%s hint=\"never edit an applied migration: add a new one\"", m->name);
+			PQclear(r);
+			continue;
+		}
+		PQclear(r);
+
+		if (exec_ok(c, "BEGIN", "BEGIN") != 0)
+			goto out;
+		if (exec_ok(c, m->sql, m->name) != 0) {
+			exec_ok(c, "ROLLBACK", "ROLLBACK");
+			goto out;
+		}
+		const char *p3[] = { version, m->name, hash };
+		r = PQexecParams(c, "INSERT INTO pmhc.schema_migrations (version, name, sha256) VALUES ($1, $2, $3)",
+				 3, NULL, p3, NULL, NULL, 0);
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok || exec_ok(c, "COMMIT", "COMMIT") != 0) {
+			pmhc_error("msg=\"recording migration failed\" migration=%s error=\"%s\"", m->name, pq_error(c));
+			exec_ok(c, "ROLLBACK", "ROLLBACK");
+			goto out;
+		}
+		pmhc_info("msg=\"migration applied\" migration=%s", m->name);
+		applied++;
+	}
+	pmhc_info("msg=\"schema up to date\" migrations=%zu applied_now=%zu", pmhc_n_migrations, applied);
+	rc = 0;
+out:
+	snprintf(lock, sizeof lock, "SELECT pg_advisory_unlock(%d)", MIGRATION_LOCK);
+	exec_ok(c, lock, "releasing the migration lock");
+	return rc;
+}
+
+#include <openssl/evp.h>
+
+static void sha256_hex(const char *text, char out[65])
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+	EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* ---- scratch text for one row's parameters ---- */
+
+static size_t sb_mark(struct sbuf *b)
+{
+	return b->len;
+}
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* Terminates the current parameter; returns the offset where it started. */
+static size_t sb_end(struct sbuf *b, size_t mark)
+{
+	sb_put(b, "", 1);
+	return mark;
+}
+
+static size_t sb_str(struct sbuf *b, const char *s)
+{
+	size_t m = sb_mark(b);
+	sb_put(b, s, strlen(s));
+	return sb_end(b, m);
+}
+
+static size_t sb_fmt(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static size_t sb_fmt(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[64];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	size_t m = sb_mark(b);
+	sb_put(b, tmp, n > 0 ? (size_t)n : 0);
+	return sb_end(b, m);
+}
+
+/* A PostgreSQL array literal: {"a","b"} with " and \ escaped. */
+static size_t sb_array(struct sbuf *b, char *const *items, size_t n)
+{
+	size_t m = sb_mark(b);
+	sb_put(b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		sb_put(b, i ? ",\"" : "\"", i ? 2 : 1);
+		for (const char *p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				sb_put(b, "\\", 1);
+			sb_put(b, p, 1);
+		}
+		sb_put(b, "\"", 1);
+	}
+	sb_put(b, "}", 1);
+	return sb_end(b, m);
+}
+
+static size_t sb_flags(struct sbuf *b, pmhc_flagset flags)
+{
+	char *names[PMHC_FLAG_COUNT];
+	size_t n = 0;
+	for (int f = 0; f < PMHC_FLAG_COUNT; f++)
+		if (flags & PMHC_BIT(f))
+			names[n++] = (char *)pmhc_flag_name((enum pmhc_flag)f);
+	return sb_array(b, names, n);
+}
+
+static size_t sb_hex(struct sbuf *b, const unsigned char *bytes, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t m = sb_mark(b);
+	for (size_t i = 0; i < n; i++) {
+		char two[2] = { digits[bytes[i] >> 4], digits[bytes[i] & 15] };
+		sb_put(b, two, 2);
+	}
+	return sb_end(b, m);
+}
+
+/* ---- the write ---- */
+
+#define UPSERT_NPARAMS 29
+#define NO_PARAM ((size_t)-1)
+
+static const char upsert_sql[] =
+	"WITH c AS ("
+	" INSERT INTO pmhc.calls AS t (psap_id, call_id, revision, received_at, source, nature_code,"
+	"  nature_code_mapped, nature_text, premise_flags, flags, mental_health_call, rule_id, response,"
+	"  dispatch_code, unit_ids, fallback_used, rules_version, decided_at, beat, district, lat, lon,"
+	"  subject_hash, narrative, backfilled, source_partition, source_offset)"
+	" VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000.0), $5, $6, $7, $8, $9::text[], $10::text[],"
+	"  $11, $12, $13, $14, $15::text[], $16, $17, to_timestamp($18::bigint / 1000.0), $19, $20, $21, $22,"
+	"  decode($23, 'hex'), $24, $25, $26, $27)"
+	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
+	"  revision = EXCLUDED.revision, received_at = EXCLUDED.received_at, source = EXCLUDED.source,"
+	"  nature_code = EXCLUDED.nature_code, nature_code_mapped = EXCLUDED.nature_code_mapped,"
+	"  nature_text = EXCLUDED.nature_text, premise_flags = EXCLUDED.premise_flags, flags = EXCLUDED.flags,"
+	"  mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id,"
+	"  response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids,"
+	"  fallback_used = EXCLUDED.fallback_used, rules_version = EXCLUDED.rules_version,"
+	"  decided_at = EXCLUDED.decided_at, beat = EXCLUDED.beat, district = EXCLUDED.district,"
+	"  lat = EXCLUDED.lat, lon = EXCLUDED.lon, subject_hash = EXCLUDED.subject_hash,"
+	"  narrative = EXCLUDED.narrative, backfilled = EXCLUDED.backfilled,"
+	"  source_partition = EXCLUDED.source_partition, source_offset = EXCLUDED.source_offset"
+	"  WHERE EXCLUDED.revision = 0 OR EXCLUDED.revision > t.revision"
+	" RETURNING 1)"
+	" INSERT INTO pmhc.decisions AS d (psap_id, call_id, revision, decided_at, rules_version,"
+	"  nature_code_mapped, flags, mental_health_call, rule_id, response, dispatch_code, unit_ids,"
+	"  fallback_used, reasons, summary, backfilled)"
+	" SELECT $1, $2, $3, to_timestamp($18::bigint / 1000.0), $17, $7, $10::text[], $11, $12, $13, $14,"
+	"  $15::text[], $16, $28::text[], $29, $25 FROM c"
+	" ON CONFLICT (psap_id, call_id, revision) DO UPDATE SET"
+	"  decided_at = EXCLUDED.decided_at, rules_version = EXCLUDED.rules_version,"
+	"  nature_code_mapped = EXCLUDED.nature_code_mapped, flags = EXCLUDED.flags,"
+	"  mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id,"
+	"  response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids,"
+	"  fallback_used = EXCLUDED.fallback_used, reasons = EXCLUDED.reasons, summary = EXCLUDED.summary,"
+	"  backfilled = EXCLUDED.backfilled"
+	"  WHERE EXCLUDED.revision = 0"
+	" RETURNING 1";
+
+#define REJECT_NPARAMS 6
+
+/* A replayed rejection finds its row already there: the key is its Kafka position. */
+static const char reject_sql[] =
+	"INSERT INTO pmhc.rejected_events (source_topic, source_partition, source_offset, reason,"
+	" size_bytes, payload_sha256) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'))"
+	" ON CONFLICT DO NOTHING";
+
+/* Fills off[] with the offsets of the row's 29 parameters in the scratch buffer. */
+static void row_params(struct sbuf *b, const struct pmhc_call_row *row, size_t off[UPSERT_NPARAMS])
+{
+	const Pmhc__V1__CallEvent *c = row->call;
+	const Pmhc__V1__Location *loc = c->location;
+	bool has_pos = loc != NULL && !(loc->lat == 0 && loc->lon == 0);
+
+	off[0] = sb_str(b, c->psap_id);
+	off[1] = sb_str(b, c->call_id);
+	off[2] = sb_fmt(b, "%" PRIu32, c->revision);
+	off[3] = sb_fmt(b, "%" PRId64, c->received_at_ms);
+	off[4] = sb_str(b, pmhc_source_name((int)c->source));
+	off[5] = sb_str(b, c->nature_code);
+	off[6] = sb_str(b, row->nature_mapped);
+	off[7] = sb_str(b, c->nature_text);
+	off[8] = sb_array(b, c->premise_flags, c->n_premise_flags);
+	off[9] = sb_flags(b, row->flags);
+	off[10] = sb_str(b, row->mental_health_call ? "t" : "f");
+	off[11] = sb_str(b, row->rule_id);
+	off[12] = sb_str(b, pmhc_response_name(row->response));
+	off[13] = sb_str(b, row->dispatch_code);
+	off[14] = sb_array(b, row->unit_ids, row->n_unit_ids);
+	off[15] = sb_str(b, row->fallback_used ? "t" : "f");
+	off[16] = sb_str(b, row->rules_version);
+	off[17] = sb_fmt(b, "%" PRId64, row->decided_at_ms);
+	off[18] = loc && loc->beat[0] ? sb_str(b, loc->beat) : NO_PARAM;
+	off[19] = loc && loc->district[0] ? sb_str(b, loc->district) : NO_PARAM;
+	off[20] = has_pos ? sb_fmt(b, "%.17g", loc->lat) : NO_PARAM;
+	off[21] = has_pos ? sb_fmt(b, "%.17g", loc->lon) : NO_PARAM;
+	off[22] = row->has_subject_hash ? sb_hex(b, row->subject_hash, sizeof row->subject_hash) : NO_PARAM;
+	off[23] = row->store_narrative ? sb_str(b, c->narrative) : NO_PARAM;
+	off[24] = sb_str(b, row->backfilled ? "t" : "f");
+	off[25] = sb_fmt(b, "%" PRId32, row->partition);
+	off[26] = sb_fmt(b, "%" PRId64, row->offset);
+	off[27] = sb_array(b, row->reasons, row->n_reasons);
+	off[28] = sb_str(b, row->summary ? row->summary : "");
+}
+
+/* Waits until the socket is ready; false on timeout or error. */
+static bool wait_socket(PGconn *conn, bool for_write)
+{
+	struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN | (for_write ? POLLOUT : 0) };
+	int n = poll(&pfd, 1, IO_TIMEOUT_MS);
+	return n > 0;
+}
+
+/* Pushes queued output; reads input meanwhile so the server never blocks on us. */
+static bool flush_all(PGconn *conn)
+{
+	int r;
+	while ((r = PQflush(conn)) == 1) {
+		if (!wait_socket(conn, true) || !PQconsumeInput(conn))
+			return false;
+	}
+	return r == 0;
+}
+
+/* The next result, waiting for it without blocking forever. NULL at a boundary or on error. */
+static PGresult *next_result(PGconn *conn, bool *io_failed)
+{
+	while (PQisBusy(conn)) {
+		if (!wait_socket(conn, false) || !PQconsumeInput(conn)) {
+			*io_failed = true;
+			return NULL;
+		}
+	}
+	return PQgetResult(conn);
+}
+
+static void lose_connection(struct pmhc_store *s, const char *why)
+{
+	pmhc_error("msg=\"PostgreSQL write failed; will reconnect and retry\" error=\"%s\"", why);
+	PQfinish(s->conn);
+	s->conn = NULL;
+	s->prepared = false;
+	s->lost = true;
+}
+
+static int ensure_ready(struct pmhc_store *s)
+{
+	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+		if (s->conn != NULL)
+			PQfinish(s->conn);
+		s->conn = connect_once(s->conninfo);
+		s->prepared = false;
+		if (PQstatus(s->conn) != CONNECTION_OK) {
+			lose_connection(s, pq_error(s->conn));
+			return -1;
+		}
+		pmhc_info("msg=\"reconnected to PostgreSQL\"");
+	}
+	if (!s->prepared) {
+		PGresult *r = PQprepare(s->conn, "pmhc_upsert_call", upsert_sql, UPSERT_NPARAMS, NULL);
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok) {
+			lose_connection(s, pq_error(s->conn));
+			return -1;
+		}
+		r = PQprepare(s->conn, "pmhc_insert_rejected", reject_sql, REJECT_NPARAMS, NULL);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok) {
+			lose_connection(s, pq_error(s->conn));
+			return -1;
+		}
+		s->prepared = true;
+	}
+	s->lost = false;
+	return 0;
+}
+
+int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_call_row *rows, size_t n,
+			   const struct pmhc_rejected_row *rejected, size_t n_rejected,
+			   struct pmhc_store_result *res)
+{
+	res->applied = res->stale = 0;
+	if (n == 0 && n_rejected == 0)
+		return 0;
+	if (ensure_ready(s) != 0)
+		return -1;
+	PGconn *c = s->conn;
+
+	/*
+	 * One pipeline, one sync: the statements form one implicit transaction that
+	 * commits at the sync or, after any error, rolls back whole.
+	 */
+	if (PQsetnonblocking(c, 1) != 0 || !PQenterPipelineMode(c)) {
+		lose_connection(s, pq_error(c));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t off[UPSERT_NPARAMS];
+		const char *values[UPSERT_NPARAMS];
+		s->scratch.len = 0;
+		row_params(&s->scratch, &rows[i], off);
+		if (s->scratch.oom) {
+			s->scratch.oom = false;
+			lose_connection(s, "out of memory formatting a row");
+			return -1;
+		}
+		for (int p = 0; p < UPSERT_NPARAMS; p++)
+			values[p] = off[p] == NO_PARAM ? NULL : s->scratch.p + off[p];
+		if (!PQsendQueryPrepared(c, "pmhc_upsert_call", UPSERT_NPARAMS, values, NULL, NULL, 0) ||
+		    !flush_all(c)) {
+			lose_connection(s, pq_error(c));
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < n_rejected; i++) {
+		const struct pmhc_rejected_row *r = &rejected[i];
+		size_t off[REJECT_NPARAMS];
+		const char *values[REJECT_NPARAMS];
+		s->scratch.len = 0;
+		off[0] = sb_str(&s->scratch, r->topic);
+		off[1] = sb_fmt(&s->scratch, "%" PRId32, r->partition);
+		off[2] = sb_fmt(&s->scratch, "%" PRId64, r->offset);
+		off[3] = sb_str(&s->scratch, r->reason);
+		off[4] = sb_fmt(&s->scratch, "%zu", r->size);
+		off[5] = sb_hex(&s->scratch, r->payload_sha256, sizeof r->payload_sha256);
+		if (s->scratch.oom) {
+			s->scratch.oom = false;
+			lose_connection(s, "out of memory formatting a row");
+			return -1;
+		}
+		for (int p = 0; p < REJECT_NPARAMS; p++)
+			values[p] = s->scratch.p + off[p];
+		if (!PQsendQueryPrepared(c, "pmhc_insert_rejected", REJECT_NPARAMS, values, NULL, NULL, 0) ||
+		    !flush_all(c)) {
+			lose_connection(s, pq_error(c));
+			return -1;
+		}
+	}
+	if (!PQpipelineSync(c) || !flush_all(c)) {
+		lose_connection(s, pq_error(c));
+		return -1;
+	}
+
+	char first_error[512] = "";
+	bool io_failed = false;
+	size_t applied = 0;
+	for (size_t i = 0; i < n + n_rejected && !io_failed; i++) {
+		PGresult *r;
+		while ((r = next_result(c, &io_failed)) != NULL) {
+			ExecStatusType st = PQresultStatus(r);
+			if (st == PGRES_TUPLES_OK && i < n)
+				applied += (size_t)PQntuples(r);
+			else if (st == PGRES_FATAL_ERROR && first_error[0] == '\0' && i < n)
+				snprintf(first_error, sizeof first_error, "%s (call %s/%s)",
+					 PQresultErrorMessage(r), rows[i].call->psap_id, rows[i].call->call_id);
+			else if (st == PGRES_FATAL_ERROR && first_error[0] == '\0')
+				snprintf(first_error, sizeof first_error, "%s (rejected event)", PQresultErrorMessage(r));
+			PQclear(r);
+		}
+	}
+	PGresult *sync = io_failed ? NULL : next_result(c, &io_failed);
+	bool synced = sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	PQclear(sync);
+	if (io_failed || !synced) {
+		lose_connection(s, io_failed ? "no answer from the server" : pq_error(c));
+		return -1;
+	}
+	PQexitPipelineMode(c);
+	PQsetnonblocking(c, 0);
+	if (first_error[0] != '\0') {
+		for (char *p = first_error; *p; p++)
+			if (*p == '\n' || *p == '"')
+				*p = ' ';
+		pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" rows=%zu error=\"%s\"",
+			   n, first_error);
+		return -1;
+	}
+	res->applied = applied;
+	res->stale = n - applied;
+	return 0;
+}

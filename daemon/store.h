@@ -1,0 +1,82 @@
+/*
+ * PostgreSQL: connection with retries, migrations at start, and batched writes,
+ * each batch one transaction sent as a pipeline of prepared statements.
+ * One store per thread: a PGconn is not shared.
+ */
+#ifndef PMHC_STORE_H
+#define PMHC_STORE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flags.h"
+#include "pmhc.pb-c.h"
+#include "subject.h"
+
+/* Everything stored for one decided call revision. Strings are borrowed. */
+struct pmhc_call_row {
+	const Pmhc__V1__CallEvent *call;
+	const char *nature_mapped;
+	pmhc_flagset flags;
+	bool mental_health_call;
+	const char *rule_id;
+	int response;
+	const char *dispatch_code;
+	char **unit_ids;
+	size_t n_unit_ids;
+	bool fallback_used;
+	const char *rules_version;
+	int64_t decided_at_ms;
+	char **reasons;
+	size_t n_reasons;
+	const char *summary;
+	bool has_subject_hash;
+	unsigned char subject_hash[PMHC_SUBJECT_HASH_LEN];
+	bool store_narrative;
+	bool backfilled;
+	int32_t partition;
+	int64_t offset;
+};
+
+/* An input refused by wire.c: its DLQ copy is on Kafka, this is its record. */
+struct pmhc_rejected_row {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	const char *reason;
+	size_t size;
+	unsigned char payload_sha256[32];
+};
+
+struct pmhc_store_result {
+	size_t applied;		/* rows that stored a new revision */
+	size_t stale;		/* revisions at or below the stored one: nothing changed */
+};
+
+struct pmhc_store;
+
+/*
+ * Connects, retrying with capped backoff for up to timeout_s seconds (or until
+ * *stop is set). NULL when it never got through; the last error is logged.
+ */
+struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,
+				   const volatile sig_atomic_t *stop);
+void pmhc_store_close(struct pmhc_store *s);
+
+/* Applies the embedded migrations not yet recorded in pmhc.schema_migrations. */
+int pmhc_store_migrate(struct pmhc_store *s);
+
+/*
+ * Writes the calls and rejected inputs in one transaction. 0 on commit; -1 when nothing was written
+ * (the error is logged; the connection is reset so the next call reconnects).
+ */
+int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_call_row *rows, size_t n,
+			   const struct pmhc_rejected_row *rejected, size_t n_rejected,
+			   struct pmhc_store_result *res);
+
+/* Whether the last write failed because the server is unreachable (retry later). */
+bool pmhc_store_connection_lost(const struct pmhc_store *s);
+
+#endif

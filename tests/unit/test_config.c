@@ -1,0 +1,148 @@
+/* Loading the config file: every problem with file and line, defaults, the key file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "suites.h"
+
+static char dir[] = "/tmp/pmhc-config-test.XXXXXX";
+static char key_path[256], conf_path[256];
+
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(key_path, sizeof key_path, "%s/subject.key", dir);
+	snprintf(conf_path, sizeof conf_path, "%s/pmhcd.conf", dir);
+	FILE *f = fopen(key_path, "w");
+	fputs("0123456789abcdef0123456789abcdef\n", f);
+	fclose(f);
+}
+
+static void teardown(void)
+{
+	unlink(key_path);
+	unlink(conf_path);
+	rmdir(dir);
+	strcpy(dir, "/tmp/pmhc-config-test.XXXXXX");
+}
+
+/* Writes body to the config file; %KEY% becomes the key file's path. */
+static void write_conf(const char *body)
+{
+	FILE *f = fopen(conf_path, "w");
+	for (const char *p = body; *p; p++) {
+		if (strncmp(p, "%KEY%", 5) == 0) {
+			fputs(key_path, f);
+			p += 4;
+		} else {
+			fputc(*p, f);
+		}
+	}
+	fclose(f);
+}
+
+static bool has_error(const struct pmhc_config_errors *e, const char *needle)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strstr(e->lines[i], needle))
+			return true;
+	return false;
+}
+
+START_TEST(test_minimal_config_gets_defaults)
+{
+	write_conf("postgres = { conninfo = \"dbname=pmhc\"; };\n"
+		   "privacy = { subject_key_file = \"%KEY%\"; };\n");
+	struct pmhc_config_errors e = { 0 };
+	struct pmhc_config *c = pmhc_config_load(conf_path, &e);
+	ck_assert_msg(c != NULL, "%s", e.n ? e.lines[0] : "");
+	ck_assert_str_eq(c->kafka_brokers, "localhost:9092");
+	ck_assert_str_eq(c->topic_calls, "cad.calls");
+	ck_assert_str_eq(c->topic_recommendations, "pmhc.recommendations");
+	ck_assert_str_eq(c->topic_history, "cad.history");
+	ck_assert_int_eq(c->pg_start_timeout_s, 60);
+	ck_assert_uint_eq(c->subject_key_len, 32);	/* trailing newline removed */
+	ck_assert(!c->store_narrative);
+	pmhc_config_free(c);
+}
+END_TEST
+
+START_TEST(test_every_problem_reported_with_line)
+{
+	write_conf("kafka = {\n"
+		   "  broker = \"x:1\";\n"					/* line 2: typo */
+		   "  properties = ( \"enable.auto.offset.store=true\", \"linger.ms=5\", \"bad\" );\n"
+		   "};\n"
+		   "limits = { batch_max_events = 0; };\n"			/* line 5 */
+		   "privacy = { subject_key_file = \"/nonexistent/key\"; };\n");
+	struct pmhc_config_errors e = { 0 };
+	ck_assert_ptr_null(pmhc_config_load(conf_path, &e));
+	ck_assert(has_error(&e, ":2: unknown setting 'kafka.broker'"));
+	ck_assert(has_error(&e, ":3: kafka.properties[0]: 'enable.auto.offset.store' is set by pmhcd itself"));
+	ck_assert(has_error(&e, ":3: kafka.properties[2] must be a \"name=value\" string"));
+	ck_assert(has_error(&e, ":5: 'limits.batch_max_events' is 0, outside 1..100000"));
+	ck_assert(has_error(&e, "required setting 'postgres.conninfo' is missing"));
+	ck_assert(has_error(&e, "privacy.subject_key_file '/nonexistent/key' cannot be read"));
+	ck_assert_uint_eq(e.n, 6);
+	pmhc_config_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_syntax_error_has_line)
+{
+	write_conf("postgres = { conninfo = \"x\"; };\n\nkafka = { brokers = ; };\n");
+	struct pmhc_config_errors e = { 0 };
+	ck_assert_ptr_null(pmhc_config_load(conf_path, &e));
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_msg(strstr(e.lines[0], "pmhcd.conf:3: syntax error") != NULL, "%s", e.lines[0]);
+	pmhc_config_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_short_key_refused)
+{
+	FILE *f = fopen(key_path, "w");
+	fputs("short\n", f);
+	fclose(f);
+	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n");
+	struct pmhc_config_errors e = { 0 };
+	ck_assert_ptr_null(pmhc_config_load(conf_path, &e));
+	ck_assert(has_error(&e, "holds 5 bytes; use at least 16 random bytes"));
+	pmhc_config_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_restart_needed_lists_connection_settings)
+{
+	write_conf("postgres = { conninfo = \"dbname=a\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
+		   "log = { level = \"info\"; };\n");
+	struct pmhc_config_errors e = { 0 };
+	struct pmhc_config *a = pmhc_config_load(conf_path, &e);
+	write_conf("postgres = { conninfo = \"dbname=b\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
+		   "log = { level = \"debug\"; };\n");
+	struct pmhc_config *b = pmhc_config_load(conf_path, &e);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	char buf[256];
+	ck_assert_uint_eq(pmhc_config_restart_needed(a, b, buf, sizeof buf), 1);
+	ck_assert_str_eq(buf, "postgres.conninfo");
+	pmhc_config_free(a);
+	pmhc_config_free(b);
+}
+END_TEST
+
+Suite *suite_config(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_minimal_config_gets_defaults);
+	tcase_add_test(tc, test_every_problem_reported_with_line);
+	tcase_add_test(tc, test_syntax_error_has_line);
+	tcase_add_test(tc, test_short_key_refused);
+	tcase_add_test(tc, test_restart_needed_lists_connection_settings);
+	suite_add_tcase(s, tc);
+	return s;
+}
