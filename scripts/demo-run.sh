@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The body of the demo; scripts/demo.sh runs it inside with-servers.sh.
+# Usage: demo-run.sh BUILD_DIR CALLS.jsonl
+set -euo pipefail
+build=$1
+calls=$2
+dir=$PMHC_TEST_DIR
+
+bold=$(tput bold 2>/dev/null || true)
+plain=$(tput sgr0 2>/dev/null || true)
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+
+# The shipped default configuration, pointed at the throw-away servers.
+head -c 32 /dev/urandom > "$dir/subject.key"
+sed -e "s|brokers = \"localhost:9092\";|brokers = \"$PMHC_BROKERS\";|" \
+    -e "s|conninfo = \"host=localhost dbname=pmhc user=pmhc_writer\";|conninfo = \"$PMHC_PG_CONNINFO\";|" \
+    -e "s|subject_key_file = \"/etc/pmhcd/subject.key\";|subject_key_file = \"$dir/subject.key\";|" \
+    -e 's|properties = ( );|properties = ( "fetch.wait.max.ms=10" );|' \
+    config/pmhcd.conf > "$dir/pmhcd.conf"
+
+say "pmhcd --check-config"
+"$build/daemon/pmhcd" --check-config "$dir/pmhcd.conf"
+
+say "starting pmhcd (log: $dir/pmhcd.log)"
+"$build/daemon/pmhcd" --config "$dir/pmhcd.conf" 2>"$dir/pmhcd.log" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do
+  grep -q 'partitions assigned' "$dir/pmhcd.log" && break
+  kill -0 $pid 2>/dev/null || { cat "$dir/pmhcd.log"; exit 1; }
+  sleep 0.1
+done
+grep -E 'pmhcd running|migration applied' "$dir/pmhcd.log" | sed 's/^/  /'
+
+n=$(grep -c '"type":"call"' "$calls")
+say "streaming $n call events from $(basename "$calls") into cad.calls"
+"$build/adapters/pmhc-produce" -b "$PMHC_BROKERS" "$calls"
+
+say "recommendations on pmhc.recommendations (read back by a Kafka consumer)"
+"$build/adapters/pmhc-consume" -b "$PMHC_BROKERS" --from-beginning -c "$n" --idle-ms 15000 > "$dir/recs.jsonl" || true
+jq -r '"\(.call_id) rev \(.revision)  \(.response | sub("RESPONSE_"; ""))  \(if .dispatch_code == "" then "-" else .dispatch_code end)  [\(.flags // [] | join(","))]\n    \(.summary)"' \
+  "$dir/recs.jsonl"
+
+for _ in $(seq 1 100); do
+  stored=$(psql "$PMHC_PG_CONNINFO" -XAtq -c "SELECT count(*) FROM pmhc.decisions" 2>/dev/null || echo 0)
+  [ "$stored" -ge "$n" ] && break
+  sleep 0.1
+done
+
+say "stored in PostgreSQL: calls per recommended response (newest revision of each call)"
+psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+  SELECT response, dispatch_code, count(*) AS calls,
+         count(*) FILTER (WHERE mental_health_call) AS mh_calls
+    FROM pmhc.calls GROUP BY response, dispatch_code ORDER BY calls DESC, response"
+psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+  SELECT count(*) AS calls, count(*) FILTER (WHERE mental_health_call) AS mh_calls,
+         round(100.0 * count(*) FILTER (WHERE mental_health_call) / count(*), 1) AS mh_percent,
+         count(*) FILTER (WHERE source = '988') AS via_988,
+         (SELECT count(*) FROM pmhc.decisions) AS decisions_audited
+    FROM pmhc.calls"
+
+say "stopping pmhcd (SIGTERM)"
+kill -TERM $pid
+wait $pid && echo "  pmhcd stopped cleanly"
+trap - EXIT
+grep 'msg="stopped"' "$dir/pmhcd.log" | sed 's/^/  /'

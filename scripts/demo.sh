@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The demo, from a fresh Debian 12 machine (as root): installs the packages,
+# builds pmhcd, starts a throw-away PostgreSQL and librdkafka's mock Kafka
+# cluster, streams the sample calls through the daemon, and prints the
+# recommendations and what was stored. Everything is stopped afterwards.
+#
+#   bash scripts/demo.sh [CALLS.jsonl]     (default: tests/data/sample-calls.jsonl)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+if [ ! -f build/build.ninja ]; then
+  meson setup build >/dev/null
+fi
+ninja -C build >/dev/null
+
+calls=$(realpath "${1:-tests/data/sample-calls.jsonl}")
+export PMHC_MOCK_KAFKA=$PWD/build/tests/support/pmhc-mock-kafka
+exec bash tests/support/with-servers.sh -- bash scripts/demo-run.sh "$PWD/build" "$calls"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what pmhcd needs to build, test and run its demo on Debian 12.
+# Run as root (as on a fresh machine or container); a no-op when all is there.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config meson ninja-build
+  protobuf-c-compiler libprotobuf-c-dev librdkafka-dev libpq-dev libconfig-dev
+  libssl-dev libjson-c-dev check
+  postgresql kcat jq valgrind procps
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: these Debian packages are missing: ${missing[*]}" >&2
+  echo "install-deps: run this script as root, or: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done" >&2

@@ -1,0 +1,92 @@
+# Shared by the integration tests; sourced, not run. Runs inside with-servers.sh,
+# which exports PMHC_BROKERS, PMHC_PG_CONNINFO and PMHC_TEST_DIR. The binaries
+# come from meson as PMHCD, PMHC_PRODUCE and PMHC_CONSUME.
+
+set -euo pipefail
+
+: "${PMHCD:?}" "${PMHC_PRODUCE:?}" "${PMHC_CONSUME:?}"
+: "${PMHC_BROKERS:?}" "${PMHC_PG_CONNINFO:?}" "${PMHC_TEST_DIR:?}"
+
+DATA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)
+checks=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  if [ -f "$PMHC_TEST_DIR/pmhcd.log" ]; then
+    echo "--- last lines of pmhcd.log:" >&2
+    tail -n 30 "$PMHC_TEST_DIR/pmhcd.log" >&2
+  fi
+  exit 1
+}
+
+ok() {
+  checks=$((checks + 1))
+  echo "ok $checks - $*"
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+  [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+  ok "$1"
+}
+
+sql() {
+  psql "$PMHC_PG_CONNINFO" -XAtq -v ON_ERROR_STOP=1 -c "$1"
+}
+
+# write_config [extra libconfig text appended]
+write_config() {
+  head -c 32 /dev/urandom > "$PMHC_TEST_DIR/subject.key"
+  cat > "$PMHC_TEST_DIR/pmhcd.conf" <<CONF
+kafka = {
+  brokers = "$PMHC_BROKERS";
+  group_id = "pmhcd-test";
+  properties = ( "fetch.wait.max.ms=10", "session.timeout.ms=6000", "topic.metadata.refresh.interval.ms=1000" );
+};
+postgres = { conninfo = "$PMHC_PG_CONNINFO"; start_timeout = 20; };
+privacy = { subject_key_file = "$PMHC_TEST_DIR/subject.key"; };
+limits = { batch_max_ms = 20; shutdown_timeout = 10; };
+${1:-}
+CONF
+}
+
+start_daemon() {
+  "$PMHCD" --config "$PMHC_TEST_DIR/pmhcd.conf" >>"$PMHC_TEST_DIR/pmhcd.log" 2>&1 &
+  DAEMON_PID=$!
+  # Running means the consumer joined: wait for its first assignment.
+  for _ in $(seq 1 300); do
+    if grep -q 'partitions assigned' "$PMHC_TEST_DIR/pmhcd.log" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$DAEMON_PID" 2>/dev/null || fail "pmhcd exited at start"
+    sleep 0.1
+  done
+  fail "pmhcd did not join the consumer group within 30 s"
+}
+
+# stop_daemon: SIGTERM, then it must exit 0 within 20 s.
+stop_daemon() {
+  kill -TERM "$DAEMON_PID"
+  for _ in $(seq 1 200); do
+    if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+      local rc=0
+      wait "$DAEMON_PID" || rc=$?
+      [ "$rc" -eq 0 ] || fail "pmhcd exited $rc after SIGTERM, want 0"
+      return 0
+    fi
+    sleep 0.1
+  done
+  kill -KILL "$DAEMON_PID"
+  fail "pmhcd did not stop within 20 s of SIGTERM"
+}
+
+# wait_sql QUERY WANT [SECONDS]: until QUERY returns WANT.
+wait_sql() {
+  local got=""
+  for _ in $(seq 1 $((${3:-30} * 10))); do
+    got=$(sql "$1" 2>/dev/null || true)
+    [ "$got" = "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "waited for '$1' = '$2'; last got '$got'"
+}
