@@ -14,6 +14,7 @@ void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call
 	};
 	out->rule = pmhc_flowchart_decide(rules, &facts);
 	out->mental_health_call = (out->screening.flags & PMHC_BIT(PMHC_F_MH)) != 0;
+	out->source = (int)call->source;
 }
 
 static const char *response_words(int response)
@@ -52,7 +53,10 @@ int pmhc_decision_summary(const struct pmhc_decision *d, pmhc_flagset shared, ch
 	if (len > 0)
 		buf[0] = '\0';
 
-	append(buf, len, &used, "%s", d->mental_health_call ? "Mental-health call" : "Not a mental-health call");
+	append(buf, len, &used, "%s",
+	       !d->mental_health_call ? "Not a mental-health call"
+	       : d->source == PMHC__V1__CALL_SOURCE__SOURCE_988 ? "988 mental-health call"
+							  : "Mental-health call");
 	const char *sep = " (";
 	for (int f = 0; f < PMHC_FLAG_COUNT; f++) {
 		if (f == PMHC_F_MH || !(flags & PMHC_BIT(f)))
@@ -73,7 +77,7 @@ int pmhc_decision_summary(const struct pmhc_decision *d, pmhc_flagset shared, ch
 		const struct pmhc_reason *r = &d->screening.reasons[i];
 		if (r->kind != PMHC_WHY_UNANSWERED || !(shared & PMHC_BIT(r->flag)))
 			continue;
-		append(buf, len, &used, "%s%s", sep, pmhc_question_text((enum pmhc_question)r->detail));
+		append(buf, len, &used, "%s%s", sep, pmhc_question_topic((enum pmhc_question)r->detail));
 		sep = ", ";
 	}
 	append(buf, len, &used, ".");

@@ -14,6 +14,7 @@ struct pmhc_decision {
 	struct pmhc_screening screening;
 	const struct pmhc_rule *rule;	/* points into the rules used; they must outlive it */
 	bool mental_health_call;
+	int source;			/* CallSource number, for the summary */
 };
 
 void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,

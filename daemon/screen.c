@@ -6,24 +6,30 @@
 
 static const struct {
 	const char *words;	/* what a YES means, in a dispatcher's words */
+	const char *topic;	/* what the question is about, for "unknown: ..." */
 	enum pmhc_flag flag;
 } questions[PMHC_QUESTION_COUNT] = {
-	[PMHC_Q_MENTAL_HEALTH_ISSUE] = { "person has mental health issues", PMHC_F_MH },
-	[PMHC_Q_ABOUT_MENTAL_STATE] = { "call is about the person's mental state", PMHC_F_MH },
-	[PMHC_Q_SUBSTANCE_USE] = { "substance use", PMHC_F_SUD },
-	[PMHC_Q_WEAPON_INVOLVED] = { "weapon reported", PMHC_F_WEAPON },
-	[PMHC_Q_VIOLENCE_IN_PROGRESS] = { "violence in progress", PMHC_F_VIOLENCE },
-	[PMHC_Q_DANGER_TO_SELF] = { "danger to self", PMHC_F_SELF_HARM },
-	[PMHC_Q_DANGER_TO_OTHERS] = { "danger to others", PMHC_F_VIOLENCE },
-	[PMHC_Q_HISTORY_OF_VIOLENCE] = { "history of violence", PMHC_F_HISTORY_VIOLENCE },
-	[PMHC_Q_AT_RISK_OF_VICTIMIZATION] = { "at risk of victimization", PMHC_F_VICTIM_RISK },
-	[PMHC_Q_OFF_MEDICATION] = { "off medication", PMHC_F_OFF_MEDS },
-	[PMHC_Q_MEDICAL_EMERGENCY] = { "medical emergency", PMHC_F_MEDICAL },
+	[PMHC_Q_MENTAL_HEALTH_ISSUE] = { "person has mental health issues", "mental health issues", PMHC_F_MH },
+	[PMHC_Q_ABOUT_MENTAL_STATE] = { "call is about the person's mental state", "mental state", PMHC_F_MH },
+	[PMHC_Q_SUBSTANCE_USE] = { "substance use", "substance use", PMHC_F_SUD },
+	[PMHC_Q_WEAPON_INVOLVED] = { "weapon reported", "weapon", PMHC_F_WEAPON },
+	[PMHC_Q_VIOLENCE_IN_PROGRESS] = { "violence in progress", "violence in progress", PMHC_F_VIOLENCE },
+	[PMHC_Q_DANGER_TO_SELF] = { "danger to self", "danger to self", PMHC_F_SELF_HARM },
+	[PMHC_Q_DANGER_TO_OTHERS] = { "danger to others", "danger to others", PMHC_F_VIOLENCE },
+	[PMHC_Q_HISTORY_OF_VIOLENCE] = { "history of violence", "history of violence", PMHC_F_HISTORY_VIOLENCE },
+	[PMHC_Q_AT_RISK_OF_VICTIMIZATION] = { "at risk of victimization", "risk of victimization", PMHC_F_VICTIM_RISK },
+	[PMHC_Q_OFF_MEDICATION] = { "off medication", "medication", PMHC_F_OFF_MEDS },
+	[PMHC_Q_MEDICAL_EMERGENCY] = { "medical emergency", "medical emergency", PMHC_F_MEDICAL },
 };
 
 const char *pmhc_question_text(enum pmhc_question q)
 {
 	return (unsigned)q < PMHC_QUESTION_COUNT ? questions[q].words : "?";
+}
+
+const char *pmhc_question_topic(enum pmhc_question q)
+{
+	return (unsigned)q < PMHC_QUESTION_COUNT ? questions[q].topic : "?";
 }
 
 Pmhc__V1__Answer pmhc_answer(const Pmhc__V1__CallEvent *call, enum pmhc_question q)
@@ -123,7 +129,9 @@ void pmhc_screen(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call
 	if (out->flags & PMHC_BIT(PMHC_F_MH)) {
 		for (size_t i = 0; i < sizeof safety_questions / sizeof safety_questions[0]; i++) {
 			enum pmhc_question q = safety_questions[i];
-			if (pmhc_answer(call, q) == PMHC__V1__ANSWER__ANSWER_UNKNOWN)
+			/* A flag raised some other way already says more than the silence. */
+			if (pmhc_answer(call, q) == PMHC__V1__ANSWER__ANSWER_UNKNOWN &&
+			    !(out->flags & PMHC_BIT(questions[q].flag)))
 				add(out, PMHC_WHY_UNANSWERED, questions[q].flag, (unsigned)q);
 		}
 	}
@@ -147,7 +155,7 @@ int pmhc_reason_format(const struct pmhc_reason *r, const struct pmhc_screening 
 				pmhc_flag_words(r->flag));
 	case PMHC_WHY_UNANSWERED:
 		return snprintf(buf, len, "Q%u not answered: %s unknown, not ruled out", r->detail + 1,
-				pmhc_question_text((enum pmhc_question)r->detail));
+				pmhc_question_topic((enum pmhc_question)r->detail));
 	}
 	return snprintf(buf, len, "?");
 }

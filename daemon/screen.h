@@ -54,7 +54,10 @@ struct pmhc_screening {
 
 /* The call's answer to a question; a call without screening answers UNKNOWN. */
 Pmhc__V1__Answer pmhc_answer(const Pmhc__V1__CallEvent *call, enum pmhc_question q);
+/* "person has mental health issues": what a YES means. */
 const char *pmhc_question_text(enum pmhc_question q);
+/* "weapon": what the question is about. */
+const char *pmhc_question_topic(enum pmhc_question q);
 
 void pmhc_screen(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
 		 struct pmhc_screening *out);

@@ -6,8 +6,11 @@ build=$1
 calls=$2
 dir=$PMHC_TEST_DIR
 
-bold=$(tput bold 2>/dev/null || true)
-plain=$(tput sgr0 2>/dev/null || true)
+bold= plain=
+if [ -t 1 ]; then
+  bold=$(tput bold 2>/dev/null || true)
+  plain=$(tput sgr0 2>/dev/null || true)
+fi
 say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 
 # The shipped default configuration, pointed at the throw-away servers.
@@ -38,7 +41,7 @@ say "streaming $n call events from $(basename "$calls") into cad.calls"
 
 say "recommendations on pmhc.recommendations (read back by a Kafka consumer)"
 "$build/adapters/pmhc-consume" -b "$PMHC_BROKERS" --from-beginning -c "$n" --idle-ms 15000 > "$dir/recs.jsonl" || true
-jq -r '"\(.call_id) rev \(.revision)  \(.response | sub("RESPONSE_"; ""))  \(if .dispatch_code == "" then "-" else .dispatch_code end)  [\(.flags // [] | join(","))]\n    \(.summary)"' \
+jq -rs 'sort_by(.call_id, .revision)[] | "\(.call_id) rev \(.revision)  \(.response | sub("RESPONSE_"; ""))  \(.dispatch_code // "-")  [\(.flags // [] | join(","))]\n    \(.summary)"' \
   "$dir/recs.jsonl"
 
 for _ in $(seq 1 100); do

@@ -218,6 +218,17 @@ START_TEST(test_summary_and_reasons)
 			      sizeof summary);
 	ck_assert_ptr_null(strstr(summary, "weapon"));
 
+	/* A 988 caller hears it named: that is why no police are sent. */
+	f.call.source = PMHC__V1__CALL_SOURCE__SOURCE_988;
+	f.screening.weapon_involved = PMHC__V1__ANSWER__ANSWER_NO;
+	f.screening.violence_in_progress = PMHC__V1__ANSWER__ANSWER_NO;
+	f.screening.danger_to_others = PMHC__V1__ANSWER__ANSWER_NO;
+	f.screening.danger_to_self = PMHC__V1__ANSWER__ANSWER_YES;
+	struct pmhc_decision d988;
+	pmhc_decide(rules, &f.call, &d988);
+	pmhc_decision_summary(&d988, PMHC_ALL_FLAGS, summary, sizeof summary);
+	ck_assert_str_eq(summary, "988 mental-health call (danger to self): send a mobile crisis team, not police, code MH-MCT.");
+
 	char text[200];
 	bool saw_q2 = false;
 	for (size_t i = 0; i < d.screening.n_reasons; i++) {

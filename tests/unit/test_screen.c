@@ -44,6 +44,21 @@ START_TEST(test_unknown_safety_questions_are_reported_on_mh_calls)
 }
 END_TEST
 
+START_TEST(test_unknown_not_reported_when_flag_holds_anyway)
+{
+	/* MTLV raises VIOLENCE: "violence unknown" beside it would only confuse. */
+	struct fixture_call f;
+	fixture_call_init(&f);
+	f.call.nature_code = (char *)"MTLV";
+	struct pmhc_screening s;
+	pmhc_screen(rules, &f.call, &s);
+	ck_assert_uint_eq(count_kind(&s, PMHC_WHY_UNANSWERED), 1);
+	for (size_t i = 0; i < s.n_reasons; i++)
+		if (s.reasons[i].kind == PMHC_WHY_UNANSWERED)
+			ck_assert_int_eq(s.reasons[i].detail, PMHC_Q_WEAPON_INVOLVED);
+}
+END_TEST
+
 START_TEST(test_no_unknown_noise_on_calls_that_are_not_mh)
 {
 	struct fixture_call f;
@@ -117,6 +132,7 @@ Suite *suite_screen(void)
 	TCase *tc = tcase_create("screen");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_unknown_safety_questions_are_reported_on_mh_calls);
+	tcase_add_test(tc, test_unknown_not_reported_when_flag_holds_anyway);
 	tcase_add_test(tc, test_no_unknown_noise_on_calls_that_are_not_mh);
 	tcase_add_test(tc, test_reason_texts);
 	tcase_add_test(tc, test_overlong_nature_code_matches_nothing);
