@@ -10,6 +10,7 @@
 #include <libconfig.h>
 
 #include "log.h"
+#include "rules_load.h"
 
 enum key_type { KEY_STRING, KEY_INT, KEY_BOOL };
 
@@ -76,10 +77,7 @@ bool pmhc_config_kafka_property_owned(const char *name)
 	return false;
 }
 
-static void err_add(struct pmhc_config_errors *errs, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void err_add(struct pmhc_config_errors *errs, const char *file, int line, const char *fmt, ...)
+void pmhc_config_error(struct pmhc_config_errors *errs, const char *file, int line, const char *fmt, ...)
 {
 	char msg[512], *text = NULL;
 	va_list ap;
@@ -149,8 +147,13 @@ static void check_unknown(config_setting_t *root, const char *file, struct pmhc_
 	for (int i = 0; i < config_setting_length(root); i++) {
 		config_setting_t *g = config_setting_get_elem(root, (unsigned)i);
 		const char *gname = config_setting_name(g);
+		bool rules_section = false;
+		for (const char *const *r = pmhc_rules_sections; *r && !rules_section; r++)
+			rules_section = strcmp(gname, *r) == 0;
+		if (rules_section)
+			continue;	/* rules_load.c checks these itself */
 		if (!config_setting_is_group(g)) {
-			err_add(errs, file, config_setting_source_line(g),
+			pmhc_config_error(errs, file, config_setting_source_line(g),
 				"unknown setting '%s' (settings live in groups such as kafka { ... })", gname);
 			continue;
 		}
@@ -159,7 +162,7 @@ static void check_unknown(config_setting_t *root, const char *file, struct pmhc_
 			char full[256];
 			snprintf(full, sizeof full, "%s.%s", gname, config_setting_name(s));
 			if (!key_known(full))
-				err_add(errs, file, config_setting_source_line(s), "unknown setting '%s'", full);
+				pmhc_config_error(errs, file, config_setting_source_line(s), "unknown setting '%s'", full);
 		}
 	}
 }
@@ -173,7 +176,7 @@ static void load_key(const config_t *cf, const struct key *k, struct pmhc_config
 
 	if (s == NULL) {
 		if (k->required) {
-			err_add(errs, file, 0, "required setting '%s' is missing", k->name);
+			pmhc_config_error(errs, file, 0, "required setting '%s' is missing", k->name);
 			return;
 		}
 		if (k->type == KEY_STRING)
@@ -188,9 +191,9 @@ static void load_key(const config_t *cf, const struct key *k, struct pmhc_config
 	case KEY_STRING: {
 		const char *v = config_setting_get_string(s);
 		if (v == NULL)
-			err_add(errs, file, line, "'%s' must be a string in double quotes", k->name);
+			pmhc_config_error(errs, file, line, "'%s' must be a string in double quotes", k->name);
 		else if (v[0] == '\0')
-			err_add(errs, file, line, "'%s' must not be empty", k->name);
+			pmhc_config_error(errs, file, line, "'%s' must not be empty", k->name);
 		else
 			*(char **)slot = strdup(v);
 		break;
@@ -198,19 +201,19 @@ static void load_key(const config_t *cf, const struct key *k, struct pmhc_config
 	case KEY_INT: {
 		int type = config_setting_type(s);
 		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-			err_add(errs, file, line, "'%s' must be a whole number", k->name);
+			pmhc_config_error(errs, file, line, "'%s' must be a whole number", k->name);
 			break;
 		}
 		long long v = config_setting_get_int64(s);
 		if (v < k->min || v > k->max)
-			err_add(errs, file, line, "'%s' is %lld, outside %d..%d", k->name, v, k->min, k->max);
+			pmhc_config_error(errs, file, line, "'%s' is %lld, outside %d..%d", k->name, v, k->min, k->max);
 		else
 			*(int *)slot = (int)v;
 		break;
 	}
 	case KEY_BOOL:
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			err_add(errs, file, line, "'%s' must be true or false", k->name);
+			pmhc_config_error(errs, file, line, "'%s' must be true or false", k->name);
 		else
 			*(bool *)slot = config_setting_get_bool(s) != 0;
 		break;
@@ -225,7 +228,7 @@ static void load_kafka_properties(const config_t *cf, struct pmhc_config *cfg, c
 		return;
 	int line = config_setting_source_line(list);
 	if (!config_setting_is_aggregate(list) || config_setting_is_group(list)) {
-		err_add(errs, file, line, "'kafka.properties' must be a list of \"name=value\" strings");
+		pmhc_config_error(errs, file, line, "'kafka.properties' must be a list of \"name=value\" strings");
 		return;
 	}
 	int n = config_setting_length(list);
@@ -236,13 +239,13 @@ static void load_kafka_properties(const config_t *cf, struct pmhc_config *cfg, c
 		const char *p = config_setting_get_string_elem(list, i);
 		const char *eq = p ? strchr(p, '=') : NULL;
 		if (eq == NULL || eq == p) {
-			err_add(errs, file, line, "kafka.properties[%d] must be a \"name=value\" string", i);
+			pmhc_config_error(errs, file, line, "kafka.properties[%d] must be a \"name=value\" string", i);
 			continue;
 		}
 		char name[128];
 		snprintf(name, sizeof name, "%.*s", (int)(eq - p), p);
 		if (pmhc_config_kafka_property_owned(name)) {
-			err_add(errs, file, line,
+			pmhc_config_error(errs, file, line,
 				"kafka.properties[%d]: '%s' is set by pmhcd itself and cannot be overridden%s", i,
 				name,
 				strcmp(name, "group.id") == 0 ? " (use kafka.group_id)" :
@@ -260,7 +263,7 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 		return;
 	FILE *f = fopen(cfg->subject_key_file, "rb");
 	if (f == NULL) {
-		err_add(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s",
+		pmhc_config_error(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s",
 			cfg->subject_key_file, strerror(errno));
 		return;
 	}
@@ -272,12 +275,12 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (failed)
-		err_add(errs, file, 0, "privacy.subject_key_file '%s': read error", cfg->subject_key_file);
+		pmhc_config_error(errs, file, 0, "privacy.subject_key_file '%s': read error", cfg->subject_key_file);
 	else if (too_long)
-		err_add(errs, file, 0, "privacy.subject_key_file '%s' is over 4 KiB; a key is 32 to 64 bytes",
+		pmhc_config_error(errs, file, 0, "privacy.subject_key_file '%s' is over 4 KiB; a key is 32 to 64 bytes",
 			cfg->subject_key_file);
 	else if (n < 16)
-		err_add(errs, file, 0,
+		pmhc_config_error(errs, file, 0,
 			"privacy.subject_key_file '%s' holds %zu bytes; use at least 16 random bytes "
 			"(e.g. head -c 32 /dev/urandom > FILE)", cfg->subject_key_file, n);
 	else if ((cfg->subject_key = malloc(n)) != NULL) {
@@ -287,7 +290,7 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 	explicit_bzero(buf, sizeof buf);
 }
 
-struct pmhc_config *pmhc_config_load(const char *path, struct pmhc_config_errors *errs)
+struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pmhc_config_errors *errs)
 {
 	config_t cf;
 	config_init(&cf);
@@ -295,14 +298,14 @@ struct pmhc_config *pmhc_config_load(const char *path, struct pmhc_config_errors
 	size_t errs_before = errs->n;
 
 	if (cfg == NULL || (cfg->path = strdup(path)) == NULL) {
-		err_add(errs, path, 0, "out of memory");
+		pmhc_config_error(errs, path, 0, "out of memory");
 		goto out;
 	}
 	if (!config_read_file(&cf, path)) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			err_add(errs, path, 0, "cannot read the file: %s", strerror(errno));
+			pmhc_config_error(errs, path, 0, "cannot read the file: %s", strerror(errno));
 		else
-			err_add(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
+			pmhc_config_error(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
 				config_error_line(&cf), "%s", config_error_text(&cf));
 		goto out;
 	}
@@ -310,15 +313,14 @@ struct pmhc_config *pmhc_config_load(const char *path, struct pmhc_config_errors
 	for (size_t i = 0; i < N_KEYS; i++)
 		load_key(&cf, &keys[i], cfg, path, errs);
 	load_kafka_properties(&cf, cfg, path, errs);
-	load_subject_key(cfg, path, errs);
+	if (!(flags & PMHC_CONFIG_NO_SECRETS))
+		load_subject_key(cfg, path, errs);
 
 	enum pmhc_log_level lvl;
 	if (cfg->log_level && pmhc_log_level_parse(cfg->log_level, &lvl) != 0)
-		err_add(errs, path, 0, "log.level '%s' must be one of debug, info, warn, error", cfg->log_level);
+		pmhc_config_error(errs, path, 0, "log.level '%s' must be one of debug, info, warn, error", cfg->log_level);
 
-	cfg->rules = pmhc_rules_default();
-	if (cfg->rules == NULL)
-		err_add(errs, path, 0, "out of memory building the rules");
+	cfg->rules = pmhc_rules_load(&cf, path, errs);
 out:
 	config_destroy(&cf);
 	if (errs->n != errs_before) {

@@ -71,7 +71,7 @@ static void usage(FILE *to)
 static int check_config(const char *path)
 {
 	struct pmhc_config_errors errs = { 0 };
-	struct pmhc_config *cfg = pmhc_config_load(path, &errs);
+	struct pmhc_config *cfg = pmhc_config_load(path, 0, &errs);
 	if (cfg == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.lines[i]);
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	}
 
 	struct pmhc_config_errors errs = { 0 };
-	struct pmhc_config *cfg = pmhc_config_load(config_path, &errs);
+	struct pmhc_config *cfg = pmhc_config_load(config_path, 0, &errs);
 	if (cfg == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			pmhc_error("msg=\"configuration problem\" problem=\"%s\"", errs.lines[i]);

@@ -585,7 +585,7 @@ static void log_stats(struct pipeline *p, const char *why)
 static void reload(struct pipeline *p)
 {
 	struct pmhc_config_errors errs = { 0 };
-	struct pmhc_config *next = pmhc_config_load(p->cfg->path, &errs);
+	struct pmhc_config *next = pmhc_config_load(p->cfg->path, 0, &errs);
 	if (next == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			pmhc_error("msg=\"config refused on reload\" problem=\"%s\"", errs.lines[i]);

@@ -1,5 +1,7 @@
 #include "recommend.h"
 
+#include <stdio.h>
+
 void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
 		    const struct pmhc_decision *d, int64_t decided_at_ms,
 		    struct pmhc_rec_scratch *s)
@@ -30,6 +32,13 @@ void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *c
 		if (!(shared & PMHC_BIT(r->flag)))
 			continue;
 		pmhc_reason_format(r, &d->screening, call, s->reason_text[rec->n_reasons], PMHC_REASON_LEN);
+		s->reasons[rec->n_reasons] = s->reason_text[rec->n_reasons];
+		rec->n_reasons++;
+	}
+
+	/* The contract has no narrative field: where the policy allows it, it travels as the last reason. */
+	if (rules->share_narrative && call->narrative && call->narrative[0] && rec->n_reasons < PMHC_REASONS_MAX) {
+		snprintf(s->reason_text[rec->n_reasons], PMHC_REASON_LEN, "narrative: %s", call->narrative);
 		s->reasons[rec->n_reasons] = s->reason_text[rec->n_reasons];
 		rec->n_reasons++;
 	}

@@ -10,5 +10,6 @@ Suite *suite_rules(void);
 Suite *suite_wire(void);
 Suite *suite_arena(void);
 Suite *suite_config(void);
+Suite *suite_rules_load(void);
 
 #endif

@@ -1,0 +1,287 @@
+/*
+ * The rules from the config file: the shipped file is SPEC section 3 exactly,
+ * each validation of SPEC section 3 refuses with the line and the reason, and
+ * layout never changes rules_version.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decide.h"
+#include "recommend.h"
+#include "rules_load.h"
+#include "suites.h"
+
+/* Loads rules from text; errs collects problems. */
+static struct pmhc_rules *load_text(const char *text, struct pmhc_config_errors *errs)
+{
+	config_t cf;
+	config_init(&cf);
+	ck_assert_msg(config_read_string(&cf, text), "test text does not parse: line %d: %s",
+		      config_error_line(&cf), config_error_text(&cf));
+	struct pmhc_rules *r = pmhc_rules_load(&cf, "t.conf", errs);
+	config_destroy(&cf);
+	return r;
+}
+
+static const char *const default_flowchart =
+	"flowchart = (\n"
+	"  { id = \"not-mh\"; none = [ \"MH\" ]; response = \"STANDARD\"; dispatch_code = \"\"; },\n"
+	"  { id = \"mh-medical\"; all = [ \"MEDICAL\" ]; response = \"EMS_AND_CIT\"; dispatch_code = \"MH-EMS\"; },\n"
+	"  { id = \"mh-weapon-violence\"; any = [ \"WEAPON\", \"VIOLENCE\" ]; response = \"CIT_WITH_BACKUP\"; dispatch_code = \"MH-CITB\"; },\n"
+	"  { id = \"mh-history-violence\"; all = [ \"HISTORY_VIOLENCE\" ]; response = \"CIT\"; dispatch_code = \"MH-CIT\"; },\n"
+	"  { id = \"mh-988\"; source = [ \"988\" ]; response = \"MOBILE_CRISIS\"; dispatch_code = \"MH-MCT\"; },\n"
+	"  { id = \"mh-self-harm\"; all = [ \"SELF_HARM\" ]; response = \"CO_RESPONDER\"; dispatch_code = \"MH-COR\"; },\n"
+	"  { id = \"mh-default\"; response = \"CO_RESPONDER\"; dispatch_code = \"MH-COR\"; }\n"
+	");\n";
+
+START_TEST(test_shipped_config_is_the_spec_default)
+{
+	const char *root = getenv("PMHC_SOURCE_ROOT");
+	ck_assert_msg(root != NULL, "PMHC_SOURCE_ROOT not set");
+	char path[512];
+	snprintf(path, sizeof path, "%s/config/pmhcd.conf", root);
+	config_t cf;
+	config_init(&cf);
+	ck_assert_msg(config_read_file(&cf, path), "%s:%d: %s", path, config_error_line(&cf),
+		      config_error_text(&cf));
+	struct pmhc_config_errors e = { 0 };
+	struct pmhc_rules *from_file = pmhc_rules_load(&cf, path, &e);
+	config_destroy(&cf);
+	ck_assert_msg(from_file != NULL, "%s", e.n ? e.lines[0] : "");
+	struct pmhc_rules *builtin = pmhc_rules_default();
+	char *a = pmhc_rules_canonical(from_file), *b = pmhc_rules_canonical(builtin);
+	ck_assert_str_eq(a, b);
+	ck_assert_str_eq(from_file->version, builtin->version);
+	free(a);
+	free(b);
+	pmhc_rules_free(from_file);
+	pmhc_rules_free(builtin);
+}
+END_TEST
+
+START_TEST(test_layout_and_comments_do_not_change_the_version)
+{
+	struct pmhc_config_errors e = { 0 };
+	struct pmhc_rules *a = load_text(default_flowchart, &e);
+	struct pmhc_rules *b = load_text(
+		"# a comment\nflowchart = ( { id = \"not-mh\"; none = [\"MH\"]; response = \"STANDARD\"; dispatch_code = \"\"; },\n"
+		"{ all = [\"MEDICAL\"]; id = \"mh-medical\"; dispatch_code = \"MH-EMS\"; response = \"EMS_AND_CIT\"; },\n"
+		"{ id = \"mh-weapon-violence\"; any = [\"VIOLENCE\", \"WEAPON\"]; /* order within a list */ response = \"CIT_WITH_BACKUP\"; dispatch_code = \"MH-CITB\"; },\n"
+		"{ id = \"mh-history-violence\"; all = [\"HISTORY_VIOLENCE\"]; response = \"CIT\"; dispatch_code = \"MH-CIT\"; },\n"
+		"{ id = \"mh-988\"; source = [\"988\"]; response = \"MOBILE_CRISIS\"; dispatch_code = \"MH-MCT\"; },\n"
+		"{ id = \"mh-self-harm\"; all = [\"SELF_HARM\"]; response = \"CO_RESPONDER\"; dispatch_code = \"MH-COR\"; },\n"
+		"{ id = \"mh-default\"; response = \"CO_RESPONDER\"; dispatch_code = \"MH-COR\"; } );\n",
+		&e);
+	struct pmhc_rules *d = pmhc_rules_default();
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(a->version, d->version);
+	ck_assert_str_eq(b->version, d->version);
+	pmhc_rules_free(a);
+	pmhc_rules_free(b);
+	pmhc_rules_free(d);
+}
+END_TEST
+
+/* Each validation: a config text and the one problem it must produce. */
+static const struct invalid {
+	const char *name;
+	const char *text;
+	const char *error;
+} invalid[] = {
+	{ "unknown flag in a rule",
+	  "flowchart = ( { id = \"a\"; all = [ \"WEAPONS\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:1: flowchart rule 'a': unknown flag 'WEAPONS' (known: MH, SUD, WEAPON," },
+	{ "unknown response",
+	  "flowchart = (\n{ id = \"z\"; response = \"SWAT\"; dispatch_code = \"\"; } );",
+	  "t.conf:2: flowchart rule 'z': unknown response 'SWAT'" },
+	{ "unknown source",
+	  "flowchart = ( { id = \"a\"; source = [ \"999\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:1: flowchart rule 'a': unknown source '999'" },
+	{ "duplicate rule id",
+	  "flowchart = ( { id = \"a\"; all = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"a\"; all = [ \"SUD\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:2: flowchart: duplicate rule id 'a' (first at line 1)" },
+	{ "rule after the catch-all",
+	  "flowchart = ( { id = \"a\"; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:2: flowchart rule 'z' can never match: rule 'a' at line 1 before it has no condition" },
+	{ "condition identical to an earlier one",
+	  "flowchart = ( { id = \"a\"; any = [ \"MH\", \"SUD\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"b\"; any = [ \"SUD\", \"MH\" ]; response = \"CO_RESPONDER\"; dispatch_code = \"Y\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:2: flowchart rule 'b' can never match: its condition is the same as rule 'a' at line 1" },
+	{ "same nature set in another order",
+	  "flowchart = ( { id = \"a\"; nature = [ \"edp\", \"MNTL\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"b\"; nature = [ \"MNTL\", \"EDP\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:2: flowchart rule 'b' can never match: its condition is the same as rule 'a' at line 1" },
+	{ "last rule has a condition",
+	  "flowchart = ( { id = \"a\"; all = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"b\"; none = [ \"MH\" ]; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:2: flowchart: the last rule 'b' has a condition; the last rule must be the unconditional catch-all" },
+	{ "empty flag list",
+	  "flowchart = ( { id = \"a\"; all = [ ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:1: flowchart rule 'a' is an empty list; leave it out instead" },
+	{ "empty source list",
+	  "flowchart = ( { id = \"a\"; source = [ ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:1: flowchart rule 'a': 'source' must be a non-empty list" },
+	{ "empty nature list",
+	  "flowchart = ( { id = \"a\"; nature = [ ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:1: flowchart rule 'a': 'nature' must be a non-empty list of nature codes" },
+	{ "typo in a condition name",
+	  "flowchart = ( { id = \"a\"; non = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:1: flowchart rule: unknown setting 'non'" },
+	{ "missing response",
+	  "flowchart = ( { id = \"z\"; dispatch_code = \"\"; } );",
+	  "t.conf:1: flowchart rule 'z': 'response' must be given as a string" },
+	{ "missing dispatch code",
+	  "flowchart = ( { id = \"z\"; response = \"STANDARD\"; } );",
+	  "t.conf:1: flowchart rule 'z': 'dispatch_code' must be given as a string" },
+	{ "bad rule id",
+	  "flowchart = ( { id = \"has space\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	  "t.conf:1: flowchart rule: id 'has space' must be 1-63 letters" },
+	{ "empty flowchart",
+	  "flowchart = ( );",
+	  "t.conf:1: flowchart must be a non-empty list of rules" },
+	{ "premise flag may not raise MH",
+	  "screening = { premise_flags = ( { flag = \"MH_HISTORY\"; flags = [ \"MH\" ]; } ); };",
+	  "t.conf:1: screening.premise_flags: premise flag MH_HISTORY may not raise MH" },
+	{ "nature code mapped twice",
+	  "screening = { nature_codes = ( { code = \"EDP\"; flags = [ \"MH\" ]; },\n{ code = \" edp\"; flags = [ \"SUD\" ]; } ); };",
+	  "t.conf:2: screening.nature_codes: EDP is mapped twice" },
+	{ "unknown flag in a mapping",
+	  "screening = { nature_codes = ( { code = \"EDP\"; flags = [ \"MENTAL\" ]; } ); };",
+	  "t.conf:1: screening.nature_codes: unknown flag 'MENTAL'" },
+	{ "alias chain",
+	  "screening = { aliases = ( { from = \"A\"; to = \"B\"; }, { from = \"B\"; to = \"EDP\"; } ); };",
+	  "screening.aliases: A → B → EDP is a chain; alias A straight to EDP" },
+	{ "unknown screening member",
+	  "screening = { natures = ( ); };",
+	  "t.conf:1: screening: unknown setting 'natures'" },
+	{ "unknown flag in sharing",
+	  "sharing = { flags = [ \"NARRATIVE\" ]; };",
+	  "t.conf:1: sharing.flags: unknown flag 'NARRATIVE'" },
+};
+
+START_TEST(test_invalid_is_refused_with_line_and_reason)
+{
+	const struct invalid *iv = &invalid[_i];
+	struct pmhc_config_errors e = { 0 };
+	struct pmhc_rules *r = load_text(iv->text, &e);
+	ck_assert_msg(r == NULL, "%s: accepted", iv->name);
+	bool found = false;
+	for (size_t i = 0; i < e.n && !found; i++)
+		found = strstr(e.lines[i], iv->error) != NULL;
+	ck_assert_msg(found, "%s: want '%s', got %zu problems, first '%s'", iv->name, iv->error, e.n,
+		      e.n ? e.lines[0] : "");
+	pmhc_config_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_every_problem_is_reported_at_once)
+{
+	struct pmhc_config_errors e = { 0 };
+	ck_assert_ptr_null(load_text(
+		"flowchart = ( { id = \"a\"; all = [ \"X\" ]; response = \"Y\"; dispatch_code = \"\"; },\n"
+		"{ id = \"a\"; none = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"\"; } );\n"
+		"sharing = { narrative = 1; };\n",
+		&e));
+	/* unknown flag, unknown response, duplicate id, last rule conditioned, narrative not a bool */
+	ck_assert_uint_eq(e.n, 5);
+	pmhc_config_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_configured_flowchart_decides)
+{
+	/* A center that sends every 911 suicide call to mobile crisis, by nature code. */
+	struct pmhc_config_errors e = { 0 };
+	struct pmhc_rules *r = load_text(
+		"screening = { aliases = ( { from = \"10-96\"; to = \"SUICIDE\"; } ); };\n"
+		"flowchart = ( { id = \"not-mh\"; none = [ \"MH\" ]; response = \"STANDARD\"; dispatch_code = \"\"; },\n"
+		"{ id = \"suicide-mct\"; nature = [ \"SUICIDE\" ]; source = [ \"911\", \"TEXT\" ]; none = [ \"WEAPON\" ];\n"
+		"  response = \"MOBILE_CRISIS\"; dispatch_code = \"MCT-S\"; },\n"
+		"{ id = \"rest\"; response = \"CO_RESPONDER\"; dispatch_code = \"MH-COR\"; } );\n",
+		&e);
+	ck_assert_msg(r != NULL, "%s", e.n ? e.lines[0] : "");
+	Pmhc__V1__CallEvent call = PMHC__V1__CALL_EVENT__INIT;
+	Pmhc__V1__Screening sc = PMHC__V1__SCREENING__INIT;
+	call.call_id = (char *)"C";
+	call.psap_id = (char *)"P";
+	call.screening = &sc;
+	call.nature_code = (char *)"10-96";
+	call.source = PMHC__V1__CALL_SOURCE__SOURCE_911;
+	struct pmhc_decision d;
+	pmhc_decide(r, &call, &d);
+	ck_assert_str_eq(d.rule->id, "suicide-mct");
+	ck_assert_str_eq(d.screening.nature_mapped, "SUICIDE");
+	sc.weapon_involved = PMHC__V1__ANSWER__ANSWER_YES;
+	pmhc_decide(r, &call, &d);
+	ck_assert_str_eq(d.rule->id, "rest");
+	call.source = PMHC__V1__CALL_SOURCE__SOURCE_ADMIN;
+	sc.weapon_involved = PMHC__V1__ANSWER__ANSWER_NO;
+	pmhc_decide(r, &call, &d);
+	ck_assert_str_eq(d.rule->id, "rest");
+	pmhc_rules_free(r);
+}
+END_TEST
+
+START_TEST(test_sharing_policy_withholds_everywhere)
+{
+	struct pmhc_config_errors e = { 0 };
+	struct pmhc_rules *r = load_text("sharing = { flags = [ \"MH\", \"WEAPON\" ]; narrative = true; };", &e);
+	ck_assert_ptr_nonnull(r);
+	Pmhc__V1__CallEvent call = PMHC__V1__CALL_EVENT__INIT;
+	Pmhc__V1__Screening sc = PMHC__V1__SCREENING__INIT;
+	call.call_id = (char *)"C";
+	call.psap_id = (char *)"P";
+	call.subject_key = (char *)"RMS-1";
+	call.narrative = (char *)"caller is the mother";
+	call.screening = &sc;
+	sc.mental_health_issue = PMHC__V1__ANSWER__ANSWER_YES;
+	sc.substance_use = PMHC__V1__ANSWER__ANSWER_YES;
+	sc.weapon_involved = PMHC__V1__ANSWER__ANSWER_YES;
+	struct pmhc_decision d;
+	pmhc_decide(r, &call, &d);
+	struct pmhc_rec_scratch s;
+	pmhc_recommend(r, &call, &d, 1, &s);
+	ck_assert_uint_eq(s.rec.n_flags, 2);
+	ck_assert_str_eq(s.rec.flags[0], "MH");
+	ck_assert_str_eq(s.rec.flags[1], "WEAPON");
+	for (size_t i = 0; i < s.rec.n_reasons; i++)
+		ck_assert_ptr_null(strstr(s.rec.reasons[i], "substance"));
+	ck_assert_str_eq(s.rec.reasons[s.rec.n_reasons - 1], "narrative: caller is the mother");
+	ck_assert_ptr_null(strstr(s.rec.summary, "substance"));
+	/* The subject key has no field in a Recommendation: check the bytes too. */
+	uint8_t buf[4096];
+	size_t len = pmhc__v1__recommendation__pack(&s.rec, buf);
+	ck_assert_ptr_null(memmem(buf, len, "RMS-1", 5));
+	/* The decision itself keeps every flag, for the database. */
+	ck_assert(d.screening.flags & PMHC_BIT(PMHC_F_SUD));
+	pmhc_rules_free(r);
+}
+END_TEST
+
+Suite *suite_rules_load(void)
+{
+	Suite *s = suite_create("rules_load");
+	TCase *tc = tcase_create("rules_load");
+	tcase_add_test(tc, test_shipped_config_is_the_spec_default);
+	tcase_add_test(tc, test_layout_and_comments_do_not_change_the_version);
+	tcase_add_loop_test(tc, test_invalid_is_refused_with_line_and_reason, 0,
+			    (int)(sizeof invalid / sizeof invalid[0]));
+	tcase_add_test(tc, test_every_problem_is_reported_at_once);
+	tcase_add_test(tc, test_configured_flowchart_decides);
+	tcase_add_test(tc, test_sharing_policy_withholds_everywhere);
+	suite_add_tcase(s, tc);
+	return s;
+}
