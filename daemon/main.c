@@ -1,4 +1,5 @@
 /* pmhcd: arguments, signals and wiring; the work is in pipeline.c. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <sysexits.h>
 
 #include "config.h"
+#include "explain.h"
 #include "log.h"
 #include "pipeline.h"
 #include "pmhc_build.h"
@@ -29,6 +31,7 @@ static void on_hup(int sig)
 static const char usage_text[] =
 	"Usage: pmhcd --config FILE        run the daemon in the foreground\n"
 	"       pmhcd --check-config FILE  validate FILE, report every problem, exit\n"
+	"       pmhcd --explain [--config FILE] [CALLS.jsonl...]\n"
 	"       pmhcd --version | --help\n"
 	"\n"
 	"pmhcd screens every CAD call event on Kafka for mental-health indicators,\n"
@@ -41,6 +44,12 @@ static const char usage_text[] =
 	"                           where every setting is explained\n"
 	"      --check-config FILE  load and validate FILE as a reload would, print each\n"
 	"                           problem as FILE:LINE: reason, exit 0 if valid, else 78\n"
+	"      --explain            read calls as JSON lines (the pmhc-produce format; files\n"
+	"                           or stdin) and show for each the flags and why, every\n"
+	"                           flowchart rule tried and why it matched or not, and\n"
+	"                           the recommendation that would be published; uses the\n"
+	"                           rules of --config FILE, or the built-in SPEC defaults.\n"
+	"                           Touches neither Kafka nor PostgreSQL\n"
 	"  -l, --log-level LEVEL    debug, info, warn or error (overrides log.level)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n"
@@ -85,22 +94,66 @@ static int check_config(const char *path)
 	return EX_OK;
 }
 
+static int run_explain(const char *config_path, int nfiles, char **files)
+{
+	struct pmhc_rules *defaults = NULL;
+	struct pmhc_config *cfg = NULL;
+	const struct pmhc_rules *rules;
+	if (config_path != NULL) {
+		struct pmhc_config_errors errs = { 0 };
+		/* The rules are what is explained: no need for the subject key. */
+		cfg = pmhc_config_load(config_path, PMHC_CONFIG_NO_SECRETS, &errs);
+		if (cfg == NULL) {
+			for (size_t i = 0; i < errs.n; i++)
+				fprintf(stderr, "%s\n", errs.lines[i]);
+			pmhc_config_errors_clear(&errs);
+			return EX_CONFIG;
+		}
+		rules = cfg->rules;
+	} else {
+		if ((defaults = pmhc_rules_default()) == NULL)
+			return EX_SOFTWARE;
+		rules = defaults;
+	}
+	int rc = EX_OK;
+	if (nfiles == 0)
+		rc = pmhc_explain_stream(rules, stdin, "stdin", stdout);
+	for (int i = 0; i < nfiles; i++) {
+		FILE *f = fopen(files[i], "r");
+		if (f == NULL) {
+			fprintf(stderr, "pmhcd: %s: %s\n", files[i], strerror(errno));
+			rc = EX_NOINPUT;
+			continue;
+		}
+		int r = pmhc_explain_stream(rules, f, files[i], stdout);
+		if (r != EX_OK && rc == EX_OK)
+			rc = r;
+		fclose(f);
+	}
+	pmhc_config_free(cfg);
+	pmhc_rules_free(defaults);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, 'C' },
+		{ "explain", no_argument, NULL, 'E' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *check_path = NULL, *level = NULL;
+	bool explain = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
 		case 'C': check_path = optarg; break;
+		case 'E': explain = true; break;
 		case 'l': level = optarg; break;
 		case 'V': printf("pmhcd %s\n", PMHC_VERSION); return EX_OK;
 		case 'h': usage(stdout); return EX_OK;
@@ -109,6 +162,8 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
+	if (explain)
+		return run_explain(config_path, argc - optind, argv + optind);
 	if (optind < argc) {
 		fprintf(stderr, "pmhcd: unexpected argument '%s'\nTry 'pmhcd --help'.\n", argv[optind]);
 		return EX_USAGE;

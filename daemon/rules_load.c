@@ -323,8 +323,14 @@ static void load_flowchart(struct loader *ld, const config_setting_t *list, stru
 	}
 	int count = config_setting_length(list);
 	struct pmhc_rule *rules = calloc((size_t)count, sizeof *rules);
-	if (rules == NULL)
+	/* A rule with a problem of its own (say its only condition misspelled) must not
+	 * look like a catch-all to the checks below: that would bury the real error. */
+	bool *broken = calloc((size_t)count, sizeof *broken);
+	if (rules == NULL || broken == NULL) {
+		free(rules);
+		free(broken);
 		return;
+	}
 	for (size_t i = 0; i < r->n_rules; i++) {
 		free(r->rules[i].id);
 		free(r->rules[i].dispatch_code);
@@ -342,7 +348,10 @@ static void load_flowchart(struct loader *ld, const config_setting_t *list, stru
 			ERR(ld, g, "flowchart: element %d must be a rule group { id = ...; ... }", i + 1);
 			continue;
 		}
-		load_rule(ld, g, &rules[r->n_rules++]);
+		size_t before = ld->errs->n;
+		broken[r->n_rules] = false;
+		load_rule(ld, g, &rules[r->n_rules]);
+		broken[r->n_rules++] = ld->errs->n != before;
 	}
 
 	const struct pmhc_rule *catch_all = NULL;
@@ -353,6 +362,8 @@ static void load_flowchart(struct loader *ld, const config_setting_t *list, stru
 			if (rules[j].id && strcmp(rules[j].id, rule->id) == 0)
 				pmhc_config_error(ld->errs, ld->file, rule->line,
 						  "flowchart: duplicate rule id '%s' (first at line %d)", id, rules[j].line);
+		if (broken[i])
+			continue;
 		if (catch_all != NULL) {
 			pmhc_config_error(ld->errs, ld->file, rule->line,
 					  "flowchart rule '%s' can never match: rule '%s' at line %d before it has no "
@@ -360,7 +371,7 @@ static void load_flowchart(struct loader *ld, const config_setting_t *list, stru
 			continue;
 		}
 		for (size_t j = 0; j < i; j++)
-			if (same_condition(&rules[j], rule)) {
+			if (!broken[j] && same_condition(&rules[j], rule)) {
 				pmhc_config_error(ld->errs, ld->file, rule->line,
 						  "flowchart rule '%s' can never match: its condition is the same as rule "
 						  "'%s' at line %d", id, rules[j].id ? rules[j].id : "?", rules[j].line);
@@ -369,11 +380,12 @@ static void load_flowchart(struct loader *ld, const config_setting_t *list, stru
 		if (pmhc_rule_is_catch_all(rule))
 			catch_all = rule;
 	}
-	if (r->n_rules > 0 && !pmhc_rule_is_catch_all(&rules[r->n_rules - 1]))
+	if (r->n_rules > 0 && !broken[r->n_rules - 1] && !pmhc_rule_is_catch_all(&rules[r->n_rules - 1]))
 		pmhc_config_error(ld->errs, ld->file, rules[r->n_rules - 1].line,
 				  "flowchart: the last rule '%s' has a condition; the last rule must be the "
 				  "unconditional catch-all (only id, response and dispatch_code)",
 				  rules[r->n_rules - 1].id ? rules[r->n_rules - 1].id : "?");
+	free(broken);
 }
 
 static void load_sharing(struct loader *ld, const config_setting_t *g, struct pmhc_rules *r)

@@ -201,6 +201,21 @@ START_TEST(test_every_problem_is_reported_at_once)
 }
 END_TEST
 
+START_TEST(test_a_broken_rule_does_not_bury_the_real_error)
+{
+	/* Its only condition is misspelled: one error, not "the rules after it can never match". */
+	struct pmhc_config_errors e = { 0 };
+	ck_assert_ptr_null(load_text(
+		"flowchart = ( { id = \"a\"; source = [ \"999\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+		"{ id = \"b\"; all = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
+		"{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+		&e));
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_ptr_nonnull(strstr(e.lines[0], "unknown source '999'"));
+	pmhc_config_errors_clear(&e);
+}
+END_TEST
+
 START_TEST(test_configured_flowchart_decides)
 {
 	/* A center that sends every 911 suicide call to mobile crisis, by nature code. */
@@ -280,6 +295,7 @@ Suite *suite_rules_load(void)
 	tcase_add_loop_test(tc, test_invalid_is_refused_with_line_and_reason, 0,
 			    (int)(sizeof invalid / sizeof invalid[0]));
 	tcase_add_test(tc, test_every_problem_is_reported_at_once);
+	tcase_add_test(tc, test_a_broken_rule_does_not_bury_the_real_error);
 	tcase_add_test(tc, test_configured_flowchart_decides);
 	tcase_add_test(tc, test_sharing_policy_withholds_everywhere);
 	suite_add_tcase(s, tc);
