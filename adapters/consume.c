@@ -10,8 +10,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +20,9 @@
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 
+#include "cli.h"
 #include "pbjson.h"
 #include "pmhc.pb-c.h"
-#include "pmhc_build.h"
 
 #define PROG "pmhc-consume"
 #define METADATA_TIMEOUT_MS 10000
@@ -41,7 +39,7 @@ static const struct {
 };
 
 struct options {
-	const char *brokers;
+	const char *brokers; /* -b; NULL: PMHC_BROKERS */
 	const char *topic;
 	const ProtobufCMessageDescriptor *desc;
 	int from_beginning;
@@ -49,13 +47,6 @@ struct options {
 	long idle_ms; /* 0: wait forever */
 	int meta;
 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 static void usage(FILE *out)
 {
@@ -109,57 +100,12 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Prints "pmhc-consume: <what>" and the --help hint; returns EX_USAGE. */
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry '" PROG " --help' for more information.\n", stderr);
-	return EX_USAGE;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int set_property(rd_kafka_conf_t *conf, const char *name, const char *value)
-{
-	char errstr[512];
-
-	if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-		fprintf(stderr, PROG ": -X %s=%s: %s\n", name, value, errstr);
-		return -1;
-	}
-	return 0;
-}
-
-/* Sets one -X NAME=VALUE; -1 (message printed) if it is malformed or refused. */
-static int set_x_property(rd_kafka_conf_t *conf, const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	char *name;
-	int rc;
-
-	if (!eq || eq == arg) {
-		fprintf(stderr, PROG ": -X %s: expected NAME=VALUE (a librdkafka property)\n", arg);
-		return -1;
-	}
-	name = strndup(arg, (size_t)(eq - arg));
-	if (!name)
-		return -1;
-	rc = set_property(conf, name, eq + 1);
-	free(name);
-	return rc;
 }
 
 static int parse_long(const char *s, long min, long *out)
@@ -320,6 +266,18 @@ static void print_message(const rd_kafka_message_t *m, const struct options *opt
 	json_object_put(o);
 }
 
+static const char *const conf_defaults[] = {
+	/*
+	 * fetch.wait.max.ms: how long a broker may hold an empty fetch. Small, so that a
+	 * message shows up at once (the mock cluster waits the full time; NOTES.md).
+	 */
+	"fetch.wait.max.ms", "5",
+	"group.id", PROG,
+	"enable.auto.commit", "false",
+	"enable.auto.offset.store", "false",
+	NULL,
+};
+
 enum {
 	OPT_TYPE = 256,
 	OPT_FROM_BEGINNING,
@@ -348,40 +306,20 @@ int main(int argc, char **argv)
 		.count = -1,
 	};
 	const char *type_name = "recommendation";
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk = NULL;
-	struct sigaction sa;
 	char errstr[512];
-	size_t probelen = 0, i;
+	size_t i;
 	long printed = 0;
 	int64_t last;
 	int c, partitions = 0, status = 0;
 
-	opt.brokers = getenv("PMHC_BROKERS");
-	/*
-	 * fetch.wait.max.ms: how long a broker may hold an empty fetch. Small, so that a
-	 * message shows up at once (the mock cluster waits the full time; NOTES.md).
-	 */
-	if (set_property(conf, "fetch.wait.max.ms", "5") < 0 ||
-	    set_property(conf, "group.id", PROG) < 0 ||
-	    set_property(conf, "enable.auto.commit", "false") < 0 ||
-	    set_property(conf, "enable.auto.offset.store", "false") < 0 ||
-	    set_property(conf, "client.id", PROG) < 0) {
-		status = EX_SOFTWARE;
-		goto out;
-	}
+	conf = pmhc_cli_new_conf(PROG, conf_defaults);
+	if (!conf)
+		return EX_SOFTWARE;
 
 	while ((c = getopt_long(argc, argv, "b:X:t:c:hV", long_options, NULL)) != -1) {
 		switch (c) {
-		case 'b':
-			opt.brokers = optarg;
-			break;
-		case 'X':
-			if (set_x_property(conf, optarg) < 0) {
-				status = EX_USAGE;
-				goto out;
-			}
-			break;
 		case 't':
 			opt.topic = optarg;
 			break;
@@ -393,8 +331,9 @@ int main(int argc, char **argv)
 					type_name = types[i].name;
 				}
 			if (!opt.desc) {
-				status = usage_error("--type %s: expected recommendation, call, unit "
-						     "or disposition", optarg);
+				status = pmhc_cli_usage_error(PROG, "--type %s: expected "
+							      "recommendation, call, unit or "
+							      "disposition", optarg);
 				goto out;
 			}
 			break;
@@ -403,52 +342,41 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			if (parse_long(optarg, 1, &opt.count) < 0) {
-				status = usage_error("--count %s: expected a number of messages, 1 "
-						     "or more", optarg);
+				status = pmhc_cli_usage_error(PROG, "--count %s: expected a "
+							      "number of messages, 1 or more",
+							      optarg);
 				goto out;
 			}
 			break;
 		case OPT_IDLE_MS:
 			if (parse_long(optarg, 0, &opt.idle_ms) < 0) {
-				status = usage_error("--idle-ms %s: expected milliseconds, 0 or more",
-						     optarg);
+				status = pmhc_cli_usage_error(PROG, "--idle-ms %s: expected "
+							      "milliseconds, 0 or more", optarg);
 				goto out;
 			}
 			break;
 		case OPT_META:
 			opt.meta = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			goto out;
-		case 'V':
-			printf(PROG " (pmhcd) %s\n", PMHC_VERSION);
-			goto out;
-		default: /* getopt_long has said what is wrong */
-			fputs("Try '" PROG " --help' for more information.\n", stderr);
-			status = EX_USAGE;
-			goto out;
+		default: /* -b, -X, -h, -V or a bad option */
+			if (pmhc_cli_common_option(PROG, c, optarg, conf, &opt.brokers, usage,
+						   &status))
+				goto out;
+			break;
 		}
 	}
 	if (optind < argc) {
-		status = usage_error("unexpected argument '%s' (the topic goes after -t)",
-				     argv[optind]);
+		status = pmhc_cli_usage_error(PROG, "unexpected argument '%s' (the topic goes "
+						    "after -t)", argv[optind]);
 		goto out;
 	}
 	if (!*opt.topic) {
-		status = usage_error("the topic name cannot be empty");
+		status = pmhc_cli_usage_error(PROG, "the topic name cannot be empty");
 		goto out;
 	}
-	if (opt.brokers && *opt.brokers &&
-	    set_property(conf, "bootstrap.servers", opt.brokers) < 0) {
-		status = EX_USAGE;
+	status = pmhc_cli_set_brokers(PROG, conf, opt.brokers, 1);
+	if (status != 0)
 		goto out;
-	}
-	if (rd_kafka_conf_get(conf, "bootstrap.servers", NULL, &probelen) != RD_KAFKA_CONF_OK ||
-	    probelen <= 1) {
-		status = usage_error("no Kafka brokers: give -b host:port or set PMHC_BROKERS");
-		goto out;
-	}
 
 	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
 	if (!rk) {
@@ -459,12 +387,7 @@ int main(int argc, char **argv)
 	conf = NULL; /* rd_kafka_new() took ownership */
 	rd_kafka_poll_set_consumer(rk);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND; /* a second signal kills */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	pmhc_cli_catch_stop_signals();
 
 	if (assign_topic(rk, &opt, &partitions) < 0) {
 		status = EX_UNAVAILABLE;
@@ -476,7 +399,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	last = now_ms();
-	while (!stop_signal && (opt.count < 0 || printed < opt.count)) {
+	while (!pmhc_cli_stop_signal && (opt.count < 0 || printed < opt.count)) {
 		int timeout = POLL_MS;
 		rd_kafka_message_t *m;
 

@@ -8,8 +8,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +18,9 @@
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 
+#include "cli.h"
 #include "pbjson.h"
 #include "pmhc.pb-c.h"
-#include "pmhc_build.h"
 
 #define PROG "pmhc-produce"
 #define FLUSH_TIMEOUT_MS 30000
@@ -41,7 +39,7 @@ static const struct {
 };
 
 struct options {
-	const char *brokers;
+	const char *brokers; /* -b; NULL: PMHC_BROKERS */
 	const char *topics[KIND_COUNT];
 	const char *history; /* NULL: each type to its own topic */
 	int default_kind;    /* -1: lines must say their type */
@@ -56,13 +54,6 @@ struct stats {
 	unsigned long failed;
 	char first_error[512];
 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 static void usage(FILE *out)
 {
@@ -287,7 +278,7 @@ static void pace(rd_kafka_t *rk, double start, double rate, unsigned long n)
 {
 	double due = start + (double)n / rate;
 
-	while (!stop_signal) {
+	while (!pmhc_cli_stop_signal) {
 		double wait = due - now_seconds();
 
 		if (wait <= 0)
@@ -326,7 +317,7 @@ static rd_kafka_resp_err_t send_one(rd_kafka_t *rk, const struct options *opt, s
 		if (hdrs)
 			rd_kafka_headers_destroy(hdrs);
 		hdrs = NULL;
-		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || stop_signal) {
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || pmhc_cli_stop_signal) {
 			free(e->payload);
 			return err;
 		}
@@ -354,7 +345,7 @@ static int produce_stream(FILE *fp, const char *name, rd_kafka_t *rk, const stru
 	ssize_t got;
 	int rc = 0;
 
-	while (!stop_signal && (got = getline(&line, &cap, fp)) >= 0) {
+	while (!pmhc_cli_stop_signal && (got = getline(&line, &cap, fp)) >= 0) {
 		size_t len = (size_t)got, skip;
 		char err[1024];
 		struct encoded e;
@@ -396,7 +387,7 @@ static int produce_stream(FILE *fp, const char *name, rd_kafka_t *rk, const stru
 			rc = EX_DATAERR;
 			break;
 		}
-		if (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL && stop_signal)
+		if (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL && pmhc_cli_stop_signal)
 			break;
 		if (kerr) {
 			fprintf(stderr, PROG ": %s:%lu: could not queue the message: %s\n", name,
@@ -407,45 +398,22 @@ static int produce_stream(FILE *fp, const char *name, rd_kafka_t *rk, const stru
 		st->queued[e.kind]++;
 		rd_kafka_poll(rk, 0);
 	}
-	if (rc == 0 && ferror(fp) && !stop_signal) {
+	if (rc == 0 && ferror(fp) && !pmhc_cli_stop_signal) {
 		fprintf(stderr, PROG ": %s: read error: %s\n", name, strerror(errno));
 		rc = EX_IOERR;
 	}
-	if (rc == 0 && stop_signal)
+	if (rc == 0 && pmhc_cli_stop_signal)
 		rc = -1;
 	free(line);
 	return rc;
 }
 
-static int set_property(rd_kafka_conf_t *conf, const char *name, const char *value)
-{
-	char errstr[512];
-
-	if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-		fprintf(stderr, PROG ": -X %s=%s: %s\n", name, value, errstr);
-		return -1;
-	}
-	return 0;
-}
-
-/* Sets one -X NAME=VALUE; -1 (message printed) if it is malformed or refused. */
-static int set_x_property(rd_kafka_conf_t *conf, const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	char *name;
-	int rc;
-
-	if (!eq || eq == arg) {
-		fprintf(stderr, PROG ": -X %s: expected NAME=VALUE (a librdkafka property)\n", arg);
-		return -1;
-	}
-	name = strndup(arg, (size_t)(eq - arg));
-	if (!name)
-		return -1;
-	rc = set_property(conf, name, eq + 1);
-	free(name);
-	return rc;
-}
+/* The defaults --help names; -X comes after them, so it can override them. */
+static const char *const conf_defaults[] = {
+	"linger.ms", "5",
+	"partitioner", "murmur2_random",
+	NULL,
+};
 
 enum {
 	OPT_TYPE = 256,
@@ -469,21 +437,6 @@ static const struct option long_options[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Prints "pmhc-produce: <what>" and the --help hint; returns EX_USAGE. */
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry '" PROG " --help' for more information.\n", stderr);
-	return EX_USAGE;
-}
 
 static int parse_rate(const char *s, double *out)
 {
@@ -546,41 +499,26 @@ int main(int argc, char **argv)
 {
 	struct options opt = { .default_kind = -1 };
 	struct stats st;
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk = NULL;
 	json_tokener *tok = NULL;
-	struct sigaction sa;
 	char errstr[512];
-	size_t probelen = 0;
 	double start;
 	int c, i, k, rc = 0, status = 0;
 
 	memset(&st, 0, sizeof(st));
 	for (k = 0; k < KIND_COUNT; k++)
 		opt.topics[k] = kinds[k].default_topic;
-	opt.brokers = getenv("PMHC_BROKERS");
-	if (set_property(conf, "linger.ms", "5") < 0 ||
-	    set_property(conf, "partitioner", "murmur2_random") < 0 ||
-	    set_property(conf, "client.id", PROG) < 0) {
-		status = EX_SOFTWARE;
-		goto out;
-	}
+	conf = pmhc_cli_new_conf(PROG, conf_defaults);
+	if (!conf)
+		return EX_SOFTWARE;
 
 	while ((c = getopt_long(argc, argv, "b:X:nhV", long_options, NULL)) != -1) {
 		switch (c) {
-		case 'b':
-			opt.brokers = optarg;
-			break;
-		case 'X':
-			if (set_x_property(conf, optarg) < 0) {
-				status = EX_USAGE;
-				goto out;
-			}
-			break;
 		case OPT_TYPE:
 			if ((opt.default_kind = kind_by_name(optarg)) < 0) {
-				status = usage_error("--type %s: expected call, unit or disposition",
-						     optarg);
+				status = pmhc_cli_usage_error(PROG, "--type %s: expected call, "
+							      "unit or disposition", optarg);
 				goto out;
 			}
 			break;
@@ -598,42 +536,31 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RATE:
 			if (parse_rate(optarg, &opt.rate) < 0) {
-				status = usage_error("--rate %s: expected a number of messages per "
-						     "second, 0 or more", optarg);
+				status = pmhc_cli_usage_error(PROG, "--rate %s: expected a "
+							      "number of messages per second, "
+							      "0 or more", optarg);
 				goto out;
 			}
 			break;
 		case 'n':
 			opt.dry_run = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			goto out;
-		case 'V':
-			printf(PROG " (pmhcd) %s\n", PMHC_VERSION);
-			goto out;
-		default: /* getopt_long has said what is wrong */
-			fputs("Try '" PROG " --help' for more information.\n", stderr);
-			status = EX_USAGE;
-			goto out;
+		default: /* -b, -X, -h, -V or a bad option */
+			if (pmhc_cli_common_option(PROG, c, optarg, conf, &opt.brokers, usage,
+						   &status))
+				goto out;
+			break;
 		}
 	}
 	for (k = 0; k < KIND_COUNT; k++)
 		if (!*opt.topics[k] || (opt.history && !*opt.history)) {
-			status = usage_error("a topic name cannot be empty");
+			status = pmhc_cli_usage_error(PROG, "a topic name cannot be empty");
 			goto out;
 		}
-	if (opt.brokers && *opt.brokers &&
-	    set_property(conf, "bootstrap.servers", opt.brokers) < 0) {
-		status = EX_USAGE;
+	/* A dry run sends nothing, so it may go without brokers. */
+	status = pmhc_cli_set_brokers(PROG, conf, opt.brokers, !opt.dry_run);
+	if (status != 0)
 		goto out;
-	}
-	if (!opt.dry_run &&
-	    (rd_kafka_conf_get(conf, "bootstrap.servers", NULL, &probelen) != RD_KAFKA_CONF_OK ||
-	     probelen <= 1)) {
-		status = usage_error("no Kafka brokers: give -b host:port or set PMHC_BROKERS");
-		goto out;
-	}
 
 	tok = json_tokener_new();
 	if (!tok) {
@@ -655,12 +582,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Stop reading on the first SIGINT/SIGTERM, deliver what is queued; a second one kills. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND; /* no SA_RESTART: a blocked read returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	pmhc_cli_catch_stop_signals();
 
 	start = now_seconds();
 	for (i = optind; i == optind || i < argc; i++) {
@@ -684,8 +606,8 @@ int main(int argc, char **argv)
 	print_summary(&st, opt.dry_run);
 	if (rc == -1) {
 		fprintf(stderr, PROG ": stopped by signal %d before the end of the input\n",
-			(int)stop_signal);
-		rc = 128 + (int)stop_signal;
+			(int)pmhc_cli_stop_signal);
+		rc = 128 + (int)pmhc_cli_stop_signal;
 	}
 	status = rc;
 out:
