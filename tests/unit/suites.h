@@ -11,5 +11,6 @@ Suite *suite_wire(void);
 Suite *suite_arena(void);
 Suite *suite_config(void);
 Suite *suite_rules_load(void);
+Suite *suite_units(void);
 
 #endif
