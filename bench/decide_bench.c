@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 			struct pmhc_wire_report rep;
 			Pmhc__V1__CallEvent *c = pmhc_wire_call(wire[i], wlen[i], 262144, 1763870400000LL, &arena.pb, &rep);
 			pmhc_decide(rules, c, &d);
-			pmhc_recommend(rules, c, &d, 1763870400000LL, &sc);
+			pmhc_recommend(rules, c, &d, NULL, 1763870400000LL, &sc);
 			sink += pmhc__v1__recommendation__pack(&sc.rec, out);
 			if (++in_batch == 2000) {
 				pmhc_arena_reset(&arena);

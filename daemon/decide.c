@@ -45,8 +45,8 @@ static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
 		*used += (size_t)n;
 }
 
-int pmhc_decision_summary(const struct pmhc_decision *d, pmhc_flagset shared, char *buf,
-			  size_t len)
+int pmhc_decision_summary(const struct pmhc_decision *d, const struct pmhc_choice *units,
+			  pmhc_flagset shared, char *buf, size_t len)
 {
 	size_t used = 0;
 	pmhc_flagset flags = d->screening.flags & shared;
@@ -70,6 +70,20 @@ int pmhc_decision_summary(const struct pmhc_decision *d, pmhc_flagset shared, ch
 	append(buf, len, &used, ": %s", response_words(d->rule ? d->rule->response : 0));
 	if (d->rule && d->rule->dispatch_code[0])
 		append(buf, len, &used, ", code %s", d->rule->dispatch_code);
+
+	for (size_t i = 0; units != NULL && i < units->n; i++) {
+		const struct pmhc_pick *p = &units->picks[i];
+		bool backup = d->rule->response == PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP && i == 1;
+		if (p->unit_id == NULL)
+			append(buf, len, &used, "; no %s free — request %s", pmhc_unit_kind_words(p->need),
+			       p->need == PMHC__V1__UNIT_KIND__UNIT_EMS ? "EMS" : "one");
+		else if (p->got != p->need)
+			append(buf, len, &used, "; no %s free — %s %s instead%s", pmhc_unit_kind_words(p->need),
+			       pmhc_unit_kind_words(p->got), p->unit_id, backup ? " as backup" : "");
+		else
+			append(buf, len, &used, "; %s %s%s", pmhc_unit_kind_words(p->got), p->unit_id,
+			       backup ? " as backup" : "");
+	}
 
 	/* Silence on a safety question must reach the responder as "unknown", never as "no". */
 	sep = "; not asked or unknown: ";

@@ -59,7 +59,7 @@ static void explain_call(const struct pmhc_rules *rules, const Pmhc__V1__CallEve
 		d.rule->dispatch_code[0] ? d.rule->dispatch_code : "(none)");
 
 	struct pmhc_rec_scratch sc;
-	pmhc_recommend(rules, call, &d, (int64_t)time(NULL) * 1000, &sc);
+	pmhc_recommend(rules, call, &d, NULL, (int64_t)time(NULL) * 1000, &sc);
 	fprintf(out, "  summary: %s\n", sc.summary);
 	json_object *j = pmhc_message_to_json(&sc.rec.base);
 	fprintf(out, "  published: %s\n\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));

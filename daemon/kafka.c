@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -19,6 +20,10 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
+	/* kafka.properties serves consumer and producer alike, so "a consumer property
+	 * ignored by this producer" is expected at every start, not a warning. */
+	if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this") != NULL)
+		level = 7;
 	if (level <= 3)
 		pmhc_error("msg=\"kafka: %s\" facility=%s", buf, fac);
 	else if (level <= 4)
@@ -138,4 +143,82 @@ int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, ch
 		return -1;
 	}
 	return 0;
+}
+
+rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int timeout_ms,
+				  char *err, size_t errlen)
+{
+	rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+	if (conf == NULL)
+		return NULL;
+	/*
+	 * librdkafka wants a group.id even for assign(); a private one that never
+	 * subscribes or commits keeps this reader out of pmhcd's group.
+	 */
+	char group[160];
+	snprintf(group, sizeof group, "%s-reader-%ld", cfg->kafka_group_id, (long)getpid());
+	if (set(conf, "group.id", group, err, errlen) != 0 ||
+	    set(conf, "enable.auto.commit", "false", err, errlen) != 0 ||
+	    set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
+	    set(conf, "enable.partition.eof", "false", err, errlen) != 0) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	char why[512];
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+	if (rk == NULL) {
+		snprintf(err, errlen, "cannot create the %s reader: %s", topic, why);
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	rd_kafka_poll_set_consumer(rk);
+
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+	rd_kafka_topic_destroy(rkt);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err)
+		e = md->topics[0].err;
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].partition_cnt == 0) {
+		snprintf(err, errlen, "cannot read the partitions of %s: %s", topic,
+			 e ? rd_kafka_err2str(e) : "topic has no partitions");
+		if (md)
+			rd_kafka_metadata_destroy(md);
+		rd_kafka_destroy(rk);
+		return NULL;
+	}
+	rd_kafka_topic_partition_list_t *parts =
+		rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+	for (int i = 0; i < md->topics[0].partition_cnt; i++)
+		rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_metadata_destroy(md);
+	e = rd_kafka_assign(rk, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errlen, "cannot assign the partitions of %s: %s", topic, rd_kafka_err2str(e));
+		rd_kafka_destroy(rk);
+		return NULL;
+	}
+	return rk;
+}
+
+rd_kafka_topic_partition_list_t *pmhc_kafka_end_offsets(rd_kafka_t *rk, int timeout_ms, char *err,
+							size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	rd_kafka_resp_err_t e = rd_kafka_assignment(rk, &parts);
+	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < parts->cnt; i++) {
+		int64_t lo, hi;
+		e = rd_kafka_query_watermark_offsets(rk, parts->elems[i].topic, parts->elems[i].partition, &lo, &hi,
+						     timeout_ms);
+		parts->elems[i].offset = hi;
+	}
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errlen, "cannot read end offsets: %s", rd_kafka_err2str(e));
+		if (parts)
+			rd_kafka_topic_partition_list_destroy(parts);
+		return NULL;
+	}
+	return parts;
 }

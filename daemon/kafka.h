@@ -31,4 +31,20 @@ rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
 int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err,
 			 size_t errlen);
 
+
+
+/*
+ * A reader of every partition of topic from the beginning, outside any
+ * consumer group: each pmhcd instance must see all of cad.units. It commits
+ * nothing. Waits up to timeout_ms for the topic's metadata.
+ */
+rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int timeout_ms,
+				  char *err, size_t errlen);
+
+/*
+ * The end offsets (high watermarks) of the reader's partitions as of now, so
+ * the caller can tell when it has read everything that was there at start.
+ */
+rd_kafka_topic_partition_list_t *pmhc_kafka_end_offsets(rd_kafka_t *rk, int timeout_ms, char *err,
+							size_t errlen);
 #endif

@@ -15,6 +15,7 @@
 #include "recommend.h"
 #include "store.h"
 #include "subject.h"
+#include "units.h"
 #include "wire.h"
 
 #define ARENA_CHUNK (256 * 1024)
@@ -85,12 +86,15 @@ struct writer {
 
 struct stats {
 	unsigned long calls, mh, rejected, degraded, stale, written, recs, recs_failed, dlq_resent;
+	unsigned long unit_statuses, units_out_of_order, units_rejected, fallbacks;
 };
 
 struct pipeline {
 	struct pmhc_config *cfg;
 	struct pmhc_signals *sig;
 	rd_kafka_t *consumer, *producer;
+	rd_kafka_t *units_reader;	/* all of cad.units, outside the group */
+	struct pmhc_roster *roster;
 	struct writer w;
 	struct batch *current;
 	bool paused;
@@ -354,8 +358,10 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 
 	struct pmhc_decision d;
 	pmhc_decide(cfg->rules, call, &d);
+	struct pmhc_choice choice;
+	pmhc_units_choose(p->roster, &cfg->rules->units, call, d.rule->response, now, &choice);
 	struct pmhc_rec_scratch *s = &p->scratch;
-	pmhc_recommend(cfg->rules, call, &d, now, s);
+	pmhc_recommend(cfg->rules, call, &d, &choice, now, s);
 
 	size_t need = pmhc__v1__recommendation__get_packed_size(&s->rec);
 	if (need > p->packcap) {
@@ -408,6 +414,13 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 		}
 	}
 	row->summary = keep(b, s->summary);
+	row->unit_ids = pmhc_arena_alloc(&b->arena, (PMHC_NEEDS_MAX + 1) * sizeof(char *));
+	if (row->unit_ids != NULL)
+		for (size_t i = 0; i < s->rec.n_unit_ids; i++)
+			row->unit_ids[row->n_unit_ids++] = keep(b, s->rec.unit_ids[i]);
+	row->fallback_used = choice.fallback_used;
+	if (choice.fallback_used)
+		p->st.fallbacks++;
 	if (call->subject_key[0] != '\0')
 		row->has_subject_hash = pmhc_subject_hash(cfg->subject_key, cfg->subject_key_len,
 							  call->subject_key, row->subject_hash) == 0;
@@ -419,8 +432,90 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 	p->st.recs++;
 	if (d.mental_health_call)
 		p->st.mh++;
-	pmhc_debug("msg=\"decided\" call=%s revision=%u rule=%s response=%s", key, call->revision,
-		   d.rule->id, pmhc_response_name(d.rule->response));
+	pmhc_debug("msg=\"decided\" call=%s revision=%u rule=%s response=%s units=%zu fallback=%s", key,
+		   call->revision, d.rule->id, pmhc_response_name(d.rule->response), s->rec.n_unit_ids,
+		   choice.fallback_used ? "yes" : "no");
+}
+
+/*
+ * One unit status into the roster. Every instance reads every status, so a bad
+ * one is logged and counted here, not sent to the DLQ once per instance.
+ */
+static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
+{
+	if (m->err) {
+		pmhc_error("msg=\"units reader error\" error=\"%s\"", rd_kafka_message_errstr(m));
+		return;
+	}
+	rd_kafka_timestamp_type_t tstype;
+	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+	struct pmhc_wire_report rep;
+	Pmhc__V1__UnitStatus *st = (Pmhc__V1__UnitStatus *)pmhc_wire_decode(
+		&pmhc__v1__unit_status__descriptor, m->payload, m->len, (size_t)p->cfg->max_message_bytes,
+		tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : wall_ms(), NULL, &rep);
+	if (st == NULL) {
+		p->st.units_rejected++;
+		pmhc_warn("msg=\"unit status ignored\" partition=%d offset=%lld reason=\"%s\"", (int)m->partition,
+			  (long long)m->offset, rep.reason);
+		return;
+	}
+	if (rep.status == PMHC_WIRE_DEGRADED)
+		pmhc_warn("msg=\"unit status degraded but used\" unit=%s/%s reason=\"%s\"", st->psap_id, st->unit_id,
+			  rep.reason);
+	int rc = pmhc_roster_apply(p->roster, st);
+	if (rc < 0)
+		pmhc_error("msg=\"out of memory applying a unit status\" unit=%s/%s", st->psap_id, st->unit_id);
+	p->st.unit_statuses++;
+	if (rc == 0)
+		p->st.units_out_of_order++;
+	pmhc__v1__unit_status__free_unpacked(st, NULL);
+}
+
+/* Applies what the units reader has, without waiting; bounded so calls are never starved. */
+static void drain_units(struct pipeline *p, int max)
+{
+	rd_kafka_message_t *m;
+	for (int i = 0; i < max && (m = rd_kafka_consumer_poll(p->units_reader, 0)) != NULL; i++) {
+		apply_unit(p, m);
+		rd_kafka_message_destroy(m);
+	}
+}
+
+/* Reads cad.units up to where it ended at start, so no call is decided on a partial roster. */
+static int rebuild_roster(struct pipeline *p)
+{
+	char err[512];
+	int64_t t0 = mono_ms(), limit = t0 + (int64_t)p->cfg->pg_start_timeout_s * 1000;
+	rd_kafka_topic_partition_list_t *end = NULL;
+	while (end == NULL) {
+		end = pmhc_kafka_end_offsets(p->units_reader, 5000, err, sizeof err);
+		if (end == NULL && (mono_ms() >= limit || p->sig->stop)) {
+			pmhc_error("msg=\"Kafka unreachable: cannot read %s\" error=\"%s\"", p->cfg->topic_units, err);
+			return -1;
+		}
+	}
+	for (;;) {
+		bool behind = false;
+		for (int i = 0; i < end->cnt && !behind; i++) {
+			rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
+			rd_kafka_topic_partition_list_add(pos, end->elems[i].topic, end->elems[i].partition);
+			rd_kafka_position(p->units_reader, pos);
+			int64_t at = pos->elems[0].offset;
+			rd_kafka_topic_partition_list_destroy(pos);
+			behind = end->elems[i].offset > 0 && (at < 0 || at < end->elems[i].offset);
+		}
+		if (!behind || p->sig->stop)
+			break;
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(p->units_reader, 100);
+		if (m != NULL) {
+			apply_unit(p, m);
+			rd_kafka_message_destroy(m);
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(end);
+	pmhc_info("msg=\"unit roster rebuilt from %s\" units=%zu statuses=%lu took_ms=%lld", p->cfg->topic_units,
+		  pmhc_roster_size(p->roster), p->st.unit_statuses, (long long)(mono_ms() - t0));
+	return 0;
 }
 
 static void handle_message(struct pipeline *p, const rd_kafka_message_t *m)
@@ -577,9 +672,11 @@ static void log_stats(struct pipeline *p, const char *why)
 	bool down = p->w.db_down;
 	pthread_mutex_unlock(&p->w.mu);
 	pmhc_info("msg=\"%s\" calls=%lu mh=%lu rejected=%lu degraded=%lu stale=%lu stored=%lu "
-		  "recommendations=%lu recommendations_failed=%lu backlog_events=%zu db=%s paused=%s",
+		  "recommendations=%lu recommendations_failed=%lu fallbacks=%lu units=%zu unit_statuses=%lu "
+		  "unit_statuses_rejected=%lu backlog_events=%zu db=%s paused=%s",
 		  why, p->st.calls, p->st.mh, p->st.rejected, p->st.degraded, p->st.stale, p->st.written,
-		  p->st.recs, p->st.recs_failed, backlog, down ? "down" : "up", p->paused ? "yes" : "no");
+		  p->st.recs, p->st.recs_failed, p->st.fallbacks, pmhc_roster_size(p->roster), p->st.unit_statuses,
+		  p->st.units_rejected, backlog, down ? "down" : "up", p->paused ? "yes" : "no");
 }
 
 static void reload(struct pipeline *p)
@@ -632,6 +729,20 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 		goto out;
 	}
 
+	p->roster = pmhc_roster_new();
+	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, cfg->pg_start_timeout_s * 1000,
+							     err, sizeof err)
+				    : NULL;
+	if (p->units_reader == NULL) {
+		pmhc_error("msg=\"Kafka unreachable at start\" error=\"%s\" hint=\"check kafka.brokers and that %s exists\"",
+			   p->roster ? err : "out of memory", cfg->topic_units);
+		rc = 69;
+		goto out;
+	}
+	if (rebuild_roster(p) != 0) {
+		rc = 69;
+		goto out;
+	}
 	p->producer = pmhc_kafka_producer_new(cfg, dr_msg_cb, p, err, sizeof err);
 	p->consumer = p->producer ? pmhc_kafka_consumer_new(cfg, cfg->kafka_group_id, rebalance_cb, p, err,
 							    sizeof err)
@@ -659,6 +770,7 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 			sig->reload = 0;
 			reload(p);
 		}
+		drain_units(p, 1000);
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, 10);
 		if (m != NULL) {
 			handle_message(p, m);
@@ -699,6 +811,11 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 out:
 	if (p->consumer != NULL)
 		rd_kafka_destroy(p->consumer);
+	if (p->units_reader != NULL) {
+		rd_kafka_consumer_close(p->units_reader);
+		rd_kafka_destroy(p->units_reader);
+	}
+	pmhc_roster_free(p->roster);
 	if (p->producer != NULL) {
 		if (rd_kafka_flush(p->producer, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			pmhc_warn("msg=\"some recommendations were still unsent at exit\" count=%d",

@@ -3,8 +3,8 @@
 #include <stdio.h>
 
 void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
-		    const struct pmhc_decision *d, int64_t decided_at_ms,
-		    struct pmhc_rec_scratch *s)
+		    const struct pmhc_decision *d, const struct pmhc_choice *units,
+		    int64_t decided_at_ms, struct pmhc_rec_scratch *s)
 {
 	Pmhc__V1__Recommendation *rec = &s->rec;
 	pmhc__v1__recommendation__init(rec);
@@ -43,6 +43,11 @@ void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *c
 		rec->n_reasons++;
 	}
 
-	pmhc_decision_summary(d, shared, s->summary, sizeof s->summary);
+	rec->unit_ids = s->units;
+	for (size_t i = 0; units != NULL && i < units->n; i++)
+		if (units->picks[i].unit_id != NULL)
+			s->units[rec->n_unit_ids++] = (char *)units->picks[i].unit_id;
+
+	pmhc_decision_summary(d, units, shared, s->summary, sizeof s->summary);
 	rec->summary = s->summary;
 }

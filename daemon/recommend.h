@@ -15,13 +15,14 @@ struct pmhc_rec_scratch {
 	Pmhc__V1__Recommendation rec;
 	char *flags[PMHC_FLAG_COUNT];
 	char *reasons[PMHC_REASONS_MAX];
+	char *units[PMHC_NEEDS_MAX];
 	char reason_text[PMHC_REASONS_MAX][PMHC_REASON_LEN];
 	char summary[PMHC_SUMMARY_LEN];
 };
 
-/* Fills s->rec; valid while s, call and rules live. */
+/* Fills s->rec; valid while s, call, units and rules live. units may be NULL. */
 void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
-		    const struct pmhc_decision *d, int64_t decided_at_ms,
-		    struct pmhc_rec_scratch *s);
+		    const struct pmhc_decision *d, const struct pmhc_choice *units,
+		    int64_t decided_at_ms, struct pmhc_rec_scratch *s);
 
 #endif

@@ -194,6 +194,7 @@ struct pmhc_rules *pmhc_rules_default(void)
 			goto fail;
 	}
 	r->share_flags = PMHC_ALL_FLAGS;
+	pmhc_unit_policy_default(&r->units);
 	r->share_narrative = false;
 	if (pmhc_rules_seal(r) != 0)
 		goto fail;
@@ -330,6 +331,16 @@ char *pmhc_rules_canonical(const struct pmhc_rules *r)
 			text_printf(&t, "%s%s", j ? "," : " nature=", rule->nature_codes[j]);
 		text_printf(&t, " -> %s \"%s\"\n", pmhc_response_name(rule->response), rule->dispatch_code);
 	}
+	for (int k = 0; k < PMHC_UNIT_KINDS; k++) {
+		if (r->units.fallback[k][0] == 0)
+			continue;
+		text_printf(&t, "fallback %s", pmhc_unit_kind_name(k));
+		for (int f = 0; f < PMHC_UNIT_KINDS && r->units.fallback[k][f]; f++)
+			text_printf(&t, "%s%s", f ? "," : " ", pmhc_unit_kind_name(r->units.fallback[k][f]));
+		text_printf(&t, "\n");
+	}
+	text_printf(&t, "units max_status_age_ms=%lld hold_ms=%lld\n", (long long)r->units.max_status_age_ms,
+		    (long long)r->units.hold_ms);
 	text_printf(&t, "share flags=");
 	text_flags(&t, r->share_flags);
 	text_printf(&t, " narrative=%s\n", r->share_narrative ? "yes" : "no");

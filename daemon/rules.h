@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "flags.h"
+#include "units.h"
 
 /* Longest nature code or premise flag we compare; longer ones match nothing. */
 #define PMHC_CODE_MAX 64
@@ -60,6 +61,8 @@ struct pmhc_rules {
 	/* Information-sharing policy: what a Recommendation may carry. */
 	pmhc_flagset share_flags;
 	bool share_narrative;
+	/* Unit choice: fallback chains, status age, holds (SPEC section 4). */
+	struct pmhc_unit_policy units;
 	/* Lowercase hex SHA-256 of pmhc_rules_canonical(): see SPEC section 3. */
 	char version[65];
 };

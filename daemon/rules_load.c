@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const pmhc_rules_sections[] = { "screening", "flowchart", "sharing", NULL };
+const char *const pmhc_rules_sections[] = { "screening", "flowchart", "sharing", "units", NULL };
 
 struct loader {
 	const char *file;
@@ -412,6 +412,97 @@ static void load_sharing(struct loader *ld, const config_setting_t *g, struct pm
 	}
 }
 
+static const char *const units_members[] = { "max_status_age", "hold", "fallbacks", NULL };
+static const char *const fallback_members[] = { "kind", "then", NULL };
+
+/* A whole number of seconds in lo..hi, or an error. */
+static void seconds_member(struct loader *ld, const config_setting_t *g, const char *name, long long lo,
+			   long long hi, int64_t *out_ms)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+	if (s == NULL)
+		return;
+	int type = config_setting_type(s);
+	long long v = config_setting_get_int64(s);
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+		ERR(ld, s, "units.%s must be a whole number of seconds", name);
+	else if (v < lo || v > hi)
+		ERR(ld, s, "units.%s is %lld, outside %lld..%lld seconds", name, v, lo, hi);
+	else
+		*out_ms = v * 1000;
+}
+
+static int unit_kind(struct loader *ld, const config_setting_t *s, const char *name, const char *what)
+{
+	int k;
+	if (name == NULL || pmhc_unit_kind_parse(name, &k) != 0) {
+		ERR(ld, s, "%s: unknown unit kind '%s' (known: PATROL, CIT_OFFICER, CO_RESPONDER, "
+			   "MOBILE_CRISIS, EMS)", what, name ? name : "?");
+		return 0;
+	}
+	return k;
+}
+
+static void load_units(struct loader *ld, const config_setting_t *g, struct pmhc_rules *r)
+{
+	if (g == NULL)
+		return;
+	if (!config_setting_is_group(g)) {
+		ERR(ld, g, "units must be a group: units = { hold = 120; fallbacks = ( ... ); };");
+		return;
+	}
+	check_members(ld, g, "units", units_members);
+	seconds_member(ld, g, "max_status_age", 60, 7 * 86400, &r->units.max_status_age_ms);
+	seconds_member(ld, g, "hold", 0, 3600, &r->units.hold_ms);
+
+	const config_setting_t *list = config_setting_get_member(g, "fallbacks");
+	if (list == NULL)
+		return;
+	const char *what = "units.fallbacks";
+	if (!config_setting_is_list(list)) {
+		ERR(ld, list, "%s must be a list: ( { kind = \"CIT_OFFICER\"; then = [ \"PATROL\" ]; }, ... )", what);
+		return;
+	}
+	/* Given at all, the list replaces every default chain: a kind not listed has none. */
+	memset(r->units.fallback, 0, sizeof r->units.fallback);
+	bool seen[PMHC_UNIT_KINDS] = { false };
+	for (int i = 0; i < config_setting_length(list); i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		if (!config_setting_is_group(e)) {
+			ERR(ld, e, "%s: element %d must be a group { kind = ...; then = [ ... ]; }", what, i + 1);
+			continue;
+		}
+		check_members(ld, e, what, fallback_members);
+		const config_setting_t *ks = config_setting_get_member(e, "kind");
+		int kind = unit_kind(ld, ks ? ks : e, ks ? config_setting_get_string(ks) : NULL, what);
+		const config_setting_t *then = config_setting_get_member(e, "then");
+		if (kind == 0)
+			continue;
+		if (seen[kind]) {
+			ERR(ld, e, "%s: %s has two chains; give one", what, pmhc_unit_kind_name(kind));
+			continue;
+		}
+		seen[kind] = true;
+		if (!is_string_list(then) || config_setting_length(then) == 0) {
+			ERR(ld, then ? then : e, "%s: %s: 'then' must be a non-empty list of unit kinds (leave the "
+					     "entry out for no fallback)", what, pmhc_unit_kind_name(kind));
+			continue;
+		}
+		int n = 0;
+		for (int j = 0; j < config_setting_length(then); j++) {
+			int f = unit_kind(ld, then, config_setting_get_string_elem(then, j), what);
+			bool dup = f == kind;
+			for (int x = 0; x < n && !dup; x++)
+				dup = r->units.fallback[kind][x] == f;
+			if (f != 0 && dup)
+				ERR(ld, then, "%s: %s: %s appears twice or stands in for itself", what,
+				    pmhc_unit_kind_name(kind), pmhc_unit_kind_name(f));
+			else if (f != 0 && n < PMHC_UNIT_KINDS - 1)
+				r->units.fallback[kind][n++] = f;
+		}
+	}
+}
+
 struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file,
 				   struct pmhc_config_errors *errs)
 {
@@ -437,6 +528,7 @@ struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file,
 	}
 	load_flowchart(&ld, config_lookup(cf, "flowchart"), r);
 	load_sharing(&ld, config_lookup(cf, "sharing"), r);
+	load_units(&ld, config_lookup(cf, "units"), r);
 
 	if (errs->n == ld.errs_before && pmhc_rules_seal(r) != 0)
 		pmhc_config_error(errs, file, 0, "out of memory computing rules_version");

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The body of the demo; scripts/demo.sh runs it inside with-servers.sh.
-# Usage: demo-run.sh BUILD_DIR CALLS.jsonl
+# Usage: demo-run.sh BUILD_DIR CALLS.jsonl UNITS.jsonl
 set -euo pipefail
 build=$1
 calls=$2
+units=$3
 dir=$PMHC_TEST_DIR
 
 bold= plain=
@@ -24,6 +25,9 @@ sed -e "s|brokers = \"localhost:9092\";|brokers = \"$PMHC_BROKERS\";|" \
 say "pmhcd --check-config"
 "$build/daemon/pmhcd" --check-config "$dir/pmhcd.conf"
 
+say "unit statuses from $(basename "$units") into cad.units (pmhcd rebuilds its roster from them at start)"
+"$build/adapters/pmhc-produce" -b "$PMHC_BROKERS" "$units"
+
 say "starting pmhcd (log: $dir/pmhcd.log)"
 "$build/daemon/pmhcd" --config "$dir/pmhcd.conf" 2>"$dir/pmhcd.log" &
 pid=$!
@@ -33,15 +37,15 @@ for _ in $(seq 1 300); do
   kill -0 $pid 2>/dev/null || { cat "$dir/pmhcd.log"; exit 1; }
   sleep 0.1
 done
-grep -E 'pmhcd running|migration applied' "$dir/pmhcd.log" | sed 's/^/  /'
+grep -E 'pmhcd running|migration applied|roster rebuilt' "$dir/pmhcd.log" | sed 's/^/  /'
 
 n=$(grep -c '"type":"call"' "$calls")
-say "streaming $n call events from $(basename "$calls") into cad.calls"
-"$build/adapters/pmhc-produce" -b "$PMHC_BROKERS" "$calls"
+say "streaming $n call events from $(basename "$calls") into cad.calls, 4 a second"
+"$build/adapters/pmhc-produce" -b "$PMHC_BROKERS" --rate 4 "$calls"
 
 say "recommendations on pmhc.recommendations (read back by a Kafka consumer)"
 "$build/adapters/pmhc-consume" -b "$PMHC_BROKERS" --from-beginning -c "$n" --idle-ms 15000 > "$dir/recs.jsonl" || true
-jq -rs 'sort_by(.call_id, .revision)[] | "\(.call_id) rev \(.revision)  \(.response | sub("RESPONSE_"; ""))  \(.dispatch_code // "-")  [\(.flags // [] | join(","))]\n    \(.summary)"' \
+jq -rs 'sort_by(.call_id, .revision)[] | "\(.call_id) rev \(.revision)  \(.response | sub("RESPONSE_"; ""))  \(.dispatch_code // "-")  [\(.flags // [] | join(","))]  units: \(.unit_ids // [] | join(",") | if . == "" then "-" else . end)\n    \(.summary)"' \
   "$dir/recs.jsonl"
 
 for _ in $(seq 1 100); do
@@ -53,7 +57,8 @@ done
 say "stored in PostgreSQL: calls per recommended response (newest revision of each call)"
 psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
   SELECT response, dispatch_code, count(*) AS calls,
-         count(*) FILTER (WHERE mental_health_call) AS mh_calls
+         count(*) FILTER (WHERE mental_health_call) AS mh_calls,
+         count(*) FILTER (WHERE fallback_used) AS fallback_needed
     FROM pmhc.calls GROUP BY response, dispatch_code ORDER BY calls DESC, response"
 psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
   SELECT count(*) AS calls, count(*) FILTER (WHERE mental_health_call) AS mh_calls,

@@ -49,9 +49,11 @@ done < "$DATA/sample-calls.expected"
 expect_eq "subject key never leaves in a recommendation" "$(grep -c 'RMS-' "$PMHC_TEST_DIR/recs.jsonl" || true)" 0
 expect_eq "reasons explain the 988 call" \
   "$(jq -r 'select(.call_id == "24-000103") | .reasons[]' "$PMHC_TEST_DIR/recs.jsonl" | grep -c '^call came in on 988')" 1
+# No cad.units in this test: the summary says plainly that nobody is free.
+# No cad.units in this test: the summary says plainly that nobody is free.
 expect_eq "summary is a sentence" \
   "$(jq -r 'select(.call_id == "24-000101" and .revision == 2) | .summary' "$PMHC_TEST_DIR/recs.jsonl")" \
-  "Mental-health call (weapon reported): send a CIT officer with patrol backup, code MH-CITB; not asked or unknown: violence in progress, danger to others."
+  "Mental-health call (weapon reported): send a CIT officer with patrol backup, code MH-CITB; no CIT officer free — request one; no patrol unit free — request one; not asked or unknown: violence in progress, danger to others."
 
 # The malformed message went to the DLQ unchanged, with its reason headers.
 "$PMHC_CONSUME" -b "$PMHC_BROKERS" -t pmhc.dlq --type call --meta --from-beginning -c 1 --idle-ms 10000 \

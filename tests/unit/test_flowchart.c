@@ -208,13 +208,13 @@ START_TEST(test_summary_and_reasons)
 	struct pmhc_decision d;
 	pmhc_decide(rules, &f.call, &d);
 	char summary[512];
-	pmhc_decision_summary(&d, PMHC_ALL_FLAGS, summary, sizeof summary);
+	pmhc_decision_summary(&d, NULL, PMHC_ALL_FLAGS, summary, sizeof summary);
 	ck_assert_str_eq(summary,
 			 "Mental-health call (weapon reported): send a CIT officer with patrol backup, code "
 			 "MH-CITB; not asked or unknown: violence in progress, danger to others.");
 
 	/* A flag the policy withholds must not leak through the summary. */
-	pmhc_decision_summary(&d, PMHC_ALL_FLAGS & (pmhc_flagset)~PMHC_BIT(PMHC_F_WEAPON), summary,
+	pmhc_decision_summary(&d, NULL, PMHC_ALL_FLAGS & (pmhc_flagset)~PMHC_BIT(PMHC_F_WEAPON), summary,
 			      sizeof summary);
 	ck_assert_ptr_null(strstr(summary, "weapon"));
 
@@ -226,7 +226,7 @@ START_TEST(test_summary_and_reasons)
 	f.screening.danger_to_self = PMHC__V1__ANSWER__ANSWER_YES;
 	struct pmhc_decision d988;
 	pmhc_decide(rules, &f.call, &d988);
-	pmhc_decision_summary(&d988, PMHC_ALL_FLAGS, summary, sizeof summary);
+	pmhc_decision_summary(&d988, NULL, PMHC_ALL_FLAGS, summary, sizeof summary);
 	ck_assert_str_eq(summary, "988 mental-health call (danger to self): send a mobile crisis team, not police, code MH-MCT.");
 
 	char text[200];

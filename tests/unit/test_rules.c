@@ -28,6 +28,10 @@ START_TEST(test_canonical_text_of_defaults)
 			 "rule mh-988 source=988 -> MOBILE_CRISIS \"MH-MCT\"\n"
 			 "rule mh-self-harm all=SELF_HARM -> CO_RESPONDER \"MH-COR\"\n"
 			 "rule mh-default -> CO_RESPONDER \"MH-COR\"\n"
+			 "fallback CIT_OFFICER PATROL\n"
+			 "fallback CO_RESPONDER CIT_OFFICER,PATROL\n"
+			 "fallback MOBILE_CRISIS CO_RESPONDER,CIT_OFFICER,PATROL\n"
+			 "units max_status_age_ms=43200000 hold_ms=120000\n"
 			 "share flags=MH,SUD,WEAPON,VIOLENCE,SELF_HARM,HISTORY_VIOLENCE,VICTIM_RISK,OFF_MEDS,"
 			 "MEDICAL,PREMISE_MH narrative=no\n");
 	free(text);

@@ -167,6 +167,24 @@ static const struct invalid {
 	{ "unknown screening member",
 	  "screening = { natures = ( ); };",
 	  "t.conf:1: screening: unknown setting 'natures'" },
+	{ "unknown unit kind",
+	  "units = { fallbacks = ( { kind = \"SWAT\"; then = [ \"PATROL\" ]; } ); };",
+	  "t.conf:1: units.fallbacks: unknown unit kind 'SWAT'" },
+	{ "unit kind standing in for itself",
+	  "units = { fallbacks = ( { kind = \"CIT_OFFICER\"; then = [ \"PATROL\", \"CIT_OFFICER\" ]; } ); };",
+	  "t.conf:1: units.fallbacks: CIT_OFFICER: CIT_OFFICER appears twice or stands in for itself" },
+	{ "two chains for a kind",
+	  "units = { fallbacks = ( { kind = \"EMS\"; then = [ \"PATROL\" ]; },\n{ kind = \"EMS\"; then = [ \"CIT_OFFICER\" ]; } ); };",
+	  "t.conf:2: units.fallbacks: EMS has two chains" },
+	{ "empty chain",
+	  "units = { fallbacks = ( { kind = \"EMS\"; then = [ ]; } ); };",
+	  "units.fallbacks: EMS: 'then' must be a non-empty list" },
+	{ "hold out of range",
+	  "units = { hold = 7200; };",
+	  "t.conf:1: units.hold is 7200, outside 0..3600 seconds" },
+	{ "typo in units",
+	  "units = { hold_seconds = 10; };",
+	  "t.conf:1: units: unknown setting 'hold_seconds'" },
 	{ "unknown flag in sharing",
 	  "sharing = { flags = [ \"NARRATIVE\" ]; };",
 	  "t.conf:1: sharing.flags: unknown flag 'NARRATIVE'" },
@@ -268,7 +286,7 @@ START_TEST(test_sharing_policy_withholds_everywhere)
 	struct pmhc_decision d;
 	pmhc_decide(r, &call, &d);
 	struct pmhc_rec_scratch s;
-	pmhc_recommend(r, &call, &d, 1, &s);
+	pmhc_recommend(r, &call, &d, NULL, 1, &s);
 	ck_assert_uint_eq(s.rec.n_flags, 2);
 	ck_assert_str_eq(s.rec.flags[0], "MH");
 	ck_assert_str_eq(s.rec.flags[1], "WEAPON");

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Who goes, through the real Kafka protocol: unit statuses on cad.units are
+# read in full (outside the consumer group) and the roster is rebuilt before
+# any call is decided; each sample call gets exactly the units SPEC section 4
+# ranks first, fallbacks are said plainly, holds keep two calls from sharing a
+# unit, and the units are stored with the call and its decision.
+# Runs with one partition so that calls are decided in the order produced.
+source "$(dirname "$0")/lib.sh"
+
+# Statuses first: the daemon must rebuild the roster from them at start.
+"$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$DATA/sample-units.jsonl"
+write_config
+start_daemon
+grep -q 'unit roster rebuilt from cad.units" units=12 statuses=13' "$PMHC_TEST_DIR/pmhcd.log" \
+  || fail "roster not rebuilt from all 13 statuses of 12 units before deciding"
+ok "roster rebuilt at start: 12 units from 13 statuses"
+
+"$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$DATA/sample-calls.jsonl"
+wait_sql "SELECT count(*) FROM pmhc.decisions" 11
+
+while read -r id rev units fallback; do
+  case "$id" in '#'*|'') continue ;; esac
+  [ "$units" = "-" ] && units=""
+  got=$(sql "SELECT array_to_string(unit_ids, ',') || ' ' || left(fallback_used::text, 1) FROM pmhc.decisions
+             WHERE call_id = '$id' AND revision = $rev")
+  expect_eq "units for $id rev $rev" "$got" "$units $fallback"
+done < "$DATA/sample-calls.units-expected"
+expect_eq "pmhc.calls keeps the newest revision's units" \
+  "$(sql "SELECT array_to_string(unit_ids, ',') || ' ' || left(fallback_used::text, 1) FROM pmhc.calls WHERE call_id = '24-000104'")" \
+  "EMS-4,CIT-7 f"
+
+"$PMHC_CONSUME" -b "$PMHC_BROKERS" --from-beginning -c 11 --idle-ms 15000 > "$PMHC_TEST_DIR/recs.jsonl"
+summary() { jq -r --arg id "$1" --argjson rev "$2" 'select(.call_id == $id and .revision == $rev) | .summary' "$PMHC_TEST_DIR/recs.jsonl"; }
+expect_eq "recommendation lists the units" \
+  "$(jq -r 'select(.call_id == "24-000102") | .unit_ids | join(",")' "$PMHC_TEST_DIR/recs.jsonl")" "CIT-3,P-21"
+expect_eq "plain summary with units" "$(summary 24-000102 1)" \
+  "Mental-health call (weapon reported, mental-health history at this location): send a CIT officer with patrol backup, code MH-CITB; CIT officer CIT-3; patrol unit P-21 as backup; not asked or unknown: violence in progress, danger to others."
+expect_eq "fallback said plainly" "$(summary 24-000109 1)" \
+  "988 mental-health call (at risk of victimization, off medication): send a mobile crisis team, not police, code MH-MCT; no mobile crisis team free — patrol unit P-40 instead; not asked or unknown: weapon, violence in progress, danger to others."
+expect_eq "EMS found" "$(summary 24-000104 1 | grep -o 'EMS unit EMS-4; CIT officer CIT-7')" "EMS unit EMS-4; CIT officer CIT-7"
+expect_eq "response and code kept when nothing is free" \
+  "$(jq -r 'select(.call_id == "24-000101" and .revision == 2) | "\(.response) \(.dispatch_code) \(.unit_ids // [] | length)"' "$PMHC_TEST_DIR/recs.jsonl")" \
+  "RESPONSE_CIT_WITH_BACKUP MH-CITB 0"
+
+# A unit going busy and coming back: a newer status releases its hold at once.
+printf '{"type":"unit","unit_id":"CIT-3","psap_id":"TPS","kind":"UNIT_CIT_OFFICER","state":"UNIT_AVAILABLE","at_ms":1763870500000,"beat":"52-1","district":"52","lat":43.6460,"lon":-79.3800}\n' \
+  | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
+sleep 0.5
+printf '{"type":"call","call_id":"24-000120","psap_id":"TPS","revision":1,"received_at_ms":1763870600000,"source":"SOURCE_911","nature_code":"EDP","location":{"beat":"52-1","district":"52"},"screening":{"history_of_violence":"ANSWER_YES"}}\n' \
+  | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
+wait_sql "SELECT array_to_string(unit_ids, ',') FROM pmhc.calls WHERE call_id = '24-000120'" "CIT-3"
+ok "a newer status ended CIT-3's hold: it goes to the next CIT call"
+
+# Restart: holds are gone (memory), the roster comes back from the topic.
+stop_daemon
+: > "$PMHC_TEST_DIR/pmhcd.log"
+start_daemon
+grep -q 'unit roster rebuilt from cad.units" units=12 statuses=14' "$PMHC_TEST_DIR/pmhcd.log" \
+  || fail "roster not rebuilt after restart"
+printf '{"type":"call","call_id":"24-000121","psap_id":"TPS","revision":1,"received_at_ms":1763870700000,"source":"SOURCE_988","nature_code":"","location":{"beat":"14-1","district":"14"},"screening":{}}\n' \
+  | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
+wait_sql "SELECT array_to_string(unit_ids, ',') || ' ' || left(fallback_used::text, 1) FROM pmhc.calls WHERE call_id = '24-000121'" "MCT-1 f"
+ok "after a restart the rebuilt roster serves the next call"
+stop_daemon
+echo "units: $checks checks passed"
