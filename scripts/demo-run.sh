@@ -25,6 +25,18 @@ sed -e "s|brokers = \"localhost:9092\";|brokers = \"$PMHC_BROKERS\";|" \
 say "pmhcd --check-config"
 "$build/daemon/pmhcd" --check-config "$dir/pmhcd.conf"
 
+# The samples are dated 2025-11-23 04:00 UTC; move them to the last few minutes so
+# they read like a live shift (unit statuses and calls shift alike).
+shift_ms=$(( $(date +%s) * 1000 - 1763870400000 - 600000 ))
+shift_times() {
+  grep -v '^#' "$1" | grep -v '^\s*$' |
+    jq -c --argjson s "$shift_ms" 'if .received_at_ms then .received_at_ms += $s else . end
+                                   | if .at_ms then .at_ms += $s else . end' > "$dir/$(basename "$1")"
+  echo "$dir/$(basename "$1")"
+}
+calls=$(shift_times "$calls")
+units=$(shift_times "$units")
+
 say "unit statuses from $(basename "$units") into cad.units (pmhcd rebuilds its roster from them at start)"
 "$build/adapters/pmhc-produce" -b "$PMHC_BROKERS" "$units"
 
@@ -43,10 +55,8 @@ n=$(grep -c '"type":"call"' "$calls")
 say "streaming $n call events from $(basename "$calls") into cad.calls, 4 a second"
 "$build/adapters/pmhc-produce" -b "$PMHC_BROKERS" --rate 4 "$calls"
 
-say "recommendations on pmhc.recommendations (read back by a Kafka consumer)"
-"$build/adapters/pmhc-consume" -b "$PMHC_BROKERS" --from-beginning -c "$n" --idle-ms 15000 > "$dir/recs.jsonl" || true
-jq -rs 'sort_by(.call_id, .revision)[] | "\(.call_id) rev \(.revision)  \(.response | sub("RESPONSE_"; ""))  \(.dispatch_code // "-")  [\(.flags // [] | join(","))]  units: \(.unit_ids // [] | join(",") | if . == "" then "-" else . end)\n    \(.summary)"' \
-  "$dir/recs.jsonl"
+say "the dispatcher's screen: pmhc-watch reading pmhc.recommendations"
+"$build/tools/pmhc-watch" -b "$PMHC_BROKERS" --from-beginning -c "$n" --idle-ms 15000 || true
 
 for _ in $(seq 1 100); do
   stored=$(psql "$PMHC_PG_CONNINFO" -XAtq -c "SELECT count(*) FROM pmhc.decisions" 2>/dev/null || echo 0)
