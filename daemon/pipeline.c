@@ -52,6 +52,8 @@ struct batch {
 	struct pmhc_arena arena;
 	struct pmhc_call_row *rows;
 	size_t n_rows, cap_rows;
+	struct pmhc_disposition_row *dispositions;
+	size_t n_dispositions, cap_dispositions;
 	struct pmhc_rejected_row *rejected;
 	size_t n_rejected, cap_rejected;
 	struct offset_mark *marks;
@@ -86,7 +88,7 @@ struct writer {
 
 struct stats {
 	unsigned long calls, mh, rejected, degraded, stale, written, recs, recs_failed, dlq_resent;
-	unsigned long unit_statuses, units_out_of_order, units_rejected, fallbacks;
+	unsigned long unit_statuses, units_out_of_order, units_rejected, fallbacks, dispositions;
 };
 
 struct pipeline {
@@ -143,6 +145,7 @@ static void batch_free(struct batch *b)
 		return;
 	pmhc_arena_destroy(&b->arena);
 	free(b->rows);
+	free(b->dispositions);
 	free(b->rejected);
 	free(b->marks);
 	free(b);
@@ -198,8 +201,10 @@ static void *writer_main(void *arg)
 		struct batch *b = w->todo.head;
 		pthread_mutex_unlock(&w->mu);
 
-		int rc = pmhc_store_write_batch(w->store, b->rows, b->n_rows, b->rejected, b->n_rejected,
-						&b->result);
+		struct pmhc_store_batch sb = {
+			b->rows, b->n_rows, b->dispositions, b->n_dispositions, b->rejected, b->n_rejected,
+		};
+		int rc = pmhc_store_write_batch(w->store, &sb, &b->result);
 
 		pthread_mutex_lock(&w->mu);
 		if (rc == 0) {
@@ -437,6 +442,34 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 		   choice.fallback_used ? "yes" : "no");
 }
 
+static void handle_disposition(struct pipeline *p, struct batch *b, const rd_kafka_message_t *m)
+{
+	rd_kafka_timestamp_type_t tstype;
+	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+	struct pmhc_wire_report rep;
+	Pmhc__V1__Disposition *d = (Pmhc__V1__Disposition *)pmhc_wire_decode(
+		&pmhc__v1__disposition__descriptor, m->payload, m->len, (size_t)p->cfg->max_message_bytes,
+		tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : wall_ms(), &b->arena.pb, &rep);
+	if (d == NULL) {
+		send_to_dlq(p, b, m, rep.reason);
+		return;
+	}
+	if (rep.status == PMHC_WIRE_DEGRADED) {
+		p->st.degraded++;
+		pmhc_warn("msg=\"disposition degraded but stored\" call=%s/%s reason=\"%s\"", d->psap_id, d->call_id,
+			  rep.reason);
+	}
+	/* The call is closed: its units are no longer spoken for. */
+	pmhc_roster_release_call(p->roster, d->psap_id, d->call_id);
+	if (grow((void **)&b->dispositions, &b->cap_dispositions, b->n_dispositions + 1,
+		 sizeof *b->dispositions) != 0) {
+		pmhc_error("msg=\"out of memory batching a disposition\" call=%s/%s", d->psap_id, d->call_id);
+		return;
+	}
+	b->dispositions[b->n_dispositions++] = (struct pmhc_disposition_row){ d, false, m->partition, m->offset };
+	p->st.dispositions++;
+}
+
 /*
  * One unit status into the roster. Every instance reads every status, so a bad
  * one is logged and counted here, not sent to the DLQ once per instance.
@@ -532,7 +565,10 @@ static void handle_message(struct pipeline *p, const rd_kafka_message_t *m)
 		return;
 	}
 	struct batch *b = p->current;
-	handle_call(p, b, m);
+	if (strcmp(rd_kafka_topic_name(m->rkt), p->cfg->topic_dispositions) == 0)
+		handle_disposition(p, b, m);
+	else
+		handle_call(p, b, m);
 	b->n_messages++;
 	if (batch_mark(b, m) != 0)
 		pmhc_error("msg=\"out of memory tracking offsets\"");
@@ -672,10 +708,10 @@ static void log_stats(struct pipeline *p, const char *why)
 	bool down = p->w.db_down;
 	pthread_mutex_unlock(&p->w.mu);
 	pmhc_info("msg=\"%s\" calls=%lu mh=%lu rejected=%lu degraded=%lu stale=%lu stored=%lu "
-		  "recommendations=%lu recommendations_failed=%lu fallbacks=%lu units=%zu unit_statuses=%lu "
+		  "recommendations=%lu recommendations_failed=%lu fallbacks=%lu dispositions=%lu units=%zu unit_statuses=%lu "
 		  "unit_statuses_rejected=%lu backlog_events=%zu db=%s paused=%s",
 		  why, p->st.calls, p->st.mh, p->st.rejected, p->st.degraded, p->st.stale, p->st.written,
-		  p->st.recs, p->st.recs_failed, p->st.fallbacks, pmhc_roster_size(p->roster), p->st.unit_statuses,
+		  p->st.recs, p->st.recs_failed, p->st.fallbacks, p->st.dispositions, pmhc_roster_size(p->roster), p->st.unit_statuses,
 		  p->st.units_rejected, backlog, down ? "down" : "up", p->paused ? "yes" : "no");
 }
 
@@ -752,8 +788,9 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 		rc = 78;
 		goto out;
 	}
-	const char *topics[] = { cfg->topic_calls };
-	if (pmhc_kafka_subscribe(p->consumer, topics, 1, err, sizeof err) != 0) {
+	/* One group for both: a call and its disposition, keyed alike, meet on one instance. */
+	const char *topics[] = { cfg->topic_calls, cfg->topic_dispositions };
+	if (pmhc_kafka_subscribe(p->consumer, topics, 2, err, sizeof err) != 0) {
 		pmhc_error("msg=\"%s\"", err);
 		goto out;
 	}

@@ -343,6 +343,27 @@ static const char reject_sql[] =
 	" size_bytes, payload_sha256) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'))"
 	" ON CONFLICT DO NOTHING";
 
+#define DISPOSITION_NPARAMS 13
+
+/*
+ * A later disposition (by closed_at, then arrival) replaces an earlier one. A
+ * replay of an older message of the same partition loses to what is stored.
+ */
+static const char disposition_sql[] =
+	"INSERT INTO pmhc.dispositions AS t (psap_id, call_id, closed_at, code, unit_ids, arrest, use_of_force,"
+	"  connected_to_services, service_unavailable, service_name, backfilled, source_partition, source_offset)"
+	" VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4, $5::text[], $6, $7, $8, $9, $10, $11, $12, $13)"
+	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
+	"  closed_at = EXCLUDED.closed_at, code = EXCLUDED.code, unit_ids = EXCLUDED.unit_ids,"
+	"  arrest = EXCLUDED.arrest, use_of_force = EXCLUDED.use_of_force,"
+	"  connected_to_services = EXCLUDED.connected_to_services,"
+	"  service_unavailable = EXCLUDED.service_unavailable, service_name = EXCLUDED.service_name,"
+	"  backfilled = EXCLUDED.backfilled, source_partition = EXCLUDED.source_partition,"
+	"  source_offset = EXCLUDED.source_offset, stored_at = now()"
+	"  WHERE EXCLUDED.closed_at > t.closed_at"
+	"   OR (EXCLUDED.closed_at = t.closed_at AND NOT (EXCLUDED.source_partition = t.source_partition"
+	"       AND EXCLUDED.source_offset < t.source_offset))";
+
 /* Fills off[] with the offsets of the row's 29 parameters in the scratch buffer. */
 static void row_params(struct sbuf *b, const struct pmhc_call_row *row, size_t off[UPSERT_NPARAMS])
 {
@@ -442,6 +463,13 @@ static int ensure_ready(struct pmhc_store *s)
 			lose_connection(s, pq_error(s->conn));
 			return -1;
 		}
+		r = PQprepare(s->conn, "pmhc_upsert_disposition", disposition_sql, DISPOSITION_NPARAMS, NULL);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok) {
+			lose_connection(s, pq_error(s->conn));
+			return -1;
+		}
 		r = PQprepare(s->conn, "pmhc_insert_rejected", reject_sql, REJECT_NPARAMS, NULL);
 		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 		PQclear(r);
@@ -455,12 +483,62 @@ static int ensure_ready(struct pmhc_store *s)
 	return 0;
 }
 
-int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_call_row *rows, size_t n,
-			   const struct pmhc_rejected_row *rejected, size_t n_rejected,
+/* Queues one prepared statement whose parameters sit in the scratch buffer at off[]. */
+static bool send_prepared(struct pmhc_store *s, const char *stmt, int nparams, const size_t *off)
+{
+	const char *values[UPSERT_NPARAMS];
+	if (s->scratch.oom) {
+		s->scratch.oom = false;
+		lose_connection(s, "out of memory formatting a row");
+		return false;
+	}
+	for (int p = 0; p < nparams; p++)
+		values[p] = off[p] == NO_PARAM ? NULL : s->scratch.p + off[p];
+	if (!PQsendQueryPrepared(s->conn, stmt, nparams, values, NULL, NULL, 0) || !flush_all(s->conn)) {
+		lose_connection(s, pq_error(s->conn));
+		return false;
+	}
+	return true;
+}
+
+static void disposition_params(struct sbuf *b, const struct pmhc_disposition_row *row,
+			       size_t off[DISPOSITION_NPARAMS])
+{
+	const Pmhc__V1__Disposition *d = row->disp;
+	const ProtobufCEnumValue *code =
+		protobuf_c_enum_descriptor_get_value(&pmhc__v1__disposition_code__descriptor, (int)d->code);
+	off[0] = sb_str(b, d->psap_id);
+	off[1] = sb_str(b, d->call_id);
+	off[2] = sb_fmt(b, "%" PRId64, d->closed_at_ms);
+	/* "DISP_REFERRED" → "REFERRED"; wire.c already mapped unknown numbers to 0. */
+	off[3] = sb_str(b, code ? code->name + strlen("DISP_") : "UNSPECIFIED");
+	off[4] = sb_array(b, d->unit_ids, d->n_unit_ids);
+	off[5] = sb_str(b, d->arrest ? "t" : "f");
+	off[6] = sb_str(b, d->use_of_force ? "t" : "f");
+	off[7] = sb_str(b, d->connected_to_services ? "t" : "f");
+	off[8] = sb_str(b, d->service_unavailable ? "t" : "f");
+	off[9] = sb_str(b, d->service_name);
+	off[10] = sb_str(b, row->backfilled ? "t" : "f");
+	off[11] = sb_fmt(b, "%" PRId32, row->partition);
+	off[12] = sb_fmt(b, "%" PRId64, row->offset);
+}
+
+static void rejected_params(struct sbuf *b, const struct pmhc_rejected_row *r, size_t off[REJECT_NPARAMS])
+{
+	off[0] = sb_str(b, r->topic);
+	off[1] = sb_fmt(b, "%" PRId32, r->partition);
+	off[2] = sb_fmt(b, "%" PRId64, r->offset);
+	off[3] = sb_str(b, r->reason);
+	off[4] = sb_fmt(b, "%zu", r->size);
+	off[5] = sb_hex(b, r->payload_sha256, sizeof r->payload_sha256);
+}
+
+int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
 			   struct pmhc_store_result *res)
 {
+	size_t n = b->n_calls, total = b->n_calls + b->n_dispositions + b->n_rejected;
 	res->applied = res->stale = 0;
-	if (n == 0 && n_rejected == 0)
+	if (total == 0)
 		return 0;
 	if (ensure_ready(s) != 0)
 		return -1;
@@ -474,47 +552,24 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_call_row *row
 		lose_connection(s, pq_error(c));
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		size_t off[UPSERT_NPARAMS];
-		const char *values[UPSERT_NPARAMS];
+	size_t off[UPSERT_NPARAMS];
+	for (size_t i = 0; i < b->n_calls; i++) {
 		s->scratch.len = 0;
-		row_params(&s->scratch, &rows[i], off);
-		if (s->scratch.oom) {
-			s->scratch.oom = false;
-			lose_connection(s, "out of memory formatting a row");
+		row_params(&s->scratch, &b->calls[i], off);
+		if (!send_prepared(s, "pmhc_upsert_call", UPSERT_NPARAMS, off))
 			return -1;
-		}
-		for (int p = 0; p < UPSERT_NPARAMS; p++)
-			values[p] = off[p] == NO_PARAM ? NULL : s->scratch.p + off[p];
-		if (!PQsendQueryPrepared(c, "pmhc_upsert_call", UPSERT_NPARAMS, values, NULL, NULL, 0) ||
-		    !flush_all(c)) {
-			lose_connection(s, pq_error(c));
-			return -1;
-		}
 	}
-	for (size_t i = 0; i < n_rejected; i++) {
-		const struct pmhc_rejected_row *r = &rejected[i];
-		size_t off[REJECT_NPARAMS];
-		const char *values[REJECT_NPARAMS];
+	for (size_t i = 0; i < b->n_dispositions; i++) {
 		s->scratch.len = 0;
-		off[0] = sb_str(&s->scratch, r->topic);
-		off[1] = sb_fmt(&s->scratch, "%" PRId32, r->partition);
-		off[2] = sb_fmt(&s->scratch, "%" PRId64, r->offset);
-		off[3] = sb_str(&s->scratch, r->reason);
-		off[4] = sb_fmt(&s->scratch, "%zu", r->size);
-		off[5] = sb_hex(&s->scratch, r->payload_sha256, sizeof r->payload_sha256);
-		if (s->scratch.oom) {
-			s->scratch.oom = false;
-			lose_connection(s, "out of memory formatting a row");
+		disposition_params(&s->scratch, &b->dispositions[i], off);
+		if (!send_prepared(s, "pmhc_upsert_disposition", DISPOSITION_NPARAMS, off))
 			return -1;
-		}
-		for (int p = 0; p < REJECT_NPARAMS; p++)
-			values[p] = s->scratch.p + off[p];
-		if (!PQsendQueryPrepared(c, "pmhc_insert_rejected", REJECT_NPARAMS, values, NULL, NULL, 0) ||
-		    !flush_all(c)) {
-			lose_connection(s, pq_error(c));
+	}
+	for (size_t i = 0; i < b->n_rejected; i++) {
+		s->scratch.len = 0;
+		rejected_params(&s->scratch, &b->rejected[i], off);
+		if (!send_prepared(s, "pmhc_insert_rejected", REJECT_NPARAMS, off))
 			return -1;
-		}
 	}
 	if (!PQpipelineSync(c) || !flush_all(c)) {
 		lose_connection(s, pq_error(c));
@@ -524,17 +579,21 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_call_row *row
 	char first_error[512] = "";
 	bool io_failed = false;
 	size_t applied = 0;
-	for (size_t i = 0; i < n + n_rejected && !io_failed; i++) {
+	for (size_t i = 0; i < total && !io_failed; i++) {
 		PGresult *r;
 		while ((r = next_result(c, &io_failed)) != NULL) {
 			ExecStatusType st = PQresultStatus(r);
 			if (st == PGRES_TUPLES_OK && i < n)
 				applied += (size_t)PQntuples(r);
-			else if (st == PGRES_FATAL_ERROR && first_error[0] == '\0' && i < n)
-				snprintf(first_error, sizeof first_error, "%s (call %s/%s)",
-					 PQresultErrorMessage(r), rows[i].call->psap_id, rows[i].call->call_id);
-			else if (st == PGRES_FATAL_ERROR && first_error[0] == '\0')
-				snprintf(first_error, sizeof first_error, "%s (rejected event)", PQresultErrorMessage(r));
+			else if (st == PGRES_FATAL_ERROR && first_error[0] == '\0') {
+				const char *what = i < n ? "call" : i < n + b->n_dispositions ? "disposition" : "rejected event";
+				const char *psap = i < n ? b->calls[i].call->psap_id
+					: i < n + b->n_dispositions ? b->dispositions[i - n].disp->psap_id : "-";
+				const char *id = i < n ? b->calls[i].call->call_id
+					: i < n + b->n_dispositions ? b->dispositions[i - n].disp->call_id : "-";
+				snprintf(first_error, sizeof first_error, "%s (%s %s/%s)", PQresultErrorMessage(r), what,
+					 psap, id);
+			}
 			PQclear(r);
 		}
 	}
@@ -551,8 +610,8 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_call_row *row
 		for (char *p = first_error; *p; p++)
 			if (*p == '\n' || *p == '"')
 				*p = ' ';
-		pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" rows=%zu error=\"%s\"",
-			   n, first_error);
+		pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" events=%zu error=\"%s\"",
+			   total, first_error);
 		return -1;
 	}
 	res->applied = applied;

@@ -50,6 +50,14 @@ struct pmhc_rejected_row {
 	unsigned char payload_sha256[32];
 };
 
+/* A disposition to store; strings borrowed from the decoded message. */
+struct pmhc_disposition_row {
+	const Pmhc__V1__Disposition *disp;
+	bool backfilled;
+	int32_t partition;
+	int64_t offset;
+};
+
 struct pmhc_store_result {
 	size_t applied;		/* rows that stored a new revision */
 	size_t stale;		/* revisions at or below the stored one: nothing changed */
@@ -69,11 +77,20 @@ void pmhc_store_close(struct pmhc_store *s);
 int pmhc_store_migrate(struct pmhc_store *s);
 
 /*
- * Writes the calls and rejected inputs in one transaction. 0 on commit; -1 when nothing was written
+ * Writes calls, dispositions and rejected inputs in one transaction. 0 on commit; -1 when nothing was written
  * (the error is logged; the connection is reset so the next call reconnects).
  */
-int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_call_row *rows, size_t n,
-			   const struct pmhc_rejected_row *rejected, size_t n_rejected,
+/* What one transaction writes. */
+struct pmhc_store_batch {
+	const struct pmhc_call_row *calls;
+	size_t n_calls;
+	const struct pmhc_disposition_row *dispositions;
+	size_t n_dispositions;
+	const struct pmhc_rejected_row *rejected;
+	size_t n_rejected;
+};
+
+int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
 			   struct pmhc_store_result *res);
 
 /* Whether the last write failed because the server is unreachable (retry later). */

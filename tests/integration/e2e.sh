@@ -71,7 +71,8 @@ grep -q 'msg="stopped"' "$PMHC_TEST_DIR/pmhcd.log" || fail "no final stats line"
 
 # Restart: offsets were committed, so nothing is replayed; schema migrations do not run twice.
 start_daemon
-expect_eq "migrations recorded once" "$(sql 'SELECT count(*) FROM pmhc.schema_migrations')" 1
+expect_eq "migrations recorded once each" "$(sql 'SELECT count(*) FROM pmhc.schema_migrations')" \
+  "$(ls "$DATA"/../../sql/[0-9]*.sql | wc -l)"
 # A stale duplicate (revision 1 of call 101 again) changes nothing.
 grep '"24-000101","psap_id":"TPS","revision":1' "$DATA/sample-calls.jsonl" | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
 wait_sql "SELECT count(*) FROM pmhc.calls" 10
