@@ -136,7 +136,11 @@ int pmhc_store_migrate(struct pmhc_store *s)
 		    " version integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"
 		    " applied_at timestamptz NOT NULL DEFAULT now());"
 		    "COMMENT ON TABLE pmhc.schema_migrations IS "
-		    "'Which numbered migrations of sql/ pmhcd has applied, and a hash of each as applied.'",
+		    "'Which numbered migrations of sql/ pmhcd has applied, and a hash of each as applied.';"
+		    "COMMENT ON COLUMN pmhc.schema_migrations.version IS 'The migration''s number (NNN of sql/NNN_*.sql).';"
+		    "COMMENT ON COLUMN pmhc.schema_migrations.name IS 'The migration''s file name.';"
+		    "COMMENT ON COLUMN pmhc.schema_migrations.sha256 IS 'SHA-256 of the migration as applied; pmhcd warns if its own copy differs.';"
+		    "COMMENT ON COLUMN pmhc.schema_migrations.applied_at IS 'When it was applied.'",
 		    "creating pmhc.schema_migrations") != 0)
 		goto out;
 
