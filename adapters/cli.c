@@ -2,12 +2,16 @@
  * cli — see cli.h. A library of its own rather than part of pmhc_pbjson, so that the
  * converter stays free of librdkafka.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "cli.h"
 #include "pmhc_build.h"
@@ -145,5 +149,121 @@ int pmhc_cli_set_brokers(const char *prog, rd_kafka_conf_t *conf, const char *br
 	     probelen <= 1))
 		return pmhc_cli_usage_error(prog, "no Kafka brokers: give -b host:port or set "
 						  "PMHC_BROKERS");
+	return 0;
+}
+
+int64_t pmhc_cli_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pmhc_cli_parse_long(const char *s, long min, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0 || v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int pmhc_cli_start_consumer(const char *prog, rd_kafka_conf_t **conf, rd_kafka_t **rk)
+{
+	char errstr[512];
+
+	*rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, errstr, sizeof(errstr));
+	if (!*rk) {
+		fprintf(stderr, "%s: cannot create the Kafka consumer: %s\n", prog, errstr);
+		return EX_USAGE;
+	}
+	*conf = NULL; /* rd_kafka_new() took ownership */
+	rd_kafka_poll_set_consumer(*rk);
+	pmhc_cli_catch_stop_signals();
+	return 0;
+}
+
+void pmhc_cli_free_kafka(rd_kafka_t *rk, rd_kafka_conf_t *conf)
+{
+	if (rk)
+		rd_kafka_destroy(rk);
+	if (conf)
+		rd_kafka_conf_destroy(conf);
+}
+
+int pmhc_cli_topic_partitions(const char *prog, rd_kafka_t *rk, const char *topic,
+			      int32_t **ids, int *n)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	const struct rd_kafka_metadata_topic *mt;
+	rd_kafka_topic_t *rkt;
+	rd_kafka_resp_err_t err;
+	int i, rc = -1;
+
+	rkt = rd_kafka_topic_new(rk, topic, NULL);
+	if (!rkt) {
+		fprintf(stderr, "%s: topic %s: %s\n", prog, topic,
+			rd_kafka_err2str(rd_kafka_last_error()));
+		return -1;
+	}
+	err = rd_kafka_metadata(rk, 0, rkt, &md, PMHC_CLI_METADATA_TIMEOUT_MS);
+	if (err) {
+		fprintf(stderr, "%s: cannot read the metadata of topic %s: %s "
+				"(are the brokers right and reachable?)\n",
+			prog, topic, rd_kafka_err2str(err));
+		goto out;
+	}
+	mt = md->topic_cnt == 1 ? &md->topics[0] : NULL;
+	if (!mt || mt->err || mt->partition_cnt == 0) {
+		fprintf(stderr, "%s: topic %s is not available: %s\n", prog, topic,
+			mt && mt->err ? rd_kafka_err2str(mt->err) : "it has no partitions");
+		goto out;
+	}
+	*ids = malloc(sizeof(**ids) * (size_t)mt->partition_cnt);
+	if (!*ids)
+		goto out;
+	for (i = 0; i < mt->partition_cnt; i++)
+		(*ids)[i] = mt->partitions[i].id;
+	*n = mt->partition_cnt;
+	rc = 0;
+out:
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+	return rc;
+}
+
+int pmhc_cli_add_partitions(const char *prog, rd_kafka_t *rk, const char *topic,
+			    int from_beginning, rd_kafka_topic_partition_list_t *list, int *n)
+{
+	int32_t *ids = NULL;
+	int i;
+
+	if (pmhc_cli_topic_partitions(prog, rk, topic, &ids, n) < 0)
+		return -1;
+	for (i = 0; i < *n; i++) {
+		int64_t low, high = RD_KAFKA_OFFSET_END;
+
+		if (!from_beginning) {
+			rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+				rk, topic, ids[i], &low, &high, PMHC_CLI_METADATA_TIMEOUT_MS);
+
+			if (err) {
+				fprintf(stderr, "%s: cannot read the end offset of %s [%" PRId32
+						"]: %s\n",
+					prog, topic, ids[i], rd_kafka_err2str(err));
+				free(ids);
+				return -1;
+			}
+		}
+		rd_kafka_topic_partition_list_add(list, topic, ids[i])->offset =
+			from_beginning ? RD_KAFKA_OFFSET_BEGINNING : high;
+	}
+	free(ids);
 	return 0;
 }

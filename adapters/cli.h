@@ -1,6 +1,7 @@
 /*
- * cli — the command-line plumbing pmhc-produce and pmhc-consume share, so that both
- * tools word their errors, their -X handling and their broker checks the same way.
+ * cli — the command-line plumbing pmhc-produce, pmhc-consume and pmhc-watch share, so
+ * that the tools word their errors, their -X handling and their broker checks the same
+ * way, and the two readers find and assign partitions the same way.
  *
  * PROG is the tool's name; every message it prints starts with "PROG: ".
  */
@@ -8,6 +9,7 @@
 #define PMHC_CLI_H
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <librdkafka/rdkafka.h>
@@ -63,5 +65,41 @@ int pmhc_cli_common_option(const char *prog, int c, const char *arg, rd_kafka_co
  */
 int pmhc_cli_set_brokers(const char *prog, rd_kafka_conf_t *conf, const char *brokers,
 			 int required);
+
+/* How long a metadata or offset request to the brokers may take. */
+#define PMHC_CLI_METADATA_TIMEOUT_MS 10000
+
+/* The monotonic clock in milliseconds: for timeouts, which a clock change must not bend. */
+int64_t pmhc_cli_mono_ms(void);
+
+/* S as a whole decimal number of at least MIN into *OUT; -1 (nothing printed) if it is not. */
+int pmhc_cli_parse_long(const char *s, long min, long *out);
+
+/*
+ * Creates the consumer *RK from *CONF, which it then owns (*CONF set to NULL), with the
+ * consumer queue serving rd_kafka_poll too, and then catches the stop signals as
+ * pmhc_cli_catch_stop_signals does. Returns 0, or EX_USAGE with the reason printed
+ * (*CONF still the caller's).
+ */
+int pmhc_cli_start_consumer(const char *prog, rd_kafka_conf_t **conf, rd_kafka_t **rk);
+
+/* Destroys whichever of RK and CONF the tool still holds (NULL for none). */
+void pmhc_cli_free_kafka(rd_kafka_t *rk, rd_kafka_conf_t *conf);
+
+/*
+ * The partition ids of TOPIC into *IDS (malloc'd) and their number into *N; -1 if the
+ * topic cannot be read (the reason printed) or memory runs out (nothing printed).
+ */
+int pmhc_cli_topic_partitions(const char *prog, rd_kafka_t *rk, const char *topic,
+			      int32_t **ids, int *n);
+
+/*
+ * Adds every partition of TOPIC to LIST, from the beginning or from its end (queried
+ * now, so that nothing produced after this returns is missed), and their number into
+ * *N; -1 if a partition's end cannot be read (the reason printed) or as for
+ * pmhc_cli_topic_partitions.
+ */
+int pmhc_cli_add_partitions(const char *prog, rd_kafka_t *rk, const char *topic,
+			    int from_beginning, rd_kafka_topic_partition_list_t *list, int *n);
 
 #endif

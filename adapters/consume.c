@@ -7,15 +7,12 @@
  * librdkafka 2.0 accepts rd_kafka_assign() only on a handle that has a group.id; we set
  * one, but the group is never joined (no subscribe) and no offset is ever committed.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
@@ -25,7 +22,6 @@
 #include "pmhc.pb-c.h"
 
 #define PROG "pmhc-consume"
-#define METADATA_TIMEOUT_MS 10000
 #define POLL_MS 100
 
 static const struct {
@@ -100,93 +96,28 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int parse_long(const char *s, long min, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < min)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /*
- * Looks the topic's partitions up and assigns them all: from the beginning, or from the
- * current end (high watermark, queried now, so that nothing produced after this returns
- * is missed). Returns 0, or -1 with the reason printed.
+ * Assigns every partition of the topic: from the beginning, or from the current end.
+ * Returns 0, or -1 with the reason printed.
  */
 static int assign_topic(rd_kafka_t *rk, const struct options *opt, int *partitions)
 {
-	const struct rd_kafka_metadata *md = NULL;
-	const struct rd_kafka_metadata_topic *mt;
-	rd_kafka_topic_partition_list_t *list = NULL;
-	rd_kafka_topic_t *rkt;
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_resp_err_t err;
-	int i, rc = -1;
+	int rc = -1;
 
-	rkt = rd_kafka_topic_new(rk, opt->topic, NULL);
-	if (!rkt) {
-		fprintf(stderr, PROG ": topic %s: %s\n", opt->topic,
-			rd_kafka_err2str(rd_kafka_last_error()));
-		return -1;
-	}
-	err = rd_kafka_metadata(rk, 0, rkt, &md, METADATA_TIMEOUT_MS);
-	if (err) {
-		fprintf(stderr, PROG ": cannot read the metadata of topic %s: %s "
-				"(are the brokers right and reachable?)\n",
-			opt->topic, rd_kafka_err2str(err));
+	if (pmhc_cli_add_partitions(PROG, rk, opt->topic, opt->from_beginning, list,
+				    partitions) < 0)
 		goto out;
-	}
-	mt = md->topic_cnt == 1 ? &md->topics[0] : NULL;
-	if (!mt || mt->err || mt->partition_cnt == 0) {
-		fprintf(stderr, PROG ": topic %s is not available: %s\n", opt->topic,
-			mt && mt->err ? rd_kafka_err2str(mt->err) : "it has no partitions");
-		goto out;
-	}
-
-	list = rd_kafka_topic_partition_list_new(mt->partition_cnt);
-	for (i = 0; i < mt->partition_cnt; i++) {
-		int32_t p = mt->partitions[i].id;
-		int64_t low, high = RD_KAFKA_OFFSET_END;
-
-		if (!opt->from_beginning) {
-			err = rd_kafka_query_watermark_offsets(rk, opt->topic, p, &low, &high,
-							       METADATA_TIMEOUT_MS);
-			if (err) {
-				fprintf(stderr, PROG ": cannot read the end offset of %s [%" PRId32
-						"]: %s\n",
-					opt->topic, p, rd_kafka_err2str(err));
-				goto out;
-			}
-		}
-		rd_kafka_topic_partition_list_add(list, opt->topic, p)->offset =
-			opt->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : high;
-	}
 	err = rd_kafka_assign(rk, list);
 	if (err) {
 		fprintf(stderr, PROG ": cannot assign the partitions of %s: %s\n", opt->topic,
 			rd_kafka_err2str(err));
 		goto out;
 	}
-	*partitions = mt->partition_cnt;
 	rc = 0;
 out:
-	if (list)
-		rd_kafka_topic_partition_list_destroy(list);
-	if (md)
-		rd_kafka_metadata_destroy(md);
-	rd_kafka_topic_destroy(rkt);
+	rd_kafka_topic_partition_list_destroy(list);
 	return rc;
 }
 
@@ -308,7 +239,6 @@ int main(int argc, char **argv)
 	const char *type_name = "recommendation";
 	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk = NULL;
-	char errstr[512];
 	size_t i;
 	long printed = 0;
 	int64_t last;
@@ -341,7 +271,7 @@ int main(int argc, char **argv)
 			opt.from_beginning = 1;
 			break;
 		case 'c':
-			if (parse_long(optarg, 1, &opt.count) < 0) {
+			if (pmhc_cli_parse_long(optarg, 1, &opt.count) < 0) {
 				status = pmhc_cli_usage_error(PROG, "--count %s: expected a "
 							      "number of messages, 1 or more",
 							      optarg);
@@ -349,7 +279,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_IDLE_MS:
-			if (parse_long(optarg, 0, &opt.idle_ms) < 0) {
+			if (pmhc_cli_parse_long(optarg, 0, &opt.idle_ms) < 0) {
 				status = pmhc_cli_usage_error(PROG, "--idle-ms %s: expected "
 							      "milliseconds, 0 or more", optarg);
 				goto out;
@@ -378,16 +308,9 @@ int main(int argc, char **argv)
 	if (status != 0)
 		goto out;
 
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	if (!rk) {
-		fprintf(stderr, PROG ": cannot create the Kafka consumer: %s\n", errstr);
-		status = EX_USAGE;
+	status = pmhc_cli_start_consumer(PROG, &conf, &rk);
+	if (status != 0)
 		goto out;
-	}
-	conf = NULL; /* rd_kafka_new() took ownership */
-	rd_kafka_poll_set_consumer(rk);
-
-	pmhc_cli_catch_stop_signals();
 
 	if (assign_topic(rk, &opt, &partitions) < 0) {
 		status = EX_UNAVAILABLE;
@@ -398,13 +321,13 @@ int main(int argc, char **argv)
 		type_name);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	last = now_ms();
+	last = pmhc_cli_mono_ms();
 	while (!pmhc_cli_stop_signal && (opt.count < 0 || printed < opt.count)) {
 		int timeout = POLL_MS;
 		rd_kafka_message_t *m;
 
 		if (opt.idle_ms > 0) {
-			int64_t left = opt.idle_ms - (now_ms() - last);
+			int64_t left = opt.idle_ms - (pmhc_cli_mono_ms() - last);
 
 			if (left <= 0)
 				break;
@@ -420,7 +343,7 @@ int main(int argc, char **argv)
 		} else {
 			print_message(m, &opt);
 			printed++;
-			last = now_ms();
+			last = pmhc_cli_mono_ms();
 		}
 		rd_kafka_message_destroy(m);
 	}
@@ -431,9 +354,6 @@ int main(int argc, char **argv)
 	}
 	rd_kafka_consumer_close(rk);
 out:
-	if (rk)
-		rd_kafka_destroy(rk);
-	if (conf)
-		rd_kafka_conf_destroy(conf);
+	pmhc_cli_free_kafka(rk, conf);
 	return status;
 }

@@ -611,10 +611,7 @@ int main(int argc, char **argv)
 	}
 	status = rc;
 out:
-	if (rk)
-		rd_kafka_destroy(rk);
-	if (conf)
-		rd_kafka_conf_destroy(conf);
+	pmhc_cli_free_kafka(rk, conf);
 	if (tok)
 		json_tokener_free(tok);
 	return status;

@@ -10,46 +10,6 @@
 #define MS_1990 631152000000LL
 #define MS_DAY 86400000LL
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_seq(const uint8_t *s, size_t len)
-{
-	uint8_t c = s[0];
-	size_t n;
-	uint32_t min, cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2, min = 0x80, cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3, min = 0x800, cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4, min = 0x10000, cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
-int pmhc_utf8_valid(const uint8_t *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(s + i, len - i);
-		if (n == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
 int pmhc_wire_time_plausible(int64_t ms, int64_t arrival_ms)
 {
 	return ms >= MS_1990 && ms <= arrival_ms + MS_DAY;
@@ -98,7 +58,7 @@ static char *repair_text(const uint8_t *s, size_t len, ProtobufCAllocator *alloc
 		return NULL;
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
-		size_t n = s[i] == 0 ? 0 : utf8_seq(s + i, len - i);
+		size_t n = s[i] == 0 ? 0 : pmhc_utf8_decode(s + i, len - i, NULL);
 		if (n == 0) {
 			memcpy(out + o, "\xEF\xBF\xBD", 3);
 			o += 3;

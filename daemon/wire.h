@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "pmhc.pb-c.h"
+#include "utf8.h" /* pmhc_utf8_valid was declared here; its callers still find it */
 
 enum pmhc_wire_status {
 	PMHC_WIRE_OK,
@@ -53,9 +54,6 @@ ProtobufCMessage *pmhc_wire_decode(const ProtobufCMessageDescriptor *desc, const
 Pmhc__V1__CallEvent *pmhc_wire_call(const uint8_t *buf, size_t len, size_t max_len,
 				    int64_t arrival_ms, ProtobufCAllocator *alloc,
 				    struct pmhc_wire_report *rep);
-
-/* UTF-8 as RFC 3629 defines it: no overlongs, no surrogates, nothing past U+10FFFF. */
-int pmhc_utf8_valid(const uint8_t *s, size_t len);
 
 /* A timestamp we believe: after 1990 and not more than a day past arrival. */
 int pmhc_wire_time_plausible(int64_t ms, int64_t arrival_ms);

@@ -12,6 +12,7 @@
 #include <wchar.h>
 
 #include "render.h"
+#include "utf8.h"
 
 /* "HH:MM:SS  ": continuation lines start under the call id. */
 #define INDENT 10
@@ -32,47 +33,13 @@ struct pen {
 };
 
 /*
- * Decodes one UTF-8 sequence of S (N bytes left) into *CP; returns its length, or 0 for
- * bytes that are not valid UTF-8 (overlong forms and surrogates included).
- */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len, i;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	} else if ((s[0] & 0xe0) == 0xc0) {
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/*
  * A copy of S that is safe to print: valid UTF-8 with no control characters. Line
  * breaks and tabs become spaces (they only separate words), other controls '?',
  * invalid bytes U+FFFD. NULL when memory runs out.
  */
 static char *clean_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const uint8_t *p = (const uint8_t *)(s ? s : "");
 	size_t n = strlen((const char *)p);
 	char *out = malloc(3 * n + 1), *o = out;
 	uint32_t cp;
@@ -80,7 +47,7 @@ static char *clean_text(const char *s)
 	if (!out)
 		return NULL;
 	while (n > 0) {
-		size_t len = utf8_decode(p, n, &cp);
+		size_t len = pmhc_utf8_decode(p, n, &cp);
 
 		if (len == 0) {
 			memcpy(o, "\xef\xbf\xbd", 3);
@@ -112,12 +79,12 @@ static int cp_width(uint32_t cp)
 /* Columns of LEN bytes of cleaned (valid UTF-8) text. */
 static int text_width(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const uint8_t *p = (const uint8_t *)s;
 	uint32_t cp;
 	int w = 0;
 
 	while (len > 0) {
-		size_t n = utf8_decode(p, len, &cp);
+		size_t n = pmhc_utf8_decode(p, len, &cp);
 
 		if (n == 0)
 			n = 1, cp = '?';
@@ -163,11 +130,11 @@ static void spaces(struct pen *p, int n)
 /* Writes one word that may be wider than a whole line: then it is broken anywhere. */
 static void put_word_text(struct pen *p, const char *w, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)w;
+	const uint8_t *s = (const uint8_t *)w;
 	uint32_t cp;
 
 	while (len > 0) {
-		size_t n = utf8_decode(s, len, &cp);
+		size_t n = pmhc_utf8_decode(s, len, &cp);
 		int cw;
 
 		if (n == 0)

@@ -13,7 +13,6 @@
  * the console shows no more than the information-sharing policy lets the
  * recommendation carry.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <langinfo.h>
@@ -35,7 +34,6 @@
 #include "render.h"
 
 #define PROG "pmhc-watch"
-#define METADATA_TIMEOUT_MS 10000
 #define POLL_MS 100
 /* Started from now, calls of the last 15 minutes are read first so their beats are known. */
 #define LOOKBACK_MS (15 * 60 * 1000)
@@ -183,33 +181,12 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t wall_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int parse_long(const char *s, long min, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < min)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 /* Asked for every block, so that a resized window is followed. */
@@ -221,7 +198,7 @@ static int output_width(void)
 
 	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
-	if (cols && parse_long(cols, 1, &v) == 0 && v < 10000)
+	if (cols && pmhc_cli_parse_long(cols, 1, &v) == 0 && v < 10000)
 		return (int)v;
 	return DEFAULT_WIDTH;
 }
@@ -444,48 +421,6 @@ static void call_progress(struct watch *w, int32_t partition, int64_t offset, in
 			w->parts[i].done = 1;
 }
 
-/* The partition ids of TOPIC (malloc'd); -1, with the reason printed, if unreadable. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic, int32_t **ids, int *n)
-{
-	const struct rd_kafka_metadata *md = NULL;
-	const struct rd_kafka_metadata_topic *mt;
-	rd_kafka_topic_t *rkt;
-	rd_kafka_resp_err_t err;
-	int i, rc = -1;
-
-	rkt = rd_kafka_topic_new(rk, topic, NULL);
-	if (!rkt) {
-		fprintf(stderr, PROG ": topic %s: %s\n", topic,
-			rd_kafka_err2str(rd_kafka_last_error()));
-		return -1;
-	}
-	err = rd_kafka_metadata(rk, 0, rkt, &md, METADATA_TIMEOUT_MS);
-	if (err) {
-		fprintf(stderr, PROG ": cannot read the metadata of topic %s: %s "
-				"(are the brokers right and reachable?)\n",
-			topic, rd_kafka_err2str(err));
-		goto out;
-	}
-	mt = md->topic_cnt == 1 ? &md->topics[0] : NULL;
-	if (!mt || mt->err || mt->partition_cnt == 0) {
-		fprintf(stderr, PROG ": topic %s is not available: %s\n", topic,
-			mt && mt->err ? rd_kafka_err2str(mt->err) : "it has no partitions");
-		goto out;
-	}
-	*ids = malloc(sizeof(**ids) * (size_t)mt->partition_cnt);
-	if (!*ids)
-		goto out;
-	for (i = 0; i < mt->partition_cnt; i++)
-		(*ids)[i] = mt->partitions[i].id;
-	*n = mt->partition_cnt;
-	rc = 0;
-out:
-	if (md)
-		rd_kafka_metadata_destroy(md);
-	rd_kafka_topic_destroy(rkt);
-	return rc;
-}
-
 /*
  * Adds the cad.calls partitions to LIST: from the beginning, or from the first message
  * of the last LOOKBACK_MS. Each one's end offset now is what "caught up" means. A
@@ -501,7 +436,7 @@ static int add_calls(rd_kafka_t *rk, struct watch *w, rd_kafka_topic_partition_l
 	int64_t *low = NULL;
 	int i, n = 0, rc = -1;
 
-	if (topic_partitions(rk, topic, &ids, &n) < 0)
+	if (pmhc_cli_topic_partitions(PROG, rk, topic, &ids, &n) < 0)
 		return -1;
 	w->parts = calloc((size_t)n, sizeof(*w->parts));
 	low = calloc((size_t)n, sizeof(*low));
@@ -510,7 +445,8 @@ static int add_calls(rd_kafka_t *rk, struct watch *w, rd_kafka_topic_partition_l
 	for (i = 0; i < n; i++) {
 		w->parts[i].id = ids[i];
 		err = rd_kafka_query_watermark_offsets(rk, topic, ids[i], &low[i],
-						       &w->parts[i].target, METADATA_TIMEOUT_MS);
+						       &w->parts[i].target,
+						       PMHC_CLI_METADATA_TIMEOUT_MS);
 		if (err) {
 			fprintf(stderr, PROG ": cannot read the end offset of %s [%" PRId32 "]: %s\n",
 				topic, ids[i], rd_kafka_err2str(err));
@@ -522,7 +458,7 @@ static int add_calls(rd_kafka_t *rk, struct watch *w, rd_kafka_topic_partition_l
 		for (i = 0; i < n; i++)
 			rd_kafka_topic_partition_list_add(times, topic, ids[i])->offset =
 				wall_ms() - LOOKBACK_MS;
-		terr = rd_kafka_offsets_for_times(rk, times, METADATA_TIMEOUT_MS);
+		terr = rd_kafka_offsets_for_times(rk, times, PMHC_CLI_METADATA_TIMEOUT_MS);
 		if (terr)
 			fprintf(stderr, PROG ": cannot look up the calls of the last %d minutes "
 					"in %s (%s); reading only new calls\n",
@@ -557,37 +493,6 @@ out:
 	return rc;
 }
 
-/* Adds the recommendations' partitions: from the beginning or from their end now. */
-static int add_recommendations(rd_kafka_t *rk, const struct options *opt,
-			       rd_kafka_topic_partition_list_t *list, int *n)
-{
-	int32_t *ids = NULL;
-	int i;
-
-	if (topic_partitions(rk, opt->recs_topic, &ids, n) < 0)
-		return -1;
-	for (i = 0; i < *n; i++) {
-		int64_t low, high = RD_KAFKA_OFFSET_END;
-
-		if (!opt->from_beginning) {
-			rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-				rk, opt->recs_topic, ids[i], &low, &high, METADATA_TIMEOUT_MS);
-
-			if (err) {
-				fprintf(stderr, PROG ": cannot read the end offset of %s [%" PRId32
-						"]: %s\n",
-					opt->recs_topic, ids[i], rd_kafka_err2str(err));
-				free(ids);
-				return -1;
-			}
-		}
-		rd_kafka_topic_partition_list_add(list, opt->recs_topic, ids[i])->offset =
-			opt->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : high;
-	}
-	free(ids);
-	return 0;
-}
-
 /*
  * Assigns both topics at once. The recommendations are required; without cad.calls
  * the console still works, with every beat "?".
@@ -600,7 +505,8 @@ static int assign_topics(rd_kafka_t *rk, struct watch *w)
 	int nrecs = 0, rc = -1;
 	char calls_note[256] = "no beats";
 
-	if (add_recommendations(rk, opt, list, &nrecs) < 0)
+	if (pmhc_cli_add_partitions(PROG, rk, opt->recs_topic, opt->from_beginning, list,
+				    &nrecs) < 0)
 		goto out;
 	if (*opt->calls_topic) {
 		if (add_calls(rk, w, list) == 0) {
@@ -749,14 +655,14 @@ static int parse_options(int argc, char **argv, struct options *opt, rd_kafka_co
 			opt->mh_only = 1;
 			break;
 		case 'c':
-			if (parse_long(optarg, 1, &opt->count) < 0) {
+			if (pmhc_cli_parse_long(optarg, 1, &opt->count) < 0) {
 				*status = pmhc_cli_usage_error(PROG, "--count %s: expected a number "
 								     "of blocks, 1 or more", optarg);
 				return 1;
 			}
 			break;
 		case OPT_IDLE_MS:
-			if (parse_long(optarg, 0, &opt->idle_ms) < 0) {
+			if (pmhc_cli_parse_long(optarg, 0, &opt->idle_ms) < 0) {
 				*status = pmhc_cli_usage_error(PROG, "--idle-ms %s: expected "
 								     "milliseconds, 0 or more", optarg);
 				return 1;
@@ -809,11 +715,11 @@ static int set_private_group(rd_kafka_conf_t *conf)
 static int run(rd_kafka_t *rk, struct watch *w)
 {
 	const struct options *opt = w->opt;
-	int64_t last_rec = mono_ms();
+	int64_t last_rec = pmhc_cli_mono_ms();
 	int idled = 0;
 
 	while (!pmhc_cli_stop_signal && !count_reached(w)) {
-		int64_t now = mono_ms();
+		int64_t now = pmhc_cli_mono_ms();
 		int timeout = w->qlen > 0 ? 10 : POLL_MS;
 		rd_kafka_message_t *m;
 
@@ -828,7 +734,7 @@ static int run(rd_kafka_t *rk, struct watch *w)
 				timeout = (int)left;
 		}
 		m = rd_kafka_consumer_poll(rk, timeout);
-		now = mono_ms();
+		now = pmhc_cli_mono_ms();
 		if (m) {
 			int rc = handle_message(w, m, now, &last_rec);
 
@@ -841,7 +747,7 @@ static int run(rd_kafka_t *rk, struct watch *w)
 			goto oom;
 	}
 	/* Idle: whatever is still held has waited long enough. */
-	if (idled && flush_pending(w, mono_ms(), 1) < 0)
+	if (idled && flush_pending(w, pmhc_cli_mono_ms(), 1) < 0)
 		goto oom;
 	if (!pmhc_cli_stop_signal && opt->count > 0 && w->shown < opt->count) {
 		fprintf(stderr, PROG ": %ld of %ld blocks shown before %ld ms without a "
@@ -866,7 +772,6 @@ int main(int argc, char **argv)
 	struct watch w = { .opt = &opt };
 	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk = NULL;
-	char errstr[512];
 	int status = 0;
 
 	setlocale(LC_CTYPE, "");
@@ -896,18 +801,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	if (!rk) {
-		fprintf(stderr, PROG ": cannot create the Kafka consumer: %s\n", errstr);
-		status = EX_USAGE;
+	status = pmhc_cli_start_consumer(PROG, &conf, &rk);
+	if (status != 0)
 		goto out;
-	}
-	conf = NULL; /* rd_kafka_new() took ownership */
-	rd_kafka_poll_set_consumer(rk);
 
-	pmhc_cli_catch_stop_signals();
-
-	w.started_ms = mono_ms();
+	w.started_ms = pmhc_cli_mono_ms();
 	if (assign_topics(rk, &w) < 0) {
 		status = pmhc_cli_stop_signal ? 0 : EX_UNAVAILABLE;
 		goto out;
@@ -918,10 +816,7 @@ int main(int argc, char **argv)
 	status = run(rk, &w);
 	rd_kafka_consumer_close(rk);
 out:
-	if (rk)
-		rd_kafka_destroy(rk);
-	if (conf)
-		rd_kafka_conf_destroy(conf);
+	pmhc_cli_free_kafka(rk, conf);
 	while (w.queue && w.qlen > 0) {
 		pmhc__v1__recommendation__free_unpacked(w.queue[w.qhead].rec, NULL);
 		w.qhead = (w.qhead + 1) % PENDING_MAX;
