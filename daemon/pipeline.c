@@ -56,6 +56,8 @@ struct batch {
 	size_t n_dispositions, cap_dispositions;
 	struct pmhc_rejected_row *rejected;
 	size_t n_rejected, cap_rejected;
+	struct pmhc_unit_row *units;	/* statuses to record; they move no group offset */
+	size_t n_units, cap_units;
 	struct offset_mark *marks;
 	size_t n_marks, cap_marks;
 	size_t n_messages;
@@ -147,6 +149,7 @@ static void batch_free(struct batch *b)
 	free(b->rows);
 	free(b->dispositions);
 	free(b->rejected);
+	free(b->units);
 	free(b->marks);
 	free(b);
 }
@@ -203,6 +206,7 @@ static void *writer_main(void *arg)
 
 		struct pmhc_store_batch sb = {
 			b->rows, b->n_rows, b->dispositions, b->n_dispositions, b->rejected, b->n_rejected,
+			b->units, b->n_units,
 		};
 		int rc = pmhc_store_write_batch(w->store, &sb, &b->result);
 
@@ -474,18 +478,31 @@ static void handle_disposition(struct pipeline *p, struct batch *b, const rd_kaf
  * One unit status into the roster. Every instance reads every status, so a bad
  * one is logged and counted here, not sent to the DLQ once per instance.
  */
+static void seal(struct pipeline *p);
+
+/* A batch counts unit statuses too: they are rows to write, just no group offsets. */
+static size_t batch_size(const struct batch *b)
+{
+	return b->n_messages + b->n_units;
+}
+
 static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
 {
 	if (m->err) {
 		pmhc_error("msg=\"units reader error\" error=\"%s\"", rd_kafka_message_errstr(m));
 		return;
 	}
+	if (p->current == NULL && (p->current = batch_new()) == NULL) {
+		pmhc_error("msg=\"out of memory opening a batch\"");
+		return;
+	}
+	struct batch *b = p->current;
 	rd_kafka_timestamp_type_t tstype;
 	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
 	struct pmhc_wire_report rep;
 	Pmhc__V1__UnitStatus *st = (Pmhc__V1__UnitStatus *)pmhc_wire_decode(
 		&pmhc__v1__unit_status__descriptor, m->payload, m->len, (size_t)p->cfg->max_message_bytes,
-		tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : wall_ms(), NULL, &rep);
+		tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : wall_ms(), &b->arena.pb, &rep);
 	if (st == NULL) {
 		p->st.units_rejected++;
 		pmhc_warn("msg=\"unit status ignored\" partition=%d offset=%lld reason=\"%s\"", (int)m->partition,
@@ -501,7 +518,13 @@ static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
 	p->st.unit_statuses++;
 	if (rc == 0)
 		p->st.units_out_of_order++;
-	pmhc__v1__unit_status__free_unpacked(st, NULL);
+	if (grow((void **)&b->units, &b->cap_units, b->n_units + 1, sizeof *b->units) != 0) {
+		pmhc_error("msg=\"out of memory batching a unit status\" unit=%s/%s", st->psap_id, st->unit_id);
+		return;
+	}
+	b->units[b->n_units++] = (struct pmhc_unit_row){ st };
+	if (batch_size(b) >= (size_t)p->cfg->batch_max_events)
+		seal(p);
 }
 
 /* Applies what the units reader has, without waiting; bounded so calls are never starved. */
@@ -578,7 +601,7 @@ static void handle_message(struct pipeline *p, const rd_kafka_message_t *m)
 
 static void seal(struct pipeline *p)
 {
-	if (p->current != NULL && p->current->n_messages > 0) {
+	if (p->current != NULL && batch_size(p->current) > 0) {
 		writer_submit(&p->w, p->current);
 		p->current = NULL;
 	}
@@ -815,8 +838,8 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 		}
 		rd_kafka_poll(p->producer, 0);
 		struct batch *b = p->current;
-		if (b != NULL && b->n_messages > 0 &&
-		    (b->n_messages >= (size_t)p->cfg->batch_max_events ||
+		if (b != NULL && batch_size(b) > 0 &&
+		    (batch_size(b) >= (size_t)p->cfg->batch_max_events ||
 		     mono_ms() - b->opened_ms >= p->cfg->batch_max_ms))
 			seal(p);
 		reap(p);

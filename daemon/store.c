@@ -347,6 +347,14 @@ static const char reject_sql[] =
 	" size_bytes, payload_sha256) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'))"
 	" ON CONFLICT DO NOTHING";
 
+#define UNIT_NPARAMS 9
+
+/* Each status once, whichever instance or replay brings it first. */
+static const char unit_sql[] =
+	"INSERT INTO pmhc.unit_status (psap_id, unit_id, at, kind, state, beat, district, lat, lon)"
+	" VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4, $5, $6, $7, $8, $9)"
+	" ON CONFLICT DO NOTHING";
+
 #define DISPOSITION_NPARAMS 13
 
 /*
@@ -474,6 +482,13 @@ static int ensure_ready(struct pmhc_store *s)
 			lose_connection(s, pq_error(s->conn));
 			return -1;
 		}
+		r = PQprepare(s->conn, "pmhc_insert_unit_status", unit_sql, UNIT_NPARAMS, NULL);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok) {
+			lose_connection(s, pq_error(s->conn));
+			return -1;
+		}
 		r = PQprepare(s->conn, "pmhc_insert_rejected", reject_sql, REJECT_NPARAMS, NULL);
 		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 		PQclear(r);
@@ -505,17 +520,28 @@ static bool send_prepared(struct pmhc_store *s, const char *stmt, int nparams, c
 	return true;
 }
 
+/*
+ * The enum's name without its prefix for the database: DISP_REFERRED → REFERRED,
+ * UNIT_CIT_OFFICER → CIT_OFFICER. 0 is UNSPECIFIED in every enum stored; wire.c
+ * already turned unknown numbers into 0.
+ */
+static const char *enum_short(const ProtobufCEnumDescriptor *d, int value, const char *prefix)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+	size_t n = strlen(prefix);
+	if (value == 0 || v == NULL)
+		return "UNSPECIFIED";
+	return strncmp(v->name, prefix, n) == 0 ? v->name + n : v->name;
+}
+
 static void disposition_params(struct sbuf *b, const struct pmhc_disposition_row *row,
 			       size_t off[DISPOSITION_NPARAMS])
 {
 	const Pmhc__V1__Disposition *d = row->disp;
-	const ProtobufCEnumValue *code =
-		protobuf_c_enum_descriptor_get_value(&pmhc__v1__disposition_code__descriptor, (int)d->code);
 	off[0] = sb_str(b, d->psap_id);
 	off[1] = sb_str(b, d->call_id);
 	off[2] = sb_fmt(b, "%" PRId64, d->closed_at_ms);
-	/* "DISP_REFERRED" → "REFERRED"; wire.c already mapped unknown numbers to 0. */
-	off[3] = sb_str(b, code ? code->name + strlen("DISP_") : "UNSPECIFIED");
+	off[3] = sb_str(b, enum_short(&pmhc__v1__disposition_code__descriptor, (int)d->code, "DISP_"));
 	off[4] = sb_array(b, d->unit_ids, d->n_unit_ids);
 	off[5] = sb_str(b, d->arrest ? "t" : "f");
 	off[6] = sb_str(b, d->use_of_force ? "t" : "f");
@@ -525,6 +551,21 @@ static void disposition_params(struct sbuf *b, const struct pmhc_disposition_row
 	off[10] = sb_str(b, row->backfilled ? "t" : "f");
 	off[11] = sb_fmt(b, "%" PRId32, row->partition);
 	off[12] = sb_fmt(b, "%" PRId64, row->offset);
+}
+
+static void unit_params(struct sbuf *b, const struct pmhc_unit_row *row, size_t off[UNIT_NPARAMS])
+{
+	const Pmhc__V1__UnitStatus *u = row->status;
+	bool has_pos = !(u->lat == 0 && u->lon == 0);
+	off[0] = sb_str(b, u->psap_id);
+	off[1] = sb_str(b, u->unit_id);
+	off[2] = sb_fmt(b, "%" PRId64, u->at_ms);
+	off[3] = sb_str(b, enum_short(&pmhc__v1__unit_kind__descriptor, (int)u->kind, "UNIT_"));
+	off[4] = sb_str(b, enum_short(&pmhc__v1__unit_state__descriptor, (int)u->state, "UNIT_"));
+	off[5] = u->beat[0] ? sb_str(b, u->beat) : NO_PARAM;
+	off[6] = u->district[0] ? sb_str(b, u->district) : NO_PARAM;
+	off[7] = has_pos ? sb_fmt(b, "%.17g", u->lat) : NO_PARAM;
+	off[8] = has_pos ? sb_fmt(b, "%.17g", u->lon) : NO_PARAM;
 }
 
 static void rejected_params(struct sbuf *b, const struct pmhc_rejected_row *r, size_t off[REJECT_NPARAMS])
@@ -540,7 +581,7 @@ static void rejected_params(struct sbuf *b, const struct pmhc_rejected_row *r, s
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
 			   struct pmhc_store_result *res)
 {
-	size_t n = b->n_calls, total = b->n_calls + b->n_dispositions + b->n_rejected;
+	size_t n = b->n_calls, total = b->n_calls + b->n_dispositions + b->n_rejected + b->n_units;
 	res->applied = res->stale = 0;
 	if (total == 0)
 		return 0;
@@ -575,6 +616,12 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *
 		if (!send_prepared(s, "pmhc_insert_rejected", REJECT_NPARAMS, off))
 			return -1;
 	}
+	for (size_t i = 0; i < b->n_units; i++) {
+		s->scratch.len = 0;
+		unit_params(&s->scratch, &b->units[i], off);
+		if (!send_prepared(s, "pmhc_insert_unit_status", UNIT_NPARAMS, off))
+			return -1;
+	}
 	if (!PQpipelineSync(c) || !flush_all(c)) {
 		lose_connection(s, pq_error(c));
 		return -1;
@@ -590,7 +637,8 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *
 			if (st == PGRES_TUPLES_OK && i < n)
 				applied += (size_t)PQntuples(r);
 			else if (st == PGRES_FATAL_ERROR && first_error[0] == '\0') {
-				const char *what = i < n ? "call" : i < n + b->n_dispositions ? "disposition" : "rejected event";
+				const char *what = i < n ? "call" : i < n + b->n_dispositions ? "disposition"
+					: i < n + b->n_dispositions + b->n_rejected ? "rejected event" : "unit status";
 				const char *psap = i < n ? b->calls[i].call->psap_id
 					: i < n + b->n_dispositions ? b->dispositions[i - n].disp->psap_id : "-";
 				const char *id = i < n ? b->calls[i].call->call_id

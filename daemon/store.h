@@ -80,6 +80,11 @@ int pmhc_store_migrate(struct pmhc_store *s);
  * Writes calls, dispositions and rejected inputs in one transaction. 0 on commit; -1 when nothing was written
  * (the error is logged; the connection is reset so the next call reconnects).
  */
+/* A unit status to record; borrowed from the decoded message. */
+struct pmhc_unit_row {
+	const Pmhc__V1__UnitStatus *status;
+};
+
 /* What one transaction writes. */
 struct pmhc_store_batch {
 	const struct pmhc_call_row *calls;
@@ -88,6 +93,8 @@ struct pmhc_store_batch {
 	size_t n_dispositions;
 	const struct pmhc_rejected_row *rejected;
 	size_t n_rejected;
+	const struct pmhc_unit_row *units;
+	size_t n_units;
 };
 
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,

@@ -50,6 +50,10 @@ printf '{"type":"call","call_id":"24-000120","psap_id":"TPS","revision":1,"recei
   | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
 wait_sql "SELECT array_to_string(unit_ids, ',') FROM pmhc.calls WHERE call_id = '24-000120'" "CIT-3"
 ok "a newer status ended CIT-3's hold: it goes to the next CIT call"
+wait_sql "SELECT count(*) FROM pmhc.unit_status" 14
+expect_eq "unit statuses recorded, kinds and states by name" \
+  "$(sql "SELECT kind || ' ' || state FROM pmhc.unit_status WHERE unit_id = 'CIT-9' ORDER BY at")" \
+  "$(printf 'CIT_OFFICER AVAILABLE\nCIT_OFFICER OUT_OF_SERVICE')"
 
 # Restart: holds are gone (memory), the roster comes back from the topic.
 stop_daemon
@@ -61,5 +65,6 @@ printf '{"type":"call","call_id":"24-000121","psap_id":"TPS","revision":1,"recei
   | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
 wait_sql "SELECT array_to_string(unit_ids, ',') || ' ' || left(fallback_used::text, 1) FROM pmhc.calls WHERE call_id = '24-000121'" "MCT-1 f"
 ok "after a restart the rebuilt roster serves the next call"
+expect_eq "a restart re-reads cad.units but records each status once" "$(sql "SELECT count(*) FROM pmhc.unit_status")" 14
 stop_daemon
 echo "units: $checks checks passed"
