@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The body of the demo; scripts/demo.sh runs it inside with-servers.sh.
-# Usage: demo-run.sh BUILD_DIR CALLS.jsonl UNITS.jsonl
+# Usage: demo-run.sh BUILD_DIR CALLS.jsonl UNITS.jsonl DISPOSITIONS.jsonl
 set -euo pipefail
 build=$1
 calls=$2
 units=$3
+dispositions=$4
 dir=$PMHC_TEST_DIR
 
 bold= plain=
@@ -31,11 +32,13 @@ shift_ms=$(( $(date +%s) * 1000 - 1763870400000 - 600000 ))
 shift_times() {
   grep -v '^#' "$1" | grep -v '^\s*$' |
     jq -c --argjson s "$shift_ms" 'if .received_at_ms then .received_at_ms += $s else . end
-                                   | if .at_ms then .at_ms += $s else . end' > "$dir/$(basename "$1")"
+                                   | if .at_ms then .at_ms += $s else . end
+                                   | if .closed_at_ms then .closed_at_ms += $s else . end' > "$dir/$(basename "$1")"
   echo "$dir/$(basename "$1")"
 }
 calls=$(shift_times "$calls")
 units=$(shift_times "$units")
+dispositions=$(shift_times "$dispositions")
 
 say "unit statuses from $(basename "$units") into cad.units (pmhcd rebuilds its roster from them at start)"
 "$build/adapters/pmhc-produce" -b "$PMHC_BROKERS" "$units"
@@ -76,6 +79,27 @@ psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
          count(*) FILTER (WHERE source = '988') AS via_988,
          (SELECT count(*) FROM pmhc.decisions) AS decisions_audited
     FROM pmhc.calls"
+
+n_disp=$(grep -c '"type":"disposition"' "$dispositions")
+say "streaming $n_disp dispositions into cad.dispositions: how the calls ended"
+"$build/adapters/pmhc-produce" -b "$PMHC_BROKERS" "$dispositions"
+for _ in $(seq 1 100); do
+  got=$(psql "$PMHC_PG_CONNINFO" -XAtq -c "SELECT count(*) FROM pmhc.dispositions" 2>/dev/null || echo 0)
+  [ "$got" -ge "$n_disp" ] && break
+  sleep 0.1
+done
+psql "$PMHC_PG_CONNINFO" -XAtq -c "INSERT INTO pmhc.definitions (psap_id, key, value) VALUES ('TPS', 'time_zone', 'America/Toronto')"
+
+say "the four key outcomes this month (pmhc.outcomes_by_month, local time America/Toronto)"
+psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+  SELECT month, mh_calls, with_outcome, connected, connected_rate, arrests, arrest_rate,
+         use_of_force, involuntary_holds, repeat_calls
+    FROM pmhc.outcomes_by_month WHERE psap_id = 'TPS'"
+psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+  SELECT response, disposition_code, calls, all_recommended_went
+    FROM pmhc.recommended_vs_disposition WHERE psap_id = 'TPS' ORDER BY response, disposition_code"
+psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+  SELECT service_name, mh_calls AS referrals_unavailable FROM pmhc.referrals_service_unavailable WHERE psap_id = 'TPS'"
 
 say "stopping pmhcd (SIGTERM)"
 kill -TERM $pid

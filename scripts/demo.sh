@@ -4,8 +4,8 @@
 # cluster, streams the sample calls through the daemon, and prints the
 # recommendations and what was stored. Everything is stopped afterwards.
 #
-#   bash scripts/demo.sh [CALLS.jsonl [UNITS.jsonl]]
-#   (defaults: tests/data/sample-calls.jsonl and tests/data/sample-units.jsonl)
+#   bash scripts/demo.sh [CALLS.jsonl [UNITS.jsonl [DISPOSITIONS.jsonl]]]
+#   (defaults: tests/data/sample-{calls,units,dispositions}.jsonl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,5 +17,6 @@ ninja -C build >/dev/null
 
 calls=$(realpath "${1:-tests/data/sample-calls.jsonl}")
 units=$(realpath "${2:-tests/data/sample-units.jsonl}")
+dispositions=$(realpath "${3:-tests/data/sample-dispositions.jsonl}")
 export PMHC_MOCK_KAFKA=$PWD/build/tests/support/pmhc-mock-kafka
-exec bash tests/support/with-servers.sh -- bash scripts/demo-run.sh "$PWD/build" "$calls" "$units"
+exec bash tests/support/with-servers.sh -- bash scripts/demo-run.sh "$PWD/build" "$calls" "$units" "$dispositions"
