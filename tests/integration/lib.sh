@@ -90,3 +90,30 @@ wait_sql() {
   done
   fail "waited for '$1' = '$2'; last got '$got'"
 }
+
+# The throw-away PostgreSQL of with-servers.sh, stopped and started in place.
+pg_ctl_as_owner() {
+  local bin=/usr/lib/postgresql/15/bin/pg_ctl
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$bin" "$@"
+  else
+    "$bin" "$@"
+  fi
+}
+pg_down() { pg_ctl_as_owner -D "$PMHC_TEST_DIR/pg/data" -m fast -w -t 60 stop >/dev/null; }
+pg_up() { pg_ctl_as_owner -D "$PMHC_TEST_DIR/pg/data" -l "$PMHC_TEST_DIR/pg/postgres.log" -w -t 60 start >/dev/null; }
+
+# gen_calls N PREFIX: N distinct MH calls as pmhc-produce JSON lines on stdout.
+gen_calls() {
+  awk -v n="$1" -v p="$2" 'BEGIN {
+    for (i = 0; i < n; i++)
+      printf "{\"type\":\"call\",\"call_id\":\"%s-%06d\",\"psap_id\":\"LOAD\",\"revision\":1,\"received_at_ms\":1763870400000,\"source\":\"SOURCE_911\",\"nature_code\":\"EDP\",\"location\":{\"beat\":\"B%d\"},\"screening\":{\"weapon_involved\":\"ANSWER_NO\"}}\n", p, i, i % 20
+  }'
+}
+
+# start_daemon_bg: start_daemon without waiting for the group join (for restarts
+# under load, where the join waits out the killed member's session).
+start_daemon_bg() {
+  "$PMHCD" --config "$PMHC_TEST_DIR/pmhcd.conf" >>"$PMHC_TEST_DIR/pmhcd.log" 2>&1 &
+  DAEMON_PID=$!
+}
