@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "utf8.h"
+
 void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
 		 struct pmhc_decision *out)
 {
@@ -95,5 +97,8 @@ int pmhc_decision_summary(const struct pmhc_decision *d, const struct pmhc_choic
 		sep = ", ";
 	}
 	append(buf, len, &used, ".");
+	/* Long unit ids can push it past len; the cut must not leave half a character. */
+	if (used >= len && len > 0)
+		pmhc_utf8_drop_cut(buf);
 	return (int)used;
 }

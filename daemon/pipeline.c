@@ -58,6 +58,14 @@ struct batch {
 	size_t n_rejected, cap_rejected;
 	struct pmhc_unit_row *units;	/* statuses to record; they move no group offset */
 	size_t n_units, cap_units;
+	/*
+	 * Rows PostgreSQL refused for their data: the writer finds them one by one and
+	 * records them as rejected; the main thread then sends them to the DLQ.
+	 */
+	struct poison *poison;
+	size_t n_poison;
+	bool poison_sent;
+	const char *topic_calls, *topic_dispositions;
 	struct offset_mark *marks;
 	size_t n_marks, cap_marks;
 	size_t n_messages;
@@ -67,6 +75,15 @@ struct batch {
 };
 
 /* What a delivery report needs to find its batch and, for the DLQ, to resend. */
+struct poison {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	const char *reason;
+	uint8_t *bytes;		/* the message as decoded (and repaired), packed again */
+	size_t len;
+};
+
 struct delivery {
 	struct batch *batch;
 	bool dlq;
@@ -131,13 +148,21 @@ static struct batch *queue_pop(struct queue *q)
 	return b;
 }
 
-static struct batch *batch_new(void)
+static struct batch *batch_new(const struct pmhc_config *cfg)
 {
 	struct batch *b = calloc(1, sizeof *b);
 	if (b == NULL)
 		return NULL;
 	pmhc_arena_init(&b->arena, ARENA_CHUNK);
 	b->opened_ms = mono_ms();
+	/* The writer has no config: what it needs to name a refused row travels here. */
+	b->topic_calls = pmhc_arena_strdup(&b->arena, cfg->topic_calls);
+	b->topic_dispositions = pmhc_arena_strdup(&b->arena, cfg->topic_dispositions);
+	if (b->topic_calls == NULL || b->topic_dispositions == NULL) {
+		pmhc_arena_destroy(&b->arena);
+		free(b);
+		return NULL;
+	}
 	return b;
 }
 
@@ -150,6 +175,7 @@ static void batch_free(struct batch *b)
 	free(b->dispositions);
 	free(b->rejected);
 	free(b->units);
+	free(b->poison);
 	free(b->marks);
 	free(b);
 }
@@ -191,6 +217,99 @@ static int batch_mark(struct batch *b, const rd_kafka_message_t *m)
 
 /* ---- the writer thread: batches → PostgreSQL, in order, retrying until done ---- */
 
+/* Records one row PostgreSQL refused; false when out of memory. */
+static bool add_poison(struct batch *b, const char *topic, int32_t partition, int64_t offset,
+		       const ProtobufCMessage *msg, const char *why, size_t *cap)
+{
+	if (grow((void **)&b->poison, cap, b->n_poison + 1, sizeof *b->poison) != 0)
+		return false;
+	struct poison *x = &b->poison[b->n_poison];
+	x->len = protobuf_c_message_get_packed_size(msg);
+	x->bytes = pmhc_arena_alloc(&b->arena, x->len ? x->len : 1);
+	char reason[600];
+	snprintf(reason, sizeof reason, "refused by PostgreSQL: %s", why);
+	for (char *c = reason; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	x->reason = pmhc_arena_strdup(&b->arena, reason);
+	if (x->bytes == NULL || x->reason == NULL)
+		return false;
+	protobuf_c_message_pack(msg, x->bytes);
+	x->topic = topic;
+	x->partition = partition;
+	x->offset = offset;
+	b->n_poison++;
+	return true;
+}
+
+/*
+ * PostgreSQL refused the batch for its data, not for a lost connection: write
+ * its rows one by one so that one bad row cannot hold back the rest, and record
+ * each row it still refuses as rejected. 0 when done; -1 when the connection
+ * went meanwhile (the whole batch is tried again later: the writes are
+ * idempotent).
+ */
+static int write_split(struct pmhc_store *store, struct batch *b)
+{
+	struct pmhc_store_result r;
+	size_t cap = 0;
+	b->n_poison = 0;
+	b->result.applied = b->result.stale = 0;
+	for (size_t i = 0; i < b->n_rows; i++) {
+		struct pmhc_store_batch one = { .calls = &b->rows[i], .n_calls = 1 };
+		if (pmhc_store_write_batch(store, &one, &r) == 0) {
+			b->result.applied += r.applied;
+			b->result.stale += r.stale;
+		} else if (pmhc_store_connection_lost(store)) {
+			return -1;
+		} else if (!add_poison(b, b->topic_calls, b->rows[i].partition, b->rows[i].offset,
+				       &b->rows[i].call->base, pmhc_store_last_error(store), &cap)) {
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < b->n_dispositions; i++) {
+		struct pmhc_store_batch one = { .dispositions = &b->dispositions[i], .n_dispositions = 1 };
+		if (pmhc_store_write_batch(store, &one, &r) == 0)
+			continue;
+		if (pmhc_store_connection_lost(store) ||
+		    !add_poison(b, b->topic_dispositions, b->dispositions[i].partition, b->dispositions[i].offset,
+				&b->dispositions[i].disp->base, pmhc_store_last_error(store), &cap))
+			return -1;
+	}
+	for (size_t i = 0; i < b->n_units; i++) {
+		struct pmhc_store_batch one = { .units = &b->units[i], .n_units = 1 };
+		if (pmhc_store_write_batch(store, &one, &r) == 0)
+			continue;
+		if (pmhc_store_connection_lost(store))
+			return -1;
+		/* A status is history only (the roster already has it): say so and go on. */
+		pmhc_error("msg=\"unit status refused by PostgreSQL; not recorded\" unit=%s/%s error=\"%s\"",
+			   b->units[i].status->psap_id, b->units[i].status->unit_id, pmhc_store_last_error(store));
+	}
+	/* The batch's own rejections, and the rows just refused, as rejected_events. */
+	struct pmhc_rejected_row *rej = pmhc_arena_alloc(&b->arena, (b->n_rejected + b->n_poison + 1) * sizeof *rej);
+	if (rej == NULL)
+		return -1;
+	memcpy(rej, b->rejected, b->n_rejected * sizeof *rej);
+	for (size_t i = 0; i < b->n_poison; i++) {
+		const struct poison *x = &b->poison[i];
+		struct pmhc_rejected_row *row = &rej[b->n_rejected + i];
+		*row = (struct pmhc_rejected_row){ x->topic, x->partition, x->offset, x->reason, x->len, { 0 } };
+		unsigned int mdlen = 0;
+		EVP_Digest(x->bytes, x->len, row->payload_sha256, &mdlen, EVP_sha256(), NULL);
+		pmhc_error("msg=\"row refused by PostgreSQL; sent to the DLQ instead\" topic=%s partition=%d offset=%lld "
+			   "reason=\"%s\"", x->topic, (int)x->partition, (long long)x->offset, x->reason);
+	}
+	struct pmhc_store_batch rb = { .rejected = rej, .n_rejected = b->n_rejected + b->n_poison };
+	if (pmhc_store_write_batch(store, &rb, &r) != 0) {
+		if (!pmhc_store_connection_lost(store))
+			pmhc_error("msg=\"rejected events refused by PostgreSQL; their DLQ copies stand alone\" "
+				   "error=\"%s\"", pmhc_store_last_error(store));
+		return pmhc_store_connection_lost(store) ? -1 : 0;
+	}
+	return 0;
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -209,6 +328,8 @@ static void *writer_main(void *arg)
 			b->units, b->n_units,
 		};
 		int rc = pmhc_store_write_batch(w->store, &sb, &b->result);
+		if (rc != 0 && !pmhc_store_connection_lost(w->store))
+			rc = write_split(w->store, b);
 
 		pthread_mutex_lock(&w->mu);
 		if (rc == 0) {
@@ -492,7 +613,7 @@ static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
 		pmhc_error("msg=\"units reader error\" error=\"%s\"", rd_kafka_message_errstr(m));
 		return;
 	}
-	if (p->current == NULL && (p->current = batch_new()) == NULL) {
+	if (p->current == NULL && (p->current = batch_new(p->cfg)) == NULL) {
 		pmhc_error("msg=\"out of memory opening a batch\"");
 		return;
 	}
@@ -583,7 +704,7 @@ static void handle_message(struct pipeline *p, const rd_kafka_message_t *m)
 			   rd_kafka_message_errstr(m));
 		return;
 	}
-	if (p->current == NULL && (p->current = batch_new()) == NULL) {
+	if (p->current == NULL && (p->current = batch_new(p->cfg)) == NULL) {
 		pmhc_error("msg=\"out of memory opening a batch\"");
 		return;
 	}
@@ -622,6 +743,38 @@ static void store_offsets(struct pipeline *p, struct batch *b)
 	rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* Rows PostgreSQL refused go to the DLQ like any rejected input, before the offsets move. */
+static void send_poison(struct pipeline *p, struct batch *b)
+{
+	for (size_t i = 0; i < b->n_poison; i++) {
+		const struct poison *x = &b->poison[i];
+		char part[16], off[24];
+		snprintf(part, sizeof part, "%d", (int)x->partition);
+		snprintf(off, sizeof off, "%lld", (long long)x->offset);
+		rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+		rd_kafka_header_add(h, "pmhc-reason", -1, x->reason, -1);
+		rd_kafka_header_add(h, "pmhc-source-topic", -1, x->topic, -1);
+		rd_kafka_header_add(h, "pmhc-source-partition", -1, part, -1);
+		rd_kafka_header_add(h, "pmhc-source-offset", -1, off, -1);
+		struct delivery *d = pmhc_arena_alloc(&b->arena, sizeof *d);
+		if (d == NULL) {
+			rd_kafka_headers_destroy(h);
+			pmhc_error("msg=\"out of memory sending a refused row to the DLQ\"");
+			continue;
+		}
+		*d = (struct delivery){ b, true };
+		rd_kafka_resp_err_t e = produce(p, p->cfg->topic_dlq, NULL, 0, x->bytes, x->len, h, d);
+		if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			rd_kafka_headers_destroy(h);
+			pmhc_error("msg=\"cannot queue a DLQ message\" error=\"%s\"", rd_kafka_err2str(e));
+			continue;
+		}
+		b->undelivered++;
+		p->st.rejected++;
+	}
+	b->poison_sent = true;
+}
+
 /* Finishes written batches in order, as far as their messages are delivered. */
 static void reap(struct pipeline *p)
 {
@@ -629,6 +782,11 @@ static void reap(struct pipeline *p)
 	for (;;) {
 		pthread_mutex_lock(&p->w.mu);
 		struct batch *b = p->w.done.head;
+		if (b != NULL && b->n_poison > 0 && !b->poison_sent) {
+			pthread_mutex_unlock(&p->w.mu);
+			send_poison(p, b);
+			continue;
+		}
 		if (b != NULL && b->undelivered <= 0)
 			queue_pop(&p->w.done);
 		else

@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+#include "utf8.h"
+
 void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
 		    const struct pmhc_decision *d, const struct pmhc_choice *units,
 		    int64_t decided_at_ms, struct pmhc_rec_scratch *s)
@@ -38,7 +40,10 @@ void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *c
 
 	/* The contract has no narrative field: where the policy allows it, it travels as the last reason. */
 	if (rules->share_narrative && call->narrative && call->narrative[0] && rec->n_reasons < PMHC_REASONS_MAX) {
-		snprintf(s->reason_text[rec->n_reasons], PMHC_REASON_LEN, "narrative: %s", call->narrative);
+		/* A long narrative is cut; the cut must not leave half a character. */
+		if (snprintf(s->reason_text[rec->n_reasons], PMHC_REASON_LEN, "narrative: %s", call->narrative) >=
+		    PMHC_REASON_LEN)
+			pmhc_utf8_drop_cut(s->reason_text[rec->n_reasons]);
 		s->reasons[rec->n_reasons] = s->reason_text[rec->n_reasons];
 		rec->n_reasons++;
 	}

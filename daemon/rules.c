@@ -220,7 +220,8 @@ static void text_printf(struct text *t, const char *fmt, ...)
 	for (;;) {
 		va_list ap;
 		va_start(ap, fmt);
-		int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+		/* NULL + 0 is undefined in C (clang's UBSan says so) before the first realloc. */
+		int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->cap - t->len, fmt, ap);
 		va_end(ap);
 		if (n < 0) {
 			t->oom = true;

@@ -29,6 +29,7 @@ struct pmhc_store {
 	char *conninfo;
 	bool prepared;
 	bool lost;
+	char last_error[512];
 	struct sbuf scratch;
 };
 
@@ -107,6 +108,11 @@ void pmhc_store_close(struct pmhc_store *s)
 bool pmhc_store_connection_lost(const struct pmhc_store *s)
 {
 	return s->lost;
+}
+
+const char *pmhc_store_last_error(const struct pmhc_store *s)
+{
+	return s->last_error;
 }
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
@@ -662,8 +668,10 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *
 		for (char *p = first_error; *p; p++)
 			if (*p == '\n' || *p == '"')
 				*p = ' ';
-		pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" events=%zu error=\"%s\"",
-			   total, first_error);
+		snprintf(s->last_error, sizeof s->last_error, "%s", first_error);
+		if (total > 1)
+			pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" events=%zu error=\"%s\"",
+				   total, first_error);
 		return -1;
 	}
 	res->applied = applied;

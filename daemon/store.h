@@ -103,4 +103,7 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *
 /* Whether the last write failed because the server is unreachable (retry later). */
 bool pmhc_store_connection_lost(const struct pmhc_store *s);
 
+/* PostgreSQL's words for the last statement it refused (the connection still good). */
+const char *pmhc_store_last_error(const struct pmhc_store *s);
+
 #endif

@@ -1,5 +1,7 @@
 #include "utf8.h"
 
+#include <string.h>
+
 size_t pmhc_utf8_decode(const uint8_t *s, size_t len, uint32_t *cp)
 {
 	uint8_t c = s[0];
@@ -43,4 +45,14 @@ int pmhc_utf8_valid(const uint8_t *s, size_t len)
 		i += n;
 	}
 	return 1;
+}
+
+void pmhc_utf8_drop_cut(char *s)
+{
+	size_t len = strlen(s), lead = len;
+	/* Back over continuation bytes to where the last character starts (at most 4 bytes). */
+	while (lead > 0 && len - lead < 3 && ((uint8_t)s[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead > 0 && pmhc_utf8_decode((const uint8_t *)s + lead - 1, len - lead + 1, NULL) == 0)
+		s[lead - 1] = '\0';
 }

@@ -18,4 +18,11 @@ size_t pmhc_utf8_decode(const uint8_t *s, size_t len, uint32_t *cp);
 /* Whether all len bytes of s are UTF-8; the empty string is. */
 int pmhc_utf8_valid(const uint8_t *s, size_t len);
 
+/*
+ * snprintf counts bytes, not characters: when it truncates UTF-8 text it can cut the
+ * last character in two. This drops such a cut character from the end of s, a
+ * NUL-terminated string that is otherwise UTF-8, so the text stays UTF-8.
+ */
+void pmhc_utf8_drop_cut(char *s);
+
 #endif
