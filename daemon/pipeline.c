@@ -13,6 +13,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "recommend.h"
+#include "revcache.h"
 #include "store.h"
 #include "subject.h"
 #include "units.h"
@@ -108,6 +109,7 @@ struct writer {
 struct stats {
 	unsigned long calls, mh, rejected, degraded, stale, written, recs, recs_failed, dlq_resent;
 	unsigned long unit_statuses, units_out_of_order, units_rejected, fallbacks, dispositions;
+	unsigned long stale_skipped;	/* of stale: caught in memory, never re-published */
 };
 
 struct pipeline {
@@ -116,6 +118,7 @@ struct pipeline {
 	rd_kafka_t *consumer, *producer;
 	rd_kafka_t *units_reader;	/* all of cad.units, outside the group */
 	struct pmhc_roster *roster;
+	struct pmhc_revcache *revisions;	/* what this process already decided */
 	struct writer w;
 	struct batch *current;
 	bool paused;
@@ -486,6 +489,15 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 			  call->psap_id, call->call_id, (int)m->partition, (long long)m->offset, rep.reason);
 	}
 
+	/* A replay or a stale duplicate: decided already, so nothing to publish or store. */
+	if (pmhc_revcache_stale(p->revisions, call->psap_id, call->call_id, call->revision)) {
+		p->st.stale++;
+		p->st.stale_skipped++;
+		pmhc_debug("msg=\"stale revision skipped\" call=%s/%s revision=%u", call->psap_id, call->call_id,
+			   call->revision);
+		return;
+	}
+
 	struct pmhc_decision d;
 	pmhc_decide(cfg->rules, call, &d);
 	struct pmhc_choice choice;
@@ -558,6 +570,7 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 	row->partition = m->partition;
 	row->offset = m->offset;
 
+	pmhc_revcache_note(p->revisions, call->psap_id, call->call_id, call->revision);
 	p->st.calls++;
 	p->st.recs++;
 	if (d.mental_health_call)
@@ -946,7 +959,9 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 		goto out;
 	}
 
-	p->roster = pmhc_roster_new();
+	/* 2^20 calls: a day or more of a large center, 12 MB. */
+	p->revisions = pmhc_revcache_new(1u << 20);
+	p->roster = p->revisions ? pmhc_roster_new() : NULL;
 	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, cfg->pg_start_timeout_s * 1000,
 							     err, sizeof err)
 				    : NULL;
@@ -1034,6 +1049,7 @@ out:
 		rd_kafka_destroy(p->units_reader);
 	}
 	pmhc_roster_free(p->roster);
+	pmhc_revcache_free(p->revisions);
 	if (p->producer != NULL) {
 		if (rd_kafka_flush(p->producer, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			pmhc_warn("msg=\"some recommendations were still unsent at exit\" count=%d",

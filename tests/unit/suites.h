@@ -12,5 +12,6 @@ Suite *suite_arena(void);
 Suite *suite_config(void);
 Suite *suite_rules_load(void);
 Suite *suite_units(void);
+Suite *suite_revcache(void);
 
 #endif
