@@ -66,7 +66,7 @@ fail:
 	return NULL;
 }
 
-rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *group_id,
+rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *group_id, bool partition_eof,
 				    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
 							 rd_kafka_topic_partition_list_t *, void *),
 				    void *opaque, char *err, size_t errlen)
@@ -79,7 +79,7 @@ rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *g
 	    set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
 	    set(conf, "enable.auto.commit", "true", err, errlen) != 0 ||
 	    set(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
-	    set(conf, "enable.partition.eof", "false", err, errlen) != 0) {
+	    set(conf, "enable.partition.eof", partition_eof ? "true" : "false", err, errlen) != 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}

@@ -6,6 +6,7 @@
 #ifndef PMHC_KAFKA_H
 #define PMHC_KAFKA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <librdkafka/rdkafka.h>
@@ -17,7 +18,7 @@
  * message caused is durable (enable.auto.offset.store=false) and committed by
  * librdkafka's timer and on revoke/close. opaque reaches rebalance_cb.
  */
-rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *group_id,
+rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *group_id, bool partition_eof,
 				    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
 							 rd_kafka_topic_partition_list_t *, void *),
 				    void *opaque, char *err, size_t errlen);

@@ -31,6 +31,7 @@ static void on_hup(int sig)
 static const char usage_text[] =
 	"Usage: pmhcd --config FILE        run the daemon in the foreground\n"
 	"       pmhcd --check-config FILE  validate FILE, report every problem, exit\n"
+	"       pmhcd --backfill --config FILE load history, exit when caught up\n"
 	"       pmhcd --explain [--config FILE] [CALLS.jsonl...]\n"
 	"       pmhcd --version | --help\n"
 	"\n"
@@ -44,6 +45,13 @@ static const char usage_text[] =
 	"                           where every setting is explained\n"
 	"      --check-config FILE  load and validate FILE as a reload would, print each\n"
 	"                           problem as FILE:LINE: reason, exit 0 if valid, else 78\n"
+	"      --backfill           load history (SPEC section 9): read topics.history\n"
+	"                           (calls and dispositions, told apart by a pmhc-type\n"
+	"                           header) from the beginning in group kafka.group_id\n"
+	"                           plus \"-backfill\", decide and store every call and\n"
+	"                           disposition as backfilled through COPY, publish no\n"
+	"                           recommendation, choose no units, and exit 0 once\n"
+	"                           every partition is read and stored\n"
 	"      --explain            read calls as JSON lines (the pmhc-produce format; files\n"
 	"                           or stdin) and show for each the flags and why, every\n"
 	"                           flowchart rule tried and why it matched or not, and\n"
@@ -141,19 +149,21 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, 'C' },
 		{ "explain", no_argument, NULL, 'E' },
+		{ "backfill", no_argument, NULL, 'B' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *check_path = NULL, *level = NULL;
-	bool explain = false;
+	bool explain = false, backfill = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
 		case 'C': check_path = optarg; break;
 		case 'E': explain = true; break;
+		case 'B': backfill = true; break;
 		case 'l': level = optarg; break;
 		case 'V': printf("pmhcd %s\n", PMHC_VERSION); return EX_OK;
 		case 'h': usage(stdout); return EX_OK;
@@ -204,5 +214,5 @@ int main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	pmhc_info("msg=\"pmhcd starting\" version=%s config=%s", PMHC_VERSION, config_path);
-	return pmhc_pipeline_run(cfg, &signals_seen);
+	return pmhc_pipeline_run(cfg, &signals_seen, backfill ? PMHC_MODE_BACKFILL : PMHC_MODE_LIVE);
 }

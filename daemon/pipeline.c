@@ -66,6 +66,7 @@ struct batch {
 	struct poison *poison;
 	size_t n_poison;
 	bool poison_sent;
+	bool bulk;		/* backfill: write the calls through COPY */
 	const char *topic_calls, *topic_dispositions;
 	struct offset_mark *marks;
 	size_t n_marks, cap_marks;
@@ -114,6 +115,10 @@ struct stats {
 
 struct pipeline {
 	struct pmhc_config *cfg;
+	enum pmhc_mode mode;
+	/* Backfill: which assigned partitions have been read to their end. */
+	bool *at_end;
+	size_t n_at_end_slots, assigned, not_at_end;
 	struct pmhc_signals *sig;
 	rd_kafka_t *consumer, *producer;
 	rd_kafka_t *units_reader;	/* all of cad.units, outside the group */
@@ -328,7 +333,7 @@ static void *writer_main(void *arg)
 
 		struct pmhc_store_batch sb = {
 			b->rows, b->n_rows, b->dispositions, b->n_dispositions, b->rejected, b->n_rejected,
-			b->units, b->n_units,
+			b->units, b->n_units, b->bulk,
 		};
 		int rc = pmhc_store_write_batch(w->store, &sb, &b->result);
 		if (rc != 0 && !pmhc_store_connection_lost(w->store))
@@ -468,6 +473,35 @@ static char *keep(struct batch *b, const char *s)
 	return c ? c : (char *)"";
 }
 
+/* The recommendation onto its topic, at once; its delivery is awaited with the batch. */
+static void publish(struct pipeline *p, struct batch *b, struct pmhc_rec_scratch *s, const char *key,
+		    size_t klen)
+{
+	const struct pmhc_config *cfg = p->cfg;
+	size_t need = pmhc__v1__recommendation__get_packed_size(&s->rec);
+	if (need > p->packcap) {
+		uint8_t *nb = realloc(p->packbuf, need);
+		if (nb == NULL) {
+			pmhc_error("msg=\"out of memory packing a recommendation\" call=%s", key);
+			return;
+		}
+		p->packbuf = nb;
+		p->packcap = need;
+	}
+	size_t len = pmhc__v1__recommendation__pack(&s->rec, p->packbuf);
+	struct delivery *dv = pmhc_arena_alloc(&b->arena, sizeof *dv);
+	if (dv == NULL)
+		return;
+	*dv = (struct delivery){ b, false };
+	rd_kafka_resp_err_t e = produce(p, cfg->topic_recommendations, key, klen, p->packbuf, len, NULL, dv);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		b->undelivered++;
+		p->st.recs++;
+	} else {
+		pmhc_error("msg=\"cannot queue a recommendation\" call=%s error=\"%s\"", key, rd_kafka_err2str(e));
+	}
+}
+
 static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_message_t *m)
 {
 	const struct pmhc_config *cfg = p->cfg;
@@ -500,36 +534,16 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 
 	struct pmhc_decision d;
 	pmhc_decide(cfg->rules, call, &d);
-	struct pmhc_choice choice;
-	pmhc_units_choose(p->roster, &cfg->rules->units, call, d.rule->response, now, &choice);
+	struct pmhc_choice choice = { .n = 0, .fallback_used = false };
+	bool live = p->mode == PMHC_MODE_LIVE;
+	if (live)
+		pmhc_units_choose(p->roster, &cfg->rules->units, call, d.rule->response, now, &choice);
 	struct pmhc_rec_scratch *s = &p->scratch;
 	pmhc_recommend(cfg->rules, call, &d, &choice, now, s);
-
-	size_t need = pmhc__v1__recommendation__get_packed_size(&s->rec);
-	if (need > p->packcap) {
-		uint8_t *nb = realloc(p->packbuf, need);
-		if (nb == NULL) {
-			pmhc_error("msg=\"out of memory packing a recommendation\" call=%s/%s", call->psap_id,
-				   call->call_id);
-			return;
-		}
-		p->packbuf = nb;
-		p->packcap = need;
-	}
-	size_t len = pmhc__v1__recommendation__pack(&s->rec, p->packbuf);
 	char key[2 * PMHC_ID_MAX + 2];
 	int klen = snprintf(key, sizeof key, "%s/%s", call->psap_id, call->call_id);
-	struct delivery *dv = pmhc_arena_alloc(&b->arena, sizeof *dv);
-	if (dv != NULL) {
-		*dv = (struct delivery){ b, false };
-		rd_kafka_resp_err_t e = produce(p, cfg->topic_recommendations, key, (size_t)klen, p->packbuf,
-						len, NULL, dv);
-		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-			b->undelivered++;
-		else
-			pmhc_error("msg=\"cannot queue a recommendation\" call=%s error=\"%s\"", key,
-				   rd_kafka_err2str(e));
-	}
+	if (live)
+		publish(p, b, s, key, (size_t)klen);
 
 	if (grow((void **)&b->rows, &b->cap_rows, b->n_rows + 1, sizeof *b->rows) != 0) {
 		pmhc_error("msg=\"out of memory batching a call\" call=%s", key);
@@ -567,12 +581,12 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 		row->has_subject_hash = pmhc_subject_hash(cfg->subject_key, cfg->subject_key_len,
 							  call->subject_key, row->subject_hash) == 0;
 	row->store_narrative = cfg->store_narrative;
+	row->backfilled = p->mode == PMHC_MODE_BACKFILL;
 	row->partition = m->partition;
 	row->offset = m->offset;
 
 	pmhc_revcache_note(p->revisions, call->psap_id, call->call_id, call->revision);
 	p->st.calls++;
-	p->st.recs++;
 	if (d.mental_health_call)
 		p->st.mh++;
 	pmhc_debug("msg=\"decided\" call=%s revision=%u rule=%s response=%s units=%zu fallback=%s", key,
@@ -604,7 +618,8 @@ static void handle_disposition(struct pipeline *p, struct batch *b, const rd_kaf
 		pmhc_error("msg=\"out of memory batching a disposition\" call=%s/%s", d->psap_id, d->call_id);
 		return;
 	}
-	b->dispositions[b->n_dispositions++] = (struct pmhc_disposition_row){ d, false, m->partition, m->offset };
+	b->dispositions[b->n_dispositions++] =
+		(struct pmhc_disposition_row){ d, p->mode == PMHC_MODE_BACKFILL, m->partition, m->offset };
 	p->st.dispositions++;
 }
 
@@ -613,6 +628,19 @@ static void handle_disposition(struct pipeline *p, struct batch *b, const rd_kaf
  * one is logged and counted here, not sent to the DLQ once per instance.
  */
 static void seal(struct pipeline *p);
+
+/* Backfill trades latency, which nobody waits on, for large COPY batches. */
+static size_t batch_limit(const struct pipeline *p)
+{
+	size_t n = (size_t)p->cfg->batch_max_events;
+	return p->mode == PMHC_MODE_BACKFILL && n < 20000 ? 20000 : n;
+}
+
+static int64_t batch_age_limit(const struct pipeline *p)
+{
+	int64_t ms = p->cfg->batch_max_ms;
+	return p->mode == PMHC_MODE_BACKFILL && ms < 1000 ? 1000 : ms;
+}
 
 /* A batch counts unit statuses too: they are rows to write, just no group offsets. */
 static size_t batch_size(const struct batch *b)
@@ -657,7 +685,7 @@ static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
 		return;
 	}
 	b->units[b->n_units++] = (struct pmhc_unit_row){ st };
-	if (batch_size(b) >= (size_t)p->cfg->batch_max_events)
+	if (batch_size(b) >= batch_limit(p))
 		seal(p);
 }
 
@@ -708,11 +736,43 @@ static int rebuild_roster(struct pipeline *p)
 	return 0;
 }
 
+/* Backfill: whether each assigned partition of the history topic has been read to its end. */
+static void mark_end(struct pipeline *p, int32_t partition, bool at_end)
+{
+	if (p->mode != PMHC_MODE_BACKFILL || partition < 0 || (size_t)partition >= p->n_at_end_slots)
+		return;
+	if (p->at_end[partition] != at_end) {
+		p->at_end[partition] = at_end;
+		if (at_end)
+			p->not_at_end--;
+		else
+			p->not_at_end++;
+	}
+}
+
+/* History carries calls and dispositions on one topic, told apart by a header. */
+static void handle_history(struct pipeline *p, struct batch *b, const rd_kafka_message_t *m)
+{
+	rd_kafka_headers_t *h = NULL;
+	const void *val = NULL;
+	size_t len = 0;
+	if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		rd_kafka_header_get_last(h, "pmhc-type", &val, &len);
+	if (val != NULL && len == 4 && memcmp(val, "call", 4) == 0)
+		handle_call(p, b, m);
+	else if (val != NULL && len == 11 && memcmp(val, "disposition", 11) == 0)
+		handle_disposition(p, b, m);
+	else
+		send_to_dlq(p, b, m, "history message without a pmhc-type header of call or disposition");
+}
+
 static void handle_message(struct pipeline *p, const rd_kafka_message_t *m)
 {
 	if (m->err) {
-		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			mark_end(p, m->partition, true);
 			return;
+		}
 		pmhc_error("msg=\"consumer error\" topic=%s error=\"%s\"", m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
 			   rd_kafka_message_errstr(m));
 		return;
@@ -722,16 +782,21 @@ static void handle_message(struct pipeline *p, const rd_kafka_message_t *m)
 		return;
 	}
 	struct batch *b = p->current;
-	if (strcmp(rd_kafka_topic_name(m->rkt), p->cfg->topic_dispositions) == 0)
+	b->bulk = p->mode == PMHC_MODE_BACKFILL;
+	if (p->mode == PMHC_MODE_BACKFILL)
+		handle_history(p, b, m);
+	else if (strcmp(rd_kafka_topic_name(m->rkt), p->cfg->topic_dispositions) == 0)
 		handle_disposition(p, b, m);
 	else
 		handle_call(p, b, m);
 	b->n_messages++;
+	mark_end(p, m->partition, false);
 	if (batch_mark(b, m) != 0)
 		pmhc_error("msg=\"out of memory tracking offsets\"");
 }
 
 /* ---- completing batches: offsets move only past what is durable ---- */
+
 
 static void seal(struct pipeline *p)
 {
@@ -867,6 +932,25 @@ static void pace(struct pipeline *p)
 	}
 }
 
+/* Backfill: a fresh assignment starts with nothing read to its end. */
+static void track_assigned(struct pipeline *p, const rd_kafka_topic_partition_list_t *parts)
+{
+	int32_t max = -1;
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].partition > max)
+			max = parts->elems[i].partition;
+	bool *slots = calloc((size_t)max + 2, sizeof *slots);
+	if (slots == NULL) {
+		pmhc_error("msg=\"out of memory tracking partitions\"");
+		return;
+	}
+	free(p->at_end);
+	p->at_end = slots;
+	p->n_at_end_slots = (size_t)max + 1;
+	p->assigned = (size_t)parts->cnt;
+	p->not_at_end = (size_t)parts->cnt;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -874,6 +958,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		pmhc_info("msg=\"partitions assigned\" count=%d", parts->cnt);
+		if (p->mode == PMHC_MODE_BACKFILL)
+			track_assigned(p, parts);
 		if (coop)
 			rd_kafka_incremental_assign(rk, parts);
 		else
@@ -883,6 +969,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		}
 		return;
 	}
+	if (p->mode == PMHC_MODE_BACKFILL)
+		p->assigned = p->not_at_end = 0;
 	/* Revoked: finish what we hold for these partitions and commit, so the next owner resumes after it. */
 	bool done = drain(p, (int64_t)p->cfg->shutdown_timeout_s * 1000);
 	rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
@@ -934,7 +1022,7 @@ static void reload(struct pipeline *p)
 	p->cfg = next;
 }
 
-int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
+int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pmhc_mode mode)
 {
 	struct pipeline *p = calloc(1, sizeof *p);
 	int rc = 70;
@@ -945,6 +1033,7 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 	}
 	p->cfg = cfg;
 	p->sig = sig;
+	p->mode = mode;
 	pthread_mutex_init(&p->w.mu, NULL);
 	pthread_cond_init(&p->w.cv, NULL);
 
@@ -962,22 +1051,26 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 	/* 2^20 calls: a day or more of a large center, 12 MB. */
 	p->revisions = pmhc_revcache_new(1u << 20);
 	p->roster = p->revisions ? pmhc_roster_new() : NULL;
-	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, cfg->pg_start_timeout_s * 1000,
-							     err, sizeof err)
+	bool live = mode == PMHC_MODE_LIVE;
+	/* Backfill chooses no units: no roster to read. */
+	p->units_reader = p->roster && live ? pmhc_kafka_reader_new(cfg, cfg->topic_units,
+								     cfg->pg_start_timeout_s * 1000, err, sizeof err)
 				    : NULL;
-	if (p->units_reader == NULL) {
+	if (live && p->units_reader == NULL) {
 		pmhc_error("msg=\"Kafka unreachable at start\" error=\"%s\" hint=\"check kafka.brokers and that %s exists\"",
 			   p->roster ? err : "out of memory", cfg->topic_units);
 		rc = 69;
 		goto out;
 	}
-	if (rebuild_roster(p) != 0) {
+	if (live && rebuild_roster(p) != 0) {
 		rc = 69;
 		goto out;
 	}
 	p->producer = pmhc_kafka_producer_new(cfg, dr_msg_cb, p, err, sizeof err);
-	p->consumer = p->producer ? pmhc_kafka_consumer_new(cfg, cfg->kafka_group_id, rebalance_cb, p, err,
-							    sizeof err)
+	/* Backfill reads history in a group of its own, so it never takes live partitions. */
+	char group[256];
+	snprintf(group, sizeof group, "%s%s", cfg->kafka_group_id, live ? "" : "-backfill");
+	p->consumer = p->producer ? pmhc_kafka_consumer_new(cfg, group, !live, rebalance_cb, p, err, sizeof err)
 				  : NULL;
 	if (p->consumer == NULL) {
 		pmhc_error("msg=\"%s\"", err);
@@ -985,8 +1078,10 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 		goto out;
 	}
 	/* One group for both: a call and its disposition, keyed alike, meet on one instance. */
-	const char *topics[] = { cfg->topic_calls, cfg->topic_dispositions };
-	if (pmhc_kafka_subscribe(p->consumer, topics, 2, err, sizeof err) != 0) {
+	const char *live_topics[] = { cfg->topic_calls, cfg->topic_dispositions };
+	const char *history_topics[] = { cfg->topic_history };
+	if (pmhc_kafka_subscribe(p->consumer, live ? live_topics : history_topics, live ? 2 : 1, err,
+				 sizeof err) != 0) {
 		pmhc_error("msg=\"%s\"", err);
 		goto out;
 	}
@@ -994,8 +1089,13 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 		pmhc_error("msg=\"cannot start the writer thread\" error=\"%s\"", strerror(errno));
 		goto out;
 	}
-	pmhc_info("msg=\"pmhcd running\" group=%s calls_topic=%s recommendations_topic=%s rules_version=%s",
-		  cfg->kafka_group_id, cfg->topic_calls, cfg->topic_recommendations, cfg->rules->version);
+	if (live)
+		pmhc_info("msg=\"pmhcd running\" group=%s calls_topic=%s recommendations_topic=%s rules_version=%s",
+			  group, cfg->topic_calls, cfg->topic_recommendations, cfg->rules->version);
+	else
+		pmhc_info("msg=\"backfill running\" group=%s history_topic=%s rules_version=%s", group,
+			  cfg->topic_history, cfg->rules->version);
+	int64_t started = mono_ms();
 
 	p->last_stats_ms = mono_ms();
 	while (!sig->stop) {
@@ -1003,7 +1103,8 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 			sig->reload = 0;
 			reload(p);
 		}
-		drain_units(p, 1000);
+		if (live)
+			drain_units(p, 1000);
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, 10);
 		if (m != NULL) {
 			handle_message(p, m);
@@ -1012,11 +1113,19 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig)
 		rd_kafka_poll(p->producer, 0);
 		struct batch *b = p->current;
 		if (b != NULL && batch_size(b) > 0 &&
-		    (batch_size(b) >= (size_t)p->cfg->batch_max_events ||
-		     mono_ms() - b->opened_ms >= p->cfg->batch_max_ms))
+		    (batch_size(b) >= batch_limit(p) || mono_ms() - b->opened_ms >= batch_age_limit(p)))
 			seal(p);
 		reap(p);
 		pace(p);
+		/* Backfill is done when every partition was read to its end and all of it is durable. */
+		if (!live && p->assigned > 0 && p->not_at_end == 0 && (p->current == NULL || batch_size(p->current) == 0) &&
+		    drained(p)) {
+			pmhc_info("msg=\"backfill caught up with every partition\" calls=%lu dispositions=%lu took_s=%.1f",
+				  p->st.calls, p->st.dispositions, (double)(mono_ms() - started) / 1000.0);
+			break;
+		}
+		if (!live && p->assigned > 0 && p->not_at_end == 0)
+			seal(p);	/* nothing more is coming: do not wait out the batch age */
 		if (mono_ms() - p->last_stats_ms >= STATS_EVERY_MS) {
 			log_stats(p, "stats");
 			p->last_stats_ms = mono_ms();
@@ -1050,6 +1159,7 @@ out:
 	}
 	pmhc_roster_free(p->roster);
 	pmhc_revcache_free(p->revisions);
+	free(p->at_end);
 	if (p->producer != NULL) {
 		if (rd_kafka_flush(p->producer, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			pmhc_warn("msg=\"some recommendations were still unsent at exit\" count=%d",

@@ -15,11 +15,21 @@ struct pmhc_signals {
 	volatile sig_atomic_t reload;
 };
 
+enum pmhc_mode {
+	PMHC_MODE_LIVE,
+	/*
+	 * SPEC section 9: read topics.history from the beginning in its own group,
+	 * decide and store every call and disposition as backfilled, publish no
+	 * recommendation, choose no units, stop when every partition is read.
+	 */
+	PMHC_MODE_BACKFILL,
+};
+
 /*
- * Runs until sig->stop. Takes ownership of cfg (and of every config a reload
+ * Runs until sig->stop (or, backfilling, until caught up). Takes ownership of cfg (and of every config a reload
  * brings). Returns a sysexits code: 0 after a clean stop, 69 when Kafka or
  * PostgreSQL could not be reached at start, 70 on an internal failure.
  */
-int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig);
+int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pmhc_mode mode);
 
 #endif

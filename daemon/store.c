@@ -29,6 +29,7 @@ struct pmhc_store {
 	char *conninfo;
 	bool prepared;
 	bool lost;
+	bool staged;		/* the COPY staging table exists on this connection */
 	char last_error[512];
 	struct sbuf scratch;
 };
@@ -457,6 +458,7 @@ static void lose_connection(struct pmhc_store *s, const char *why)
 	PQfinish(s->conn);
 	s->conn = NULL;
 	s->prepared = false;
+	s->staged = false;
 	s->lost = true;
 }
 
@@ -584,7 +586,187 @@ static void rejected_params(struct sbuf *b, const struct pmhc_rejected_row *r, s
 	off[5] = sb_hex(b, r->payload_sha256, sizeof r->payload_sha256);
 }
 
-int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
+static int write_pipelined(struct pmhc_store *s, const struct pmhc_store_batch *b,
+			   struct pmhc_store_result *res);
+
+/*
+ * The bulk path (backfill): calls go through COPY into a staging table whose 29
+ * columns are exactly the live upsert's parameters, made by the same
+ * row_params(), so the two paths cannot drift apart; one statement then moves
+ * them. Within a batch a call may come more than once: the newest revision goes
+ * to pmhc.calls, and a revision gets a decision only when it is newer than what
+ * was stored and than every earlier arrival of the same call in the batch, as
+ * on the live path.
+ */
+static const char stage_sql[] =
+	"CREATE TEMP TABLE IF NOT EXISTS pmhc_stage_calls ("
+	" p1 text, p2 text, p3 bigint, p4 bigint, p5 text, p6 text, p7 text, p8 text, p9 text[], p10 text[],"
+	" p11 boolean, p12 text, p13 text, p14 text, p15 text[], p16 boolean, p17 text, p18 bigint, p19 text,"
+	" p20 text, p21 double precision, p22 double precision, p23 text, p24 text, p25 boolean, p26 integer,"
+	" p27 bigint, p28 text[], p29 text) ON COMMIT DELETE ROWS";
+
+static const char move_sql[] =
+	"WITH ordered AS ("
+	"  SELECT s.*, max(p3) OVER (PARTITION BY p1, p2 ORDER BY p26, p27"
+	"                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_max"
+	"    FROM pmhc_stage_calls s"
+	"), fresh AS ("
+	"  SELECT o.* FROM ordered o"
+	"   WHERE p3 = 0 OR (p3 > coalesce(earlier_max, -1) AND NOT EXISTS ("
+	"         SELECT 1 FROM pmhc.calls c WHERE c.psap_id = o.p1 AND c.call_id = o.p2 AND c.revision >= o.p3))"
+	"), latest AS ("
+	"  SELECT DISTINCT ON (p1, p2) * FROM fresh ORDER BY p1, p2, p3 DESC, p26, p27 DESC"
+	"), up AS ("
+	"  INSERT INTO pmhc.calls AS t (psap_id, call_id, revision, received_at, source, nature_code,"
+	"   nature_code_mapped, nature_text, premise_flags, flags, mental_health_call, rule_id, response,"
+	"   dispatch_code, unit_ids, fallback_used, rules_version, decided_at, beat, district, lat, lon,"
+	"   subject_hash, narrative, backfilled, source_partition, source_offset)"
+	"  SELECT p1, p2, p3, to_timestamp(p4 / 1000.0), p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17,"
+	"   to_timestamp(p18 / 1000.0), p19, p20, p21, p22, decode(p23, 'hex'), p24, p25, p26, p27 FROM latest"
+	"  ON CONFLICT (psap_id, call_id) DO UPDATE SET"
+	"   revision = EXCLUDED.revision, received_at = EXCLUDED.received_at, source = EXCLUDED.source,"
+	"   nature_code = EXCLUDED.nature_code, nature_code_mapped = EXCLUDED.nature_code_mapped,"
+	"   nature_text = EXCLUDED.nature_text, premise_flags = EXCLUDED.premise_flags, flags = EXCLUDED.flags,"
+	"   mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id,"
+	"   response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids,"
+	"   fallback_used = EXCLUDED.fallback_used, rules_version = EXCLUDED.rules_version,"
+	"   decided_at = EXCLUDED.decided_at, beat = EXCLUDED.beat, district = EXCLUDED.district,"
+	"   lat = EXCLUDED.lat, lon = EXCLUDED.lon, subject_hash = EXCLUDED.subject_hash,"
+	"   narrative = EXCLUDED.narrative, backfilled = EXCLUDED.backfilled,"
+	"   source_partition = EXCLUDED.source_partition, source_offset = EXCLUDED.source_offset"
+	"   WHERE EXCLUDED.revision = 0 OR EXCLUDED.revision > t.revision"
+	"  RETURNING 1"
+	"), dec AS ("
+	"  INSERT INTO pmhc.decisions AS d (psap_id, call_id, revision, decided_at, rules_version,"
+	"   nature_code_mapped, flags, mental_health_call, rule_id, response, dispatch_code, unit_ids,"
+	"   fallback_used, reasons, summary, backfilled)"
+	"  SELECT DISTINCT ON (p1, p2, p3) p1, p2, p3, to_timestamp(p18 / 1000.0), p17, p7, p10, p11, p12, p13, p14,"
+	"   p15, p16, p28, p29, p25 FROM fresh ORDER BY p1, p2, p3, p26, p27 DESC"
+	"  ON CONFLICT (psap_id, call_id, revision) DO UPDATE SET"
+	"   decided_at = EXCLUDED.decided_at, rules_version = EXCLUDED.rules_version,"
+	"   nature_code_mapped = EXCLUDED.nature_code_mapped, flags = EXCLUDED.flags,"
+	"   mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id,"
+	"   response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids,"
+	"   fallback_used = EXCLUDED.fallback_used, reasons = EXCLUDED.reasons, summary = EXCLUDED.summary,"
+	"   backfilled = EXCLUDED.backfilled"
+	"   WHERE EXCLUDED.revision = 0"
+	"  RETURNING 1"
+	") SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM dec)";
+
+/* One COPY text field: backslash, tab, newline and CR escaped; NULL as \N. */
+static void copy_field(struct sbuf *out, const char *v, bool first)
+{
+	if (!first)
+		sb_put(out, "\t", 1);
+	if (v == NULL) {
+		sb_put(out, "\\N", 2);
+		return;
+	}
+	for (const char *p = v; *p; p++) {
+		const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
+		if (esc)
+			sb_put(out, esc, 2);
+		else
+			sb_put(out, p, 1);
+	}
+}
+
+static PGresult *exec_result(PGconn *c, const char *sql, ExecStatusType want, struct pmhc_store *s)
+{
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != want) {
+		snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Calls through COPY; the rest of the batch as on the live path, in the same transaction. */
+static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res)
+{
+	PGconn *c = s->conn;
+	PGresult *r;
+	s->last_error[0] = '\0';
+	if (!s->staged) {
+		if ((r = exec_result(c, stage_sql, PGRES_COMMAND_OK, s)) == NULL)
+			goto fail;
+		PQclear(r);
+		s->staged = true;
+	}
+	if ((r = exec_result(c, "BEGIN", PGRES_COMMAND_OK, s)) == NULL)
+		goto fail;
+	PQclear(r);
+	if ((r = exec_result(c, "COPY pmhc_stage_calls FROM STDIN", PGRES_COPY_IN, s)) == NULL)
+		goto rollback;
+	PQclear(r);
+
+	struct sbuf line = { 0 };
+	size_t off[UPSERT_NPARAMS];
+	bool ok = true;
+	for (size_t i = 0; i < b->n_calls && ok; i++) {
+		s->scratch.len = 0;
+		row_params(&s->scratch, &b->calls[i], off);
+		line.len = 0;
+		for (int p = 0; p < UPSERT_NPARAMS; p++)
+			copy_field(&line, off[p] == NO_PARAM ? NULL : s->scratch.p + off[p], p == 0);
+		sb_put(&line, "\n", 1);
+		ok = !line.oom && !s->scratch.oom && PQputCopyData(c, line.p, (int)line.len) == 1;
+	}
+	free(line.p);
+	s->scratch.oom = false;
+	if (PQputCopyEnd(c, ok ? NULL : "pmhcd could not format a row") != 1)
+		goto fail_conn;
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+			ok = false;
+		}
+		PQclear(r);
+	}
+	if (!ok)
+		goto rollback;
+	if ((r = exec_result(c, move_sql, PGRES_TUPLES_OK, s)) == NULL)
+		goto rollback;
+	res->applied = (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+	res->stale = b->n_calls - res->applied;
+	PQclear(r);
+
+	/* Dispositions, unit statuses and rejections: few beside the calls, sent as usual. */
+	struct pmhc_store_batch rest = *b;
+	rest.calls = NULL;
+	rest.n_calls = 0;
+	struct pmhc_store_result ignored;
+	if (write_pipelined(s, &rest, &ignored) != 0)
+		goto rollback;
+	if ((r = exec_result(c, "COMMIT", PGRES_COMMAND_OK, s)) == NULL)
+		goto fail;
+	PQclear(r);
+	return 0;
+
+rollback:
+	if (PQstatus(c) == CONNECTION_OK) {
+		PQclear(PQexec(c, "ROLLBACK"));
+		if (PQstatus(c) == CONNECTION_OK) {
+			for (char *q = s->last_error; *q; q++)
+				if (*q == '\n' || *q == '"')
+					*q = ' ';
+			pmhc_error("msg=\"bulk batch refused by PostgreSQL; nothing of it was written\" calls=%zu error=\"%s\"",
+				   b->n_calls, s->last_error);
+			return -1;
+		}
+	}
+fail_conn:
+fail:
+	if (PQstatus(c) != CONNECTION_OK || s->last_error[0] == '\0') {
+		lose_connection(s, s->last_error[0] ? s->last_error : pq_error(c));
+		return -1;
+	}
+	lose_connection(s, s->last_error);
+	return -1;
+}
+
+static int write_pipelined(struct pmhc_store *s, const struct pmhc_store_batch *b,
 			   struct pmhc_store_result *res)
 {
 	size_t n = b->n_calls, total = b->n_calls + b->n_dispositions + b->n_rejected + b->n_units;
@@ -677,4 +859,15 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *
 	res->applied = applied;
 	res->stale = n - applied;
 	return 0;
+}
+
+int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
+			   struct pmhc_store_result *res)
+{
+	res->applied = res->stale = 0;
+	if (!b->bulk || b->n_calls == 0)
+		return write_pipelined(s, b, res);
+	if (ensure_ready(s) != 0)
+		return -1;
+	return write_bulk(s, b, res);
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# pmhcd --backfill (SPEC section 9): history on cad.history (calls and
+# dispositions told apart by the pmhc-type header) is decided and stored as
+# backfilled through COPY, no recommendation is published, no unit chosen, and
+# pmhcd exits 0 once caught up. The generated history must give the very
+# figures the generator computed on its own, as the live path does.
+source "$(dirname "$0")/lib.sh"
+: "${PMHC_GEN_HISTORY:?}"
+
+"$PMHC_GEN_HISTORY" --calls 4000 --seed 7 --tz America/Toronto \
+  --jsonl "$PMHC_TEST_DIR/history.jsonl" --expect "$PMHC_TEST_DIR/expected.txt"
+# The sample calls too: revision 2 of 24-000101 after revision 1, then revision 1 again (stale).
+{ cat "$DATA/sample-calls.jsonl"; grep '"24-000101","psap_id":"TPS","revision":1' "$DATA/sample-calls.jsonl"; } \
+  > "$PMHC_TEST_DIR/samples.jsonl"
+"$PMHC_PRODUCE" -b "$PMHC_BROKERS" --history cad.history "$PMHC_TEST_DIR/history.jsonl" "$PMHC_TEST_DIR/samples.jsonl"
+printf 'no header here' | kcat -P -b "$PMHC_BROKERS" -t cad.history -k 'x/y'
+calls=$(($(grep -c '"type":"call"' "$PMHC_TEST_DIR/history.jsonl") + 10))
+
+write_config
+sql "SELECT 1" >/dev/null
+start=$(date +%s%N)
+rc=0
+timeout 180 "$PMHCD" --backfill --config "$PMHC_TEST_DIR/pmhcd.conf" 2>"$PMHC_TEST_DIR/backfill.log" || rc=$?
+took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$rc" -eq 0 ] || { tail -20 "$PMHC_TEST_DIR/backfill.log" >&2; fail "pmhcd --backfill exited $rc"; }
+grep -q 'backfill caught up with every partition' "$PMHC_TEST_DIR/backfill.log" || fail "no caught-up line"
+ok "pmhcd --backfill exited 0 by itself once caught up ($took_ms ms)"
+
+expect_eq "every call stored, as backfilled" \
+  "$(sql "SELECT count(*) || ' ' || count(*) FILTER (WHERE backfilled) FROM pmhc.calls")" "$calls $calls"
+expect_eq "no units chosen" "$(sql "SELECT count(*) FROM pmhc.calls WHERE cardinality(unit_ids) > 0 OR fallback_used")" 0
+expect_eq "revisions in one batch: the newest stored, the stale one decided nothing" \
+  "$(sql "SELECT c.revision || ' ' || c.rule_id || ' ' || (SELECT count(*) FROM pmhc.decisions d
+          WHERE d.call_id = c.call_id) FROM pmhc.calls c WHERE call_id = '24-000101'")" "2 mh-weapon-violence 2"
+expect_eq "sample decisions as on the live path" \
+  "$(sql "SELECT string_agg(rule_id, ',' ORDER BY call_id) FROM pmhc.calls WHERE psap_id = 'TPS'")" \
+  "mh-weapon-violence,mh-weapon-violence,mh-988,mh-medical,mh-history-violence,not-mh,mh-self-harm,mh-weapon-violence,mh-988,not-mh"
+expect_eq "dispositions stored as backfilled" \
+  "$(sql "SELECT count(*) = count(*) FILTER (WHERE backfilled) AND count(*) > 3000 FROM pmhc.dispositions")" t
+expect_eq "a message without pmhc-type is rejected, not lost" \
+  "$(sql "SELECT source_topic || ' ' || reason FROM pmhc.rejected_events")" \
+  "cad.history history message without a pmhc-type header of call or disposition"
+if "$PMHC_CONSUME" -b "$PMHC_BROKERS" --from-beginning -c 1 --idle-ms 3000 >/dev/null 2>&1; then
+  fail "backfill published a recommendation"
+fi
+ok "no recommendation published"
+
+sql "INSERT INTO pmhc.definitions (psap_id, key, value) VALUES ('GEN', 'time_zone', 'America/Toronto')"
+sql "SELECT 'month', month, mh_calls, with_outcome, connected, arrests, use_of_force, involuntary_holds,
+            repeat_calls, repeat_subjects FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN'" \
+  | tr '|' ' ' | sort > "$PMHC_TEST_DIR/got.txt"
+grep '^month ' "$PMHC_TEST_DIR/expected.txt" | sort > "$PMHC_TEST_DIR/want.txt"
+diff -u "$PMHC_TEST_DIR/want.txt" "$PMHC_TEST_DIR/got.txt" || fail "backfilled history gives other figures"
+ok "backfilled history: $(wc -l < "$PMHC_TEST_DIR/want.txt") months of outcomes exactly as computed independently"
+
+# Again: offsets were committed, so nothing is read twice and nothing changes.
+before=$(sql "SELECT count(*) || ' ' || (SELECT count(*) FROM pmhc.decisions) FROM pmhc.calls")
+timeout 120 "$PMHCD" --backfill --config "$PMHC_TEST_DIR/pmhcd.conf" 2>>"$PMHC_TEST_DIR/backfill.log" \
+  || fail "second backfill failed"
+expect_eq "a second backfill changes nothing" \
+  "$(sql "SELECT count(*) || ' ' || (SELECT count(*) FROM pmhc.decisions) FROM pmhc.calls")" "$before"
+echo "backfill: $checks checks passed"
