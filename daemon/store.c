@@ -605,6 +605,28 @@ static const char stage_sql[] =
 	" p20 text, p21 double precision, p22 double precision, p23 text, p24 text, p25 boolean, p26 integer,"
 	" p27 bigint, p28 text[], p29 text) ON COMMIT DELETE ROWS";
 
+static const char stage_disp_sql[] =
+	"CREATE TEMP TABLE IF NOT EXISTS pmhc_stage_dispositions ("
+	" p1 text, p2 text, p3 bigint, p4 text, p5 text[], p6 boolean, p7 boolean, p8 boolean, p9 boolean,"
+	" p10 text, p11 boolean, p12 integer, p13 bigint) ON COMMIT DELETE ROWS";
+
+/* The replacement rule of the live upsert, applied first within the batch, then against what is stored. */
+static const char move_disp_sql[] =
+	"INSERT INTO pmhc.dispositions AS t (psap_id, call_id, closed_at, code, unit_ids, arrest, use_of_force,"
+	"  connected_to_services, service_unavailable, service_name, backfilled, source_partition, source_offset)"
+	" SELECT DISTINCT ON (p1, p2) p1, p2, to_timestamp(p3 / 1000.0), p4, p5, p6, p7, p8, p9, p10, p11, p12, p13"
+	"   FROM pmhc_stage_dispositions ORDER BY p1, p2, p3 DESC, p12, p13 DESC"
+	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
+	"  closed_at = EXCLUDED.closed_at, code = EXCLUDED.code, unit_ids = EXCLUDED.unit_ids,"
+	"  arrest = EXCLUDED.arrest, use_of_force = EXCLUDED.use_of_force,"
+	"  connected_to_services = EXCLUDED.connected_to_services,"
+	"  service_unavailable = EXCLUDED.service_unavailable, service_name = EXCLUDED.service_name,"
+	"  backfilled = EXCLUDED.backfilled, source_partition = EXCLUDED.source_partition,"
+	"  source_offset = EXCLUDED.source_offset, stored_at = now()"
+	"  WHERE EXCLUDED.closed_at > t.closed_at"
+	"   OR (EXCLUDED.closed_at = t.closed_at AND NOT (EXCLUDED.source_partition = t.source_partition"
+	"       AND EXCLUDED.source_offset < t.source_offset))";
+
 static const char move_sql[] =
 	"WITH ordered AS ("
 	"  SELECT s.*, max(p3) OVER (PARTITION BY p1, p2 ORDER BY p26, p27"
@@ -682,7 +704,54 @@ static PGresult *exec_result(PGconn *c, const char *sql, ExecStatusType want, st
 	return r;
 }
 
-/* Calls through COPY; the rest of the batch as on the live path, in the same transaction. */
+typedef void (*row_formatter)(struct sbuf *b, const void *row, size_t *off);
+
+static void call_formatter(struct sbuf *b, const void *row, size_t *off)
+{
+	row_params(b, row, off);
+}
+
+static void disposition_formatter(struct sbuf *b, const void *row, size_t *off)
+{
+	disposition_params(b, row, off);
+}
+
+/* COPY n rows (each formatted into nparams parameters) into a staging table. */
+static bool copy_rows(struct pmhc_store *s, const char *copy_sql, const void *rows, size_t row_size, size_t n,
+		      int nparams, row_formatter format)
+{
+	PGconn *c = s->conn;
+	PGresult *r = exec_result(c, copy_sql, PGRES_COPY_IN, s);
+	if (r == NULL)
+		return false;
+	PQclear(r);
+	struct sbuf line = { 0 };
+	size_t off[UPSERT_NPARAMS];
+	bool ok = true;
+	for (size_t i = 0; i < n && ok; i++) {
+		s->scratch.len = 0;
+		format(&s->scratch, (const char *)rows + i * row_size, off);
+		line.len = 0;
+		for (int p = 0; p < nparams; p++)
+			copy_field(&line, off[p] == NO_PARAM ? NULL : s->scratch.p + off[p], p == 0);
+		sb_put(&line, "\n", 1);
+		ok = !line.oom && !s->scratch.oom && PQputCopyData(c, line.p, (int)line.len) == 1;
+	}
+	free(line.p);
+	s->scratch.oom = false;
+	if (PQputCopyEnd(c, ok ? NULL : "pmhcd could not format a row") != 1)
+		return false;
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+			ok = false;
+		}
+		PQclear(r);
+	}
+	return ok;
+}
+
+/* Calls and dispositions through COPY; the rest as on the live path, all in one transaction. */
 static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res)
 {
 	PGconn *c = s->conn;
@@ -692,39 +761,16 @@ static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 		if ((r = exec_result(c, stage_sql, PGRES_COMMAND_OK, s)) == NULL)
 			goto fail;
 		PQclear(r);
+		if ((r = exec_result(c, stage_disp_sql, PGRES_COMMAND_OK, s)) == NULL)
+			goto fail;
+		PQclear(r);
 		s->staged = true;
 	}
 	if ((r = exec_result(c, "BEGIN", PGRES_COMMAND_OK, s)) == NULL)
 		goto fail;
 	PQclear(r);
-	if ((r = exec_result(c, "COPY pmhc_stage_calls FROM STDIN", PGRES_COPY_IN, s)) == NULL)
-		goto rollback;
-	PQclear(r);
-
-	struct sbuf line = { 0 };
-	size_t off[UPSERT_NPARAMS];
-	bool ok = true;
-	for (size_t i = 0; i < b->n_calls && ok; i++) {
-		s->scratch.len = 0;
-		row_params(&s->scratch, &b->calls[i], off);
-		line.len = 0;
-		for (int p = 0; p < UPSERT_NPARAMS; p++)
-			copy_field(&line, off[p] == NO_PARAM ? NULL : s->scratch.p + off[p], p == 0);
-		sb_put(&line, "\n", 1);
-		ok = !line.oom && !s->scratch.oom && PQputCopyData(c, line.p, (int)line.len) == 1;
-	}
-	free(line.p);
-	s->scratch.oom = false;
-	if (PQputCopyEnd(c, ok ? NULL : "pmhcd could not format a row") != 1)
-		goto fail_conn;
-	while ((r = PQgetResult(c)) != NULL) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
-			ok = false;
-		}
-		PQclear(r);
-	}
-	if (!ok)
+	if (!copy_rows(s, "COPY pmhc_stage_calls FROM STDIN", b->calls, sizeof *b->calls, b->n_calls,
+		       UPSERT_NPARAMS, call_formatter))
 		goto rollback;
 	if ((r = exec_result(c, move_sql, PGRES_TUPLES_OK, s)) == NULL)
 		goto rollback;
@@ -732,10 +778,21 @@ static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	res->stale = b->n_calls - res->applied;
 	PQclear(r);
 
-	/* Dispositions, unit statuses and rejections: few beside the calls, sent as usual. */
+	if (b->n_dispositions > 0) {
+		if (!copy_rows(s, "COPY pmhc_stage_dispositions FROM STDIN", b->dispositions, sizeof *b->dispositions,
+			       b->n_dispositions, DISPOSITION_NPARAMS, disposition_formatter))
+			goto rollback;
+		if ((r = exec_result(c, move_disp_sql, PGRES_COMMAND_OK, s)) == NULL)
+			goto rollback;
+		PQclear(r);
+	}
+
+	/* Unit statuses and rejections: few beside the rest, sent as usual. */
 	struct pmhc_store_batch rest = *b;
 	rest.calls = NULL;
 	rest.n_calls = 0;
+	rest.dispositions = NULL;
+	rest.n_dispositions = 0;
 	struct pmhc_store_result ignored;
 	if (write_pipelined(s, &rest, &ignored) != 0)
 		goto rollback;
@@ -756,7 +813,6 @@ rollback:
 			return -1;
 		}
 	}
-fail_conn:
 fail:
 	if (PQstatus(c) != CONNECTION_OK || s->last_error[0] == '\0') {
 		lose_connection(s, s->last_error[0] ? s->last_error : pq_error(c));
