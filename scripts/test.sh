@@ -4,7 +4,9 @@
 #   2. builds and runs every test (unit + integration against a real
 #      PostgreSQL and librdkafka's mock cluster over TCP);
 #   3. rebuilds with ASan+UBSan and runs the unit tests again;
-#   4. runs the unit tests under valgrind (errors and leaks fail).
+#   4. runs the unit tests under valgrind (errors and leaks fail);
+#   5. fuzzes decode + validate + decide + unit choice + packing with libFuzzer
+#      in a clang build for PMHC_FUZZ_SECONDS seconds (default 60).
 # Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +58,13 @@ fi
 if setup build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
     run "unit tests under ASan+UBSan" build-asan --suite unit
+fi
+# Only the harness and what it needs (-Dtests=false): the fuzz build instruments the
+# whole tree with ASan+UBSan and libFuzzer's coverage. --verbose shows its one-line
+# summary (executions and exec/s); the full libFuzzer log stays in build-fuzz.
+export PMHC_FUZZ_SECONDS=${PMHC_FUZZ_SECONDS:-60}
+if CC=clang setup build-fuzz -Dfuzz=true -Dtests=false; then
+  run "fuzzing for $PMHC_FUZZ_SECONDS s (libFuzzer, ASan+UBSan)" build-fuzz --suite fuzz --verbose
 fi
 
 rm -f "$log"

@@ -1,8 +1,9 @@
 /*
  * libFuzzer harness over what a hostile or broken CAD can reach (SPEC section 8):
  * decode + validate, then for a call screening, the flowchart, unit choice and
- * the packed Recommendation. The first byte picks the topic, the rest is the
- * Kafka payload (only its low two bits count, so that no input is wasted):
+ * the packed Recommendation. The low two bits of the first byte pick the topic
+ * (all four values mean something, so no input is wasted); the rest is the
+ * Kafka payload:
  *   0  CallEvent (cad.calls) under the default rules
  *   1  UnitStatus (cad.units), applied to a roster of its own
  *   2  Disposition (cad.dispositions)
@@ -52,7 +53,7 @@ static bool text_ok(const char *s)
 }
 
 /* Every string in msg and the messages it holds is UTF-8; every enum is one we know. */
-static void check_message(const ProtobufCMessage *msg, bool enums_known)
+static void check_message(const ProtobufCMessage *msg)
 {
 	const ProtobufCMessageDescriptor *desc = msg->descriptor;
 	for (unsigned i = 0; i < desc->n_fields; i++) {
@@ -70,8 +71,8 @@ static void check_message(const ProtobufCMessage *msg, bool enums_known)
 			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
 				const ProtobufCMessage *sub = ((const ProtobufCMessage *const *)items)[k];
 				if (sub != NULL)
-					check_message(sub, enums_known);
-			} else if (f->type == PROTOBUF_C_TYPE_ENUM && enums_known) {
+					check_message(sub);
+			} else if (f->type == PROTOBUF_C_TYPE_ENUM) {
 				int v = ((const int *)items)[k];
 				CHECK(protobuf_c_enum_descriptor_get_value(f->descriptor, v) != NULL);
 			}
@@ -243,7 +244,7 @@ static void fuzz_call(const uint8_t *buf, size_t len, const struct pmhc_rules *r
 		return;
 	check_id(buf, len, 1, 0, -1, call->call_id);
 	check_id(buf, len, 2, 0, -1, call->psap_id);
-	check_message(&call->base, true);
+	check_message(&call->base);
 	CHECK(pmhc_wire_time_plausible(call->received_at_ms, ARRIVAL_MS));
 	if (call->location != NULL)
 		CHECK(coords_ok(call->location->lat, call->location->lon));
@@ -265,7 +266,7 @@ static void fuzz_call(const uint8_t *buf, size_t len, const struct pmhc_rules *r
 	/* What the dispatcher's screen and other-language consumers will parse. */
 	Pmhc__V1__Recommendation *back = pmhc__v1__recommendation__unpack(NULL, need, out);
 	CHECK(back != NULL);
-	check_message(&back->base, true);
+	check_message(&back->base);
 	CHECK(strcmp(back->call_id, call->call_id) == 0 && strcmp(back->psap_id, call->psap_id) == 0);
 	CHECK(strcmp(back->rule_id, d.rule->id) == 0);
 	pmhc__v1__recommendation__free_unpacked(back, NULL);
@@ -286,7 +287,7 @@ static void fuzz_unit(const uint8_t *buf, size_t len)
 		return;
 	check_id(buf, len, 1, 0, -1, st->unit_id);
 	check_id(buf, len, 2, 0, -1, st->psap_id);
-	check_message(&st->base, true);
+	check_message(&st->base);
 	CHECK(pmhc_wire_time_plausible(st->at_ms, ARRIVAL_MS));
 	CHECK(coords_ok(st->lat, st->lon));
 
@@ -312,7 +313,7 @@ static void fuzz_disposition(const uint8_t *buf, size_t len)
 	check_id(buf, len, 2, 0, -1, d->psap_id);
 	for (size_t i = 0; i < d->n_unit_ids; i++)
 		check_id(buf, len, 4, i, (long)d->n_unit_ids, d->unit_ids[i]);
-	check_message(&d->base, true);
+	check_message(&d->base);
 	CHECK(pmhc_wire_time_plausible(d->closed_at_ms, ARRIVAL_MS));
 	pmhc_roster_release_call(roster, d->psap_id, d->call_id);
 	pmhc__v1__disposition__free_unpacked(d, NULL);

@@ -33,7 +33,7 @@ done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1 || tru
 if [ -n "$done_line" ]; then
   runs=$(echo "$done_line" | awk '{print $2}')
   secs=$(echo "$done_line" | awk '{print $5}')
-  echo "fuzz-call: $done_line ($((runs / (secs > 0 ? secs : 1))) exec/s); corpus $(ls "$work/corpus" | wc -l) inputs"
+  echo "fuzz-call: $done_line ($((runs / (secs > 0 ? secs : 1))) exec/s); corpus $(find "$work/corpus" -type f | wc -l) inputs"
 fi
 if [ "$rc" -ne 0 ]; then
   echo "fuzz-call: libFuzzer exited $rc; the end of $log:"

@@ -9,9 +9,10 @@
 # At the end pmhcd is still running and stops cleanly.
 # Raw bytes go out with kcat, one file per message. Crafted protobuf is written
 # with printf; pmhc-produce sends the JSON lines.
+# shellcheck disable=SC2059  # printf formats are how the crafted bytes are written
 source "$(dirname "$0")/lib.sh"
 
-# ---- protobuf by hand: these print printf formats (\xNN escapes) that pb() writes out ----
+# ---- protobuf by hand: these print printf formats (\xNN escapes), which send() turns into bytes ----
 esc_varint() {  # N ≥ 0
   local n=$1 out=""
   while [ "$n" -ge 128 ]; do
@@ -58,8 +59,9 @@ write_config 'sharing = { narrative = true; };'
 # neither PostgreSQL nor a strict protobuf reader accepts. Found by tests/fuzz.
 long_cit="CIT-$(printf 'ü%.0s' $(seq 62))"
 long_patrol="P-$(printf 'ö%.0s' $(seq 63))"
-[ "$(printf '%s' "$long_cit" | wc -c)" -eq 128 ] && [ "$(printf '%s' "$long_patrol" | wc -c)" -eq 128 ] \
-  || fail "long unit ids are not 128 bytes"
+if [ "$(printf '%s' "$long_cit" | wc -c)" -ne 128 ] || [ "$(printf '%s' "$long_patrol" | wc -c)" -ne 128 ]; then
+  fail "long unit ids are not 128 bytes"
+fi
 "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null <<EOF
 {"type":"unit","unit_id":"$long_cit","psap_id":"LONG","kind":"UNIT_CIT_OFFICER","state":"UNIT_AVAILABLE","at_ms":$((NOW - 60000)),"beat":"1"}
 {"type":"unit","unit_id":"$long_patrol","psap_id":"LONG","kind":"UNIT_PATROL","state":"UNIT_AVAILABLE","at_ms":$((NOW - 60000)),"beat":"1"}
@@ -74,7 +76,6 @@ reject() {
 }
 C=cad.calls
 D=cad.dispositions
-ids=$(ld 1 'R-1')$(ld 2 'TPS')
 reject garbage $C "bytes do not decode as pmhc.v1.CallEvent" '\xff\xff\xff\xff not a call'
 reject truncated $C "bytes do not decode as pmhc.v1.CallEvent" "$(ld 1 'R-2')"'\x12\x05TP'
 reject wrong-wire-type $C "bytes do not decode as pmhc.v1.CallEvent" '\x08\x01\x12\x03TPS'

@@ -198,6 +198,24 @@ START_TEST(test_utf8_validator)
 }
 END_TEST
 
+START_TEST(test_drop_cut_character)
+{
+	/* snprintf may cut a text in the middle of a character: the tail must go, the rest stay. */
+	char a[] = "caf\xc3";			/* é cut after its first byte */
+	pmhc_utf8_drop_cut(a);
+	ck_assert_str_eq(a, "caf");
+	char b[] = "x\xf0\x9f\x9a";		/* 🚑 cut after three of its four bytes */
+	pmhc_utf8_drop_cut(b);
+	ck_assert_str_eq(b, "x");
+	char c[] = "complete \xc3\xa9";	/* whole: untouched */
+	pmhc_utf8_drop_cut(c);
+	ck_assert_str_eq(c, "complete \xc3\xa9");
+	char d[] = "";
+	pmhc_utf8_drop_cut(d);
+	ck_assert_str_eq(d, "");
+}
+END_TEST
+
 START_TEST(test_units_and_dispositions_validated_too)
 {
 	static const char unit_no_id[] = "\x12\x01" "P";
@@ -228,6 +246,7 @@ Suite *suite_wire(void)
 	tcase_add_test(tc, test_bad_text_in_nested_location_is_repaired);
 	tcase_add_test(tc, test_utf8_validator);
 	tcase_add_test(tc, test_units_and_dispositions_validated_too);
+	tcase_add_test(tc, test_drop_cut_character);
 	suite_add_tcase(s, tc);
 	return s;
 }
