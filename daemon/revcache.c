@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include "pairhash.h"
+
 struct slot {
 	uint64_t key;		/* 0 = empty */
 	uint32_t revision;
@@ -13,20 +15,13 @@ struct pmhc_revcache {
 };
 
 /*
- * 64-bit FNV-1a of "psap\0call". A collision would make a new revision of one
- * call look stale because of another; at 2^-64 per pair it is far below any
- * other failure, and 0 is kept free to mean "empty".
+ * A collision would make a new revision of one call look stale because of
+ * another; at 2^-64 per pair it is far below any other failure. 0 is kept
+ * free to mean "empty".
  */
 static uint64_t key_of(const char *psap, const char *call)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const char *p = psap;; p++) {
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-		if (*p == '\0')
-			break;
-	}
-	for (const char *p = call; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	uint64_t h = pmhc_pair_hash(psap, call);
 	return h ? h : 1;
 }
 

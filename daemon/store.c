@@ -476,33 +476,24 @@ static int ensure_ready(struct pmhc_store *s)
 		pmhc_info("msg=\"reconnected to PostgreSQL\"");
 	}
 	if (!s->prepared) {
-		PGresult *r = PQprepare(s->conn, "pmhc_upsert_call", upsert_sql, UPSERT_NPARAMS, NULL);
-		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		PQclear(r);
-		if (!ok) {
-			lose_connection(s, pq_error(s->conn));
-			return -1;
-		}
-		r = PQprepare(s->conn, "pmhc_upsert_disposition", disposition_sql, DISPOSITION_NPARAMS, NULL);
-		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		PQclear(r);
-		if (!ok) {
-			lose_connection(s, pq_error(s->conn));
-			return -1;
-		}
-		r = PQprepare(s->conn, "pmhc_insert_unit_status", unit_sql, UNIT_NPARAMS, NULL);
-		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		PQclear(r);
-		if (!ok) {
-			lose_connection(s, pq_error(s->conn));
-			return -1;
-		}
-		r = PQprepare(s->conn, "pmhc_insert_rejected", reject_sql, REJECT_NPARAMS, NULL);
-		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		PQclear(r);
-		if (!ok) {
-			lose_connection(s, pq_error(s->conn));
-			return -1;
+		/* Every statement a batch may send, prepared once per connection. */
+		static const struct {
+			const char *name, *sql;
+			int nparams;
+		} statements[] = {
+			{ "pmhc_upsert_call", upsert_sql, UPSERT_NPARAMS },
+			{ "pmhc_upsert_disposition", disposition_sql, DISPOSITION_NPARAMS },
+			{ "pmhc_insert_unit_status", unit_sql, UNIT_NPARAMS },
+			{ "pmhc_insert_rejected", reject_sql, REJECT_NPARAMS },
+		};
+		for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+			PGresult *r = PQprepare(s->conn, statements[i].name, statements[i].sql, statements[i].nparams, NULL);
+			bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+			PQclear(r);
+			if (!ok) {
+				lose_connection(s, pq_error(s->conn));
+				return -1;
+			}
 		}
 		s->prepared = true;
 	}

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pairhash.h"
+
 #define K_PATROL PMHC__V1__UNIT_KIND__UNIT_PATROL
 #define K_CIT PMHC__V1__UNIT_KIND__UNIT_CIT_OFFICER
 #define K_COR PMHC__V1__UNIT_KIND__UNIT_CO_RESPONDER
@@ -98,23 +100,9 @@ struct pmhc_roster {
 	size_t nslots;		/* a power of two, at most half full */
 };
 
-static uint64_t key_hash(const char *psap, const char *unit)
-{
-	/* FNV-1a over "psap\0unit": the NUL keeps ("ab","c") apart from ("a","bc"). */
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const char *p = psap;; p++) {
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-		if (*p == '\0')
-			break;
-	}
-	for (const char *p = unit; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	return h;
-}
-
 static size_t find_slot(const struct pmhc_roster *r, const char *psap, const char *unit)
 {
-	size_t mask = r->nslots - 1, i = (size_t)key_hash(psap, unit) & mask;
+	size_t mask = r->nslots - 1, i = (size_t)pmhc_pair_hash(psap, unit) & mask;
 	for (;; i = (i + 1) & mask) {
 		uint32_t s = r->slots[i];
 		if (s == 0)
