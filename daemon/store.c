@@ -309,6 +309,43 @@ static size_t sb_hex(struct sbuf *b, const unsigned char *bytes, size_t n)
 #define UPSERT_NPARAMS 29
 #define NO_PARAM ((size_t)-1)
 
+/*
+ * What a newer version of a row replaces, and when: shared by the live upserts
+ * and the bulk (COPY) path, so the two can never disagree.
+ */
+#define CALLS_UPDATE \
+	" revision = EXCLUDED.revision, received_at = EXCLUDED.received_at, source = EXCLUDED.source," \
+	" nature_code = EXCLUDED.nature_code, nature_code_mapped = EXCLUDED.nature_code_mapped," \
+	" nature_text = EXCLUDED.nature_text, premise_flags = EXCLUDED.premise_flags, flags = EXCLUDED.flags," \
+	" mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id," \
+	" response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids," \
+	" fallback_used = EXCLUDED.fallback_used, rules_version = EXCLUDED.rules_version," \
+	" decided_at = EXCLUDED.decided_at, beat = EXCLUDED.beat, district = EXCLUDED.district," \
+	" lat = EXCLUDED.lat, lon = EXCLUDED.lon, subject_hash = EXCLUDED.subject_hash," \
+	" narrative = EXCLUDED.narrative, backfilled = EXCLUDED.backfilled," \
+	" source_partition = EXCLUDED.source_partition, source_offset = EXCLUDED.source_offset" \
+	" WHERE EXCLUDED.revision = 0 OR EXCLUDED.revision > t.revision"
+
+#define DECISIONS_UPDATE \
+	" decided_at = EXCLUDED.decided_at, rules_version = EXCLUDED.rules_version," \
+	" nature_code_mapped = EXCLUDED.nature_code_mapped, flags = EXCLUDED.flags," \
+	" mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id," \
+	" response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids," \
+	" fallback_used = EXCLUDED.fallback_used, reasons = EXCLUDED.reasons, summary = EXCLUDED.summary," \
+	" backfilled = EXCLUDED.backfilled" \
+	" WHERE EXCLUDED.revision = 0"
+
+#define DISPOSITIONS_UPDATE \
+	" closed_at = EXCLUDED.closed_at, code = EXCLUDED.code, unit_ids = EXCLUDED.unit_ids," \
+	" arrest = EXCLUDED.arrest, use_of_force = EXCLUDED.use_of_force," \
+	" connected_to_services = EXCLUDED.connected_to_services," \
+	" service_unavailable = EXCLUDED.service_unavailable, service_name = EXCLUDED.service_name," \
+	" backfilled = EXCLUDED.backfilled, source_partition = EXCLUDED.source_partition," \
+	" source_offset = EXCLUDED.source_offset, stored_at = now()" \
+	" WHERE EXCLUDED.closed_at > t.closed_at" \
+	"  OR (EXCLUDED.closed_at = t.closed_at AND NOT (EXCLUDED.source_partition = t.source_partition" \
+	"      AND EXCLUDED.source_offset < t.source_offset))"
+
 static const char upsert_sql[] =
 	"WITH c AS ("
 	" INSERT INTO pmhc.calls AS t (psap_id, call_id, revision, received_at, source, nature_code,"
@@ -319,17 +356,7 @@ static const char upsert_sql[] =
 	"  $11, $12, $13, $14, $15::text[], $16, $17, to_timestamp($18::bigint / 1000.0), $19, $20, $21, $22,"
 	"  decode($23, 'hex'), $24, $25, $26, $27)"
 	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
-	"  revision = EXCLUDED.revision, received_at = EXCLUDED.received_at, source = EXCLUDED.source,"
-	"  nature_code = EXCLUDED.nature_code, nature_code_mapped = EXCLUDED.nature_code_mapped,"
-	"  nature_text = EXCLUDED.nature_text, premise_flags = EXCLUDED.premise_flags, flags = EXCLUDED.flags,"
-	"  mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id,"
-	"  response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids,"
-	"  fallback_used = EXCLUDED.fallback_used, rules_version = EXCLUDED.rules_version,"
-	"  decided_at = EXCLUDED.decided_at, beat = EXCLUDED.beat, district = EXCLUDED.district,"
-	"  lat = EXCLUDED.lat, lon = EXCLUDED.lon, subject_hash = EXCLUDED.subject_hash,"
-	"  narrative = EXCLUDED.narrative, backfilled = EXCLUDED.backfilled,"
-	"  source_partition = EXCLUDED.source_partition, source_offset = EXCLUDED.source_offset"
-	"  WHERE EXCLUDED.revision = 0 OR EXCLUDED.revision > t.revision"
+	CALLS_UPDATE
 	" RETURNING 1)"
 	" INSERT INTO pmhc.decisions AS d (psap_id, call_id, revision, decided_at, rules_version,"
 	"  nature_code_mapped, flags, mental_health_call, rule_id, response, dispatch_code, unit_ids,"
@@ -337,13 +364,7 @@ static const char upsert_sql[] =
 	" SELECT $1, $2, $3, to_timestamp($18::bigint / 1000.0), $17, $7, $10::text[], $11, $12, $13, $14,"
 	"  $15::text[], $16, $28::text[], $29, $25 FROM c"
 	" ON CONFLICT (psap_id, call_id, revision) DO UPDATE SET"
-	"  decided_at = EXCLUDED.decided_at, rules_version = EXCLUDED.rules_version,"
-	"  nature_code_mapped = EXCLUDED.nature_code_mapped, flags = EXCLUDED.flags,"
-	"  mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id,"
-	"  response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids,"
-	"  fallback_used = EXCLUDED.fallback_used, reasons = EXCLUDED.reasons, summary = EXCLUDED.summary,"
-	"  backfilled = EXCLUDED.backfilled"
-	"  WHERE EXCLUDED.revision = 0"
+	DECISIONS_UPDATE
 	" RETURNING 1";
 
 #define REJECT_NPARAMS 6
@@ -373,15 +394,7 @@ static const char disposition_sql[] =
 	"  connected_to_services, service_unavailable, service_name, backfilled, source_partition, source_offset)"
 	" VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4, $5::text[], $6, $7, $8, $9, $10, $11, $12, $13)"
 	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
-	"  closed_at = EXCLUDED.closed_at, code = EXCLUDED.code, unit_ids = EXCLUDED.unit_ids,"
-	"  arrest = EXCLUDED.arrest, use_of_force = EXCLUDED.use_of_force,"
-	"  connected_to_services = EXCLUDED.connected_to_services,"
-	"  service_unavailable = EXCLUDED.service_unavailable, service_name = EXCLUDED.service_name,"
-	"  backfilled = EXCLUDED.backfilled, source_partition = EXCLUDED.source_partition,"
-	"  source_offset = EXCLUDED.source_offset, stored_at = now()"
-	"  WHERE EXCLUDED.closed_at > t.closed_at"
-	"   OR (EXCLUDED.closed_at = t.closed_at AND NOT (EXCLUDED.source_partition = t.source_partition"
-	"       AND EXCLUDED.source_offset < t.source_offset))";
+	DISPOSITIONS_UPDATE;
 
 /* Fills off[] with the offsets of the row's 29 parameters in the scratch buffer. */
 static void row_params(struct sbuf *b, const struct pmhc_call_row *row, size_t off[UPSERT_NPARAMS])
@@ -608,15 +621,7 @@ static const char move_disp_sql[] =
 	" SELECT DISTINCT ON (p1, p2) p1, p2, to_timestamp(p3 / 1000.0), p4, p5, p6, p7, p8, p9, p10, p11, p12, p13"
 	"   FROM pmhc_stage_dispositions ORDER BY p1, p2, p3 DESC, p12, p13 DESC"
 	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
-	"  closed_at = EXCLUDED.closed_at, code = EXCLUDED.code, unit_ids = EXCLUDED.unit_ids,"
-	"  arrest = EXCLUDED.arrest, use_of_force = EXCLUDED.use_of_force,"
-	"  connected_to_services = EXCLUDED.connected_to_services,"
-	"  service_unavailable = EXCLUDED.service_unavailable, service_name = EXCLUDED.service_name,"
-	"  backfilled = EXCLUDED.backfilled, source_partition = EXCLUDED.source_partition,"
-	"  source_offset = EXCLUDED.source_offset, stored_at = now()"
-	"  WHERE EXCLUDED.closed_at > t.closed_at"
-	"   OR (EXCLUDED.closed_at = t.closed_at AND NOT (EXCLUDED.source_partition = t.source_partition"
-	"       AND EXCLUDED.source_offset < t.source_offset))";
+	DISPOSITIONS_UPDATE;
 
 static const char move_sql[] =
 	"WITH ordered AS ("
@@ -637,17 +642,7 @@ static const char move_sql[] =
 	"  SELECT p1, p2, p3, to_timestamp(p4 / 1000.0), p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17,"
 	"   to_timestamp(p18 / 1000.0), p19, p20, p21, p22, decode(p23, 'hex'), p24, p25, p26, p27 FROM latest"
 	"  ON CONFLICT (psap_id, call_id) DO UPDATE SET"
-	"   revision = EXCLUDED.revision, received_at = EXCLUDED.received_at, source = EXCLUDED.source,"
-	"   nature_code = EXCLUDED.nature_code, nature_code_mapped = EXCLUDED.nature_code_mapped,"
-	"   nature_text = EXCLUDED.nature_text, premise_flags = EXCLUDED.premise_flags, flags = EXCLUDED.flags,"
-	"   mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id,"
-	"   response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids,"
-	"   fallback_used = EXCLUDED.fallback_used, rules_version = EXCLUDED.rules_version,"
-	"   decided_at = EXCLUDED.decided_at, beat = EXCLUDED.beat, district = EXCLUDED.district,"
-	"   lat = EXCLUDED.lat, lon = EXCLUDED.lon, subject_hash = EXCLUDED.subject_hash,"
-	"   narrative = EXCLUDED.narrative, backfilled = EXCLUDED.backfilled,"
-	"   source_partition = EXCLUDED.source_partition, source_offset = EXCLUDED.source_offset"
-	"   WHERE EXCLUDED.revision = 0 OR EXCLUDED.revision > t.revision"
+	CALLS_UPDATE
 	"  RETURNING 1"
 	"), dec AS ("
 	"  INSERT INTO pmhc.decisions AS d (psap_id, call_id, revision, decided_at, rules_version,"
@@ -656,13 +651,7 @@ static const char move_sql[] =
 	"  SELECT DISTINCT ON (p1, p2, p3) p1, p2, p3, to_timestamp(p18 / 1000.0), p17, p7, p10, p11, p12, p13, p14,"
 	"   p15, p16, p28, p29, p25 FROM fresh ORDER BY p1, p2, p3, p26, p27 DESC"
 	"  ON CONFLICT (psap_id, call_id, revision) DO UPDATE SET"
-	"   decided_at = EXCLUDED.decided_at, rules_version = EXCLUDED.rules_version,"
-	"   nature_code_mapped = EXCLUDED.nature_code_mapped, flags = EXCLUDED.flags,"
-	"   mental_health_call = EXCLUDED.mental_health_call, rule_id = EXCLUDED.rule_id,"
-	"   response = EXCLUDED.response, dispatch_code = EXCLUDED.dispatch_code, unit_ids = EXCLUDED.unit_ids,"
-	"   fallback_used = EXCLUDED.fallback_used, reasons = EXCLUDED.reasons, summary = EXCLUDED.summary,"
-	"   backfilled = EXCLUDED.backfilled"
-	"   WHERE EXCLUDED.revision = 0"
+	DECISIONS_UPDATE
 	"  RETURNING 1"
 	") SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM dec)";
 
