@@ -10,6 +10,17 @@ set -euo pipefail
 DATA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)
 checks=0
 
+# A test that fails half-way must not leave pmhcd (or a producer or consumer it
+# started) running on after with-servers.sh has stopped the servers.
+cleanup_children() {
+  if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+    kill -KILL "$DAEMON_PID" 2>/dev/null || true
+  fi
+  local j
+  for j in $(jobs -p); do kill "$j" 2>/dev/null || true; done
+}
+trap cleanup_children EXIT
+
 fail() {
   echo "FAIL: $*" >&2
   if [ -f "$PMHC_TEST_DIR/pmhcd.log" ]; then
