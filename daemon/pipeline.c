@@ -426,13 +426,46 @@ static rd_kafka_resp_err_t produce(struct pipeline *p, const char *topic, const 
 	}
 }
 
+/*
+ * Sends one rejected input to the DLQ with the pmhc-* headers of SPEC section 8.
+ * Its delivery is awaited with the batch: the offset moves only once it landed.
+ */
+static bool produce_dlq(struct pipeline *p, struct batch *b, const char *topic, int32_t partition,
+			int64_t offset, const void *key, size_t key_len, const void *payload, size_t len,
+			const char *reason)
+{
+	struct delivery *d = pmhc_arena_alloc(&b->arena, sizeof *d);
+	if (d == NULL) {
+		pmhc_error("msg=\"out of memory sending to the DLQ\" topic=%s partition=%d offset=%lld", topic,
+			   (int)partition, (long long)offset);
+		return false;
+	}
+	char part[16], off[24];
+	snprintf(part, sizeof part, "%d", (int)partition);
+	snprintf(off, sizeof off, "%lld", (long long)offset);
+	rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+	rd_kafka_header_add(h, "pmhc-reason", -1, reason, -1);
+	rd_kafka_header_add(h, "pmhc-source-topic", -1, topic, -1);
+	rd_kafka_header_add(h, "pmhc-source-partition", -1, part, -1);
+	rd_kafka_header_add(h, "pmhc-source-offset", -1, off, -1);
+	*d = (struct delivery){ b, true };
+	rd_kafka_resp_err_t e = produce(p, p->cfg->topic_dlq, key, key_len, payload, len, h, d);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_headers_destroy(h);
+		pmhc_error("msg=\"cannot queue a DLQ message\" error=\"%s\"", rd_kafka_err2str(e));
+		return false;
+	}
+	b->undelivered++;
+	p->st.rejected++;
+	return true;
+}
+
 static void send_to_dlq(struct pipeline *p, struct batch *b, const rd_kafka_message_t *m,
 			const char *reason)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
 	struct pmhc_rejected_row *r;
-	struct delivery *d = pmhc_arena_alloc(&b->arena, sizeof *d);
-	if (d == NULL || grow((void **)&b->rejected, &b->cap_rejected, b->n_rejected + 1, sizeof *r) != 0) {
+	if (grow((void **)&b->rejected, &b->cap_rejected, b->n_rejected + 1, sizeof *r) != 0) {
 		pmhc_error("msg=\"out of memory recording a rejected event\"");
 		return;
 	}
@@ -445,25 +478,17 @@ static void send_to_dlq(struct pipeline *p, struct batch *b, const rd_kafka_mess
 	unsigned int mdlen = 0;
 	EVP_Digest(m->payload ? m->payload : "", m->len, r->payload_sha256, &mdlen, EVP_sha256(), NULL);
 
-	char part[16], off[24];
-	snprintf(part, sizeof part, "%d", (int)m->partition);
-	snprintf(off, sizeof off, "%lld", (long long)m->offset);
-	rd_kafka_headers_t *h = rd_kafka_headers_new(4);
-	rd_kafka_header_add(h, "pmhc-reason", -1, reason, -1);
-	rd_kafka_header_add(h, "pmhc-source-topic", -1, topic, -1);
-	rd_kafka_header_add(h, "pmhc-source-partition", -1, part, -1);
-	rd_kafka_header_add(h, "pmhc-source-offset", -1, off, -1);
-	*d = (struct delivery){ b, true };
-	rd_kafka_resp_err_t e = produce(p, p->cfg->topic_dlq, m->key, m->key_len, m->payload, m->len, h, d);
-	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		rd_kafka_headers_destroy(h);
-		pmhc_error("msg=\"cannot queue a DLQ message\" error=\"%s\"", rd_kafka_err2str(e));
-		return;
-	}
-	b->undelivered++;
-	p->st.rejected++;
-	pmhc_warn("msg=\"input rejected to the DLQ\" topic=%s partition=%d offset=%lld reason=\"%s\"", topic,
-		  (int)m->partition, (long long)m->offset, reason);
+	if (produce_dlq(p, b, topic, m->partition, m->offset, m->key, m->key_len, m->payload, m->len, reason))
+		pmhc_warn("msg=\"input rejected to the DLQ\" topic=%s partition=%d offset=%lld reason=\"%s\"", topic,
+			  (int)m->partition, (long long)m->offset, reason);
+}
+
+/* When an input arrived: its Kafka timestamp, or now when the broker gave none. */
+static int64_t arrival_ms(const rd_kafka_message_t *m)
+{
+	rd_kafka_timestamp_type_t type;
+	int64_t ts = rd_kafka_message_timestamp(m, &type);
+	return type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : wall_ms();
 }
 
 /* Copies a string into the batch arena; "" when out of memory (logged by caller's counts). */
@@ -506,9 +531,7 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 {
 	const struct pmhc_config *cfg = p->cfg;
 	int64_t now = wall_ms();
-	rd_kafka_timestamp_type_t tstype;
-	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-	int64_t arrival = (tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0) ? ts : now;
+	int64_t arrival = arrival_ms(m);
 
 	struct pmhc_wire_report rep;
 	Pmhc__V1__CallEvent *call = pmhc_wire_call(m->payload, m->len, (size_t)cfg->max_message_bytes,
@@ -596,12 +619,10 @@ static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_mess
 
 static void handle_disposition(struct pipeline *p, struct batch *b, const rd_kafka_message_t *m)
 {
-	rd_kafka_timestamp_type_t tstype;
-	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
 	struct pmhc_wire_report rep;
 	Pmhc__V1__Disposition *d = (Pmhc__V1__Disposition *)pmhc_wire_decode(
 		&pmhc__v1__disposition__descriptor, m->payload, m->len, (size_t)p->cfg->max_message_bytes,
-		tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : wall_ms(), &b->arena.pb, &rep);
+		arrival_ms(m), &b->arena.pb, &rep);
 	if (d == NULL) {
 		send_to_dlq(p, b, m, rep.reason);
 		return;
@@ -659,12 +680,10 @@ static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
 		return;
 	}
 	struct batch *b = p->current;
-	rd_kafka_timestamp_type_t tstype;
-	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
 	struct pmhc_wire_report rep;
 	Pmhc__V1__UnitStatus *st = (Pmhc__V1__UnitStatus *)pmhc_wire_decode(
 		&pmhc__v1__unit_status__descriptor, m->payload, m->len, (size_t)p->cfg->max_message_bytes,
-		tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : wall_ms(), &b->arena.pb, &rep);
+		arrival_ms(m), &b->arena.pb, &rep);
 	if (st == NULL) {
 		p->st.units_rejected++;
 		pmhc_warn("msg=\"unit status ignored\" partition=%d offset=%lld reason=\"%s\"", (int)m->partition,
@@ -826,29 +845,7 @@ static void send_poison(struct pipeline *p, struct batch *b)
 {
 	for (size_t i = 0; i < b->n_poison; i++) {
 		const struct poison *x = &b->poison[i];
-		char part[16], off[24];
-		snprintf(part, sizeof part, "%d", (int)x->partition);
-		snprintf(off, sizeof off, "%lld", (long long)x->offset);
-		rd_kafka_headers_t *h = rd_kafka_headers_new(4);
-		rd_kafka_header_add(h, "pmhc-reason", -1, x->reason, -1);
-		rd_kafka_header_add(h, "pmhc-source-topic", -1, x->topic, -1);
-		rd_kafka_header_add(h, "pmhc-source-partition", -1, part, -1);
-		rd_kafka_header_add(h, "pmhc-source-offset", -1, off, -1);
-		struct delivery *d = pmhc_arena_alloc(&b->arena, sizeof *d);
-		if (d == NULL) {
-			rd_kafka_headers_destroy(h);
-			pmhc_error("msg=\"out of memory sending a refused row to the DLQ\"");
-			continue;
-		}
-		*d = (struct delivery){ b, true };
-		rd_kafka_resp_err_t e = produce(p, p->cfg->topic_dlq, NULL, 0, x->bytes, x->len, h, d);
-		if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-			rd_kafka_headers_destroy(h);
-			pmhc_error("msg=\"cannot queue a DLQ message\" error=\"%s\"", rd_kafka_err2str(e));
-			continue;
-		}
-		b->undelivered++;
-		p->st.rejected++;
+		produce_dlq(p, b, x->topic, x->partition, x->offset, NULL, 0, x->bytes, x->len, x->reason);
 	}
 	b->poison_sent = true;
 }
@@ -989,11 +986,13 @@ static void log_stats(struct pipeline *p, const char *why)
 	size_t backlog = p->w.todo_events;
 	bool down = p->w.db_down;
 	pthread_mutex_unlock(&p->w.mu);
-	pmhc_info("msg=\"%s\" calls=%lu mh=%lu rejected=%lu degraded=%lu stale=%lu stored=%lu "
-		  "recommendations=%lu recommendations_failed=%lu fallbacks=%lu dispositions=%lu units=%zu unit_statuses=%lu "
+	pmhc_info("msg=\"%s\" calls=%lu mh=%lu rejected=%lu dlq_resent=%lu degraded=%lu stale=%lu "
+		  "stale_skipped_in_memory=%lu stored=%lu recommendations=%lu recommendations_failed=%lu "
+		  "fallbacks=%lu dispositions=%lu units=%zu unit_statuses=%lu unit_statuses_out_of_order=%lu "
 		  "unit_statuses_rejected=%lu backlog_events=%zu db=%s paused=%s",
-		  why, p->st.calls, p->st.mh, p->st.rejected, p->st.degraded, p->st.stale, p->st.written,
-		  p->st.recs, p->st.recs_failed, p->st.fallbacks, p->st.dispositions, pmhc_roster_size(p->roster), p->st.unit_statuses,
+		  why, p->st.calls, p->st.mh, p->st.rejected, p->st.dlq_resent, p->st.degraded, p->st.stale,
+		  p->st.stale_skipped, p->st.written, p->st.recs, p->st.recs_failed, p->st.fallbacks,
+		  p->st.dispositions, pmhc_roster_size(p->roster), p->st.unit_statuses, p->st.units_out_of_order,
 		  p->st.units_rejected, backlog, down ? "down" : "up", p->paused ? "yes" : "no");
 }
 
