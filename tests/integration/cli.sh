@@ -55,7 +55,7 @@ has "bad.conf:$line: flowchart rule 'mh-history-violence': unknown response 'CIT
 run 0 "$PMHCD" --explain --config "$root/config/pmhcd.conf" "$root/tests/data/sample-calls.jsonl"
 while read -r id rev rule response code; do
   case "$id" in '#'*|'') continue ;; esac
-  grep -A 30 "^call TPS/$id revision $rev:" "$tmp/out" | grep -m1 -E '→ +[0-9]+ ' | grep -q " $rule " \
+  grep -q " $rule " <<<"$(grep -A 30 "^call TPS/$id revision $rev:" "$tmp/out" | grep -E '→ +[0-9]+ ' | sed -n 1p)" \
     || fail "--explain: $id rev $rev did not match $rule"
 done < "$root/tests/data/sample-calls.expected"
 ok "--explain matches the expected rule for every sample call"

@@ -99,7 +99,7 @@ expect_eq "analyst reads the outcome views" \
 for q in "SELECT subject_hash FROM pmhc.calls LIMIT 1" "SELECT subject_hash FROM pmhc.call_facts LIMIT 1" \
          "SELECT * FROM pmhc.decisions LIMIT 1" "SELECT * FROM pmhc.dispositions LIMIT 1"; do
   if err=$(analyst "$q" 2>&1); then fail "analyst could run: $q"; fi
-  echo "$err" | grep -q 'permission denied' || fail "analyst refused for another reason: $err"
+  grep -q 'permission denied' <<<"$err" || fail "analyst refused for another reason: $err"
 done
 ok "analyst is refused the tables and the view that hold subject hashes"
 expect_eq "no analyst-readable column holds a subject hash" \

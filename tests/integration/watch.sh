@@ -54,20 +54,20 @@ grep -q 'watching pmhc.recommendations (4 partitions) from the beginning; beats 
   "$out/plain.err" || fail "no start line on stderr: $(cat "$out/plain.err")"
 ok "start line on stderr"
 expect_eq "beat of 24-000102 joined from cad.calls" \
-  "$(block 24-000102 1 "$out/plain.txt" | head -n 1 | grep -o 'beat [^ ]*')" "beat 51-1"
+  "$(block 24-000102 1 "$out/plain.txt" | sed -n 1p | grep -o 'beat [^ ]*')" "beat 51-1"
 expect_eq "every block has its beat" "$(grep -c 'beat ?' "$out/plain.txt" || true)" 0
 expect_eq "first line of 24-000103" \
-  "$(block 24-000103 1 "$out/plain.txt" | head -n 1 | cut -c 11-)" \
+  "$(block 24-000103 1 "$out/plain.txt" | sed -n 1p | cut -c 11-)" \
   "TPS/24-000103  rev 1  beat 14-2  MOBILE_CRISIS  MH-MCT"
-block 24-000101 2 "$out/plain.txt" | grep -q '(supersedes rev 1)' \
+grep -q '(supersedes rev 1)' <<<"$(block 24-000101 2 "$out/plain.txt")" \
   || fail "24-000101 rev 2 not marked as superseding rev 1: $(block 24-000101 2 "$out/plain.txt")"
 ok "24-000101 rev 2 supersedes rev 1"
 expect_eq "24-000101 rev 1 carries no mark" \
   "$(block 24-000101 1 "$out/plain.txt" | grep -cE 'supersedes|STALE' || true)" 0
 for id in 24-000106 24-000110; do
-  block "$id" 1 "$out/plain.txt" | head -n 1 | grep -q '  STANDARD$' \
+  grep -q '  STANDARD$' <<<"$(block "$id" 1 "$out/plain.txt" | sed -n 1p)" \
     || fail "$id is not shown as STANDARD: $(block "$id" 1 "$out/plain.txt")"
-  block "$id" 1 "$out/plain.txt" | grep -q 'CAD assigns patrol' \
+  grep -q 'CAD assigns patrol' <<<"$(block "$id" 1 "$out/plain.txt")" \
     || fail "$id: no 'CAD assigns patrol': $(block "$id" 1 "$out/plain.txt")"
 done
 ok "STANDARD calls: no dispatch code, CAD assigns patrol"
@@ -169,7 +169,7 @@ expect_eq "11 + 301 rev 2 + its stale rev 1; the repeats skipped" "$(blocks "$ou
 expect_eq "101 rev 1 shown once" "$(grep -c 'TPS/24-000101  rev 1  ' "$out/stale.txt")" 1
 expect_eq "101 rev 2 shown once" "$(grep -c 'TPS/24-000101  rev 2  ' "$out/stale.txt")" 1
 expect_eq "301 rev 1 shown once" "$(grep -c 'TPS/24-000301  rev 1  ' "$out/stale.txt")" 1
-grep -A1 'TPS/24-000301  rev 1  ' "$out/stale.txt" | grep -qE 'STALE (—|--) superseded by rev 2' \
+grep -qE 'STALE (—|--) superseded by rev 2' <<<"$(grep -A1 'TPS/24-000301  rev 1  ' "$out/stale.txt")" \
   || fail "the late rev 1 is not marked STALE: $(grep -A2 'TPS/24-000301  rev 1  ' "$out/stale.txt")"
 ok "a late rev 1 is marked STALE, superseded by rev 2"
 expect_eq "a call with no CallEvent shows beat ?" \
@@ -214,8 +214,10 @@ rc=0; watch -c 0 2>/dev/null || rc=$?
 expect_eq "-c 0: usage error" "$rc" 64
 rc=0; env -u PMHC_BROKERS "$PMHC_WATCH" 2>/dev/null || rc=$?
 expect_eq "no brokers: usage error" "$rc" 64
-"$PMHC_WATCH" --help | grep -q '^Usage: pmhc-watch ' || fail "--help shows no usage"
-help_width=$("$PMHC_WATCH" --help | LC_ALL=C.UTF-8 wc -L)
+# Captured first: under pipefail, grep -q quitting early would SIGPIPE the writer.
+help=$("$PMHC_WATCH" --help)
+grep -q '^Usage: pmhc-watch ' <<<"$help" || fail "--help shows no usage"
+help_width=$(LC_ALL=C.UTF-8 wc -L <<<"$help")
 [ "$help_width" -le 80 ] || fail "--help is $help_width columns wide"
 ok "--help fits 80 columns"
 
