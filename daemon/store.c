@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "migrations.h"
+#include "pick.h"
 #include "rules.h"
 
 /* Any one round trip longer than this means the server is gone or stuck. */
@@ -32,6 +33,10 @@ struct pmhc_store {
 	bool staged;		/* the COPY staging table exists on this connection */
 	char last_error[512];
 	struct sbuf scratch;
+	/* The bulk path's working space, kept between batches. */
+	struct sbuf line;
+	struct pmhc_pick_item *pick_items;
+	size_t *pick_keep, *pick_decide, pick_cap;
 };
 
 static void sleep_ms(long ms)
@@ -103,6 +108,10 @@ void pmhc_store_close(struct pmhc_store *s)
 	PQfinish(s->conn);
 	free(s->conninfo);
 	free(s->scratch.p);
+	free(s->line.p);
+	free(s->pick_items);
+	free(s->pick_keep);
+	free(s->pick_decide);
 	free(s);
 }
 
@@ -313,6 +322,21 @@ static size_t sb_hex(struct sbuf *b, const unsigned char *bytes, size_t n)
  * What a newer version of a row replaces, and when: shared by the live upserts
  * and the bulk (COPY) path, so the two can never disagree.
  */
+/* The columns each path writes, in the order of its values. */
+#define CALLS_COLUMNS \
+	"psap_id, call_id, revision, received_at, source, nature_code, nature_code_mapped, nature_text," \
+	" premise_flags, flags, mental_health_call, rule_id, response, dispatch_code, unit_ids, fallback_used," \
+	" rules_version, decided_at, beat, district, lat, lon, subject_hash, narrative, backfilled," \
+	" source_partition, source_offset"
+
+#define DECISIONS_COLUMNS \
+	"psap_id, call_id, revision, decided_at, rules_version, nature_code_mapped, flags, mental_health_call," \
+	" rule_id, response, dispatch_code, unit_ids, fallback_used, reasons, summary, backfilled"
+
+#define DISPOSITIONS_COLUMNS \
+	"psap_id, call_id, closed_at, code, unit_ids, arrest, use_of_force, connected_to_services," \
+	" service_unavailable, service_name, backfilled, source_partition, source_offset"
+
 #define CALLS_UPDATE \
 	" revision = EXCLUDED.revision, received_at = EXCLUDED.received_at, source = EXCLUDED.source," \
 	" nature_code = EXCLUDED.nature_code, nature_code_mapped = EXCLUDED.nature_code_mapped," \
@@ -348,19 +372,14 @@ static size_t sb_hex(struct sbuf *b, const unsigned char *bytes, size_t n)
 
 static const char upsert_sql[] =
 	"WITH c AS ("
-	" INSERT INTO pmhc.calls AS t (psap_id, call_id, revision, received_at, source, nature_code,"
-	"  nature_code_mapped, nature_text, premise_flags, flags, mental_health_call, rule_id, response,"
-	"  dispatch_code, unit_ids, fallback_used, rules_version, decided_at, beat, district, lat, lon,"
-	"  subject_hash, narrative, backfilled, source_partition, source_offset)"
+	" INSERT INTO pmhc.calls AS t (" CALLS_COLUMNS ")"
 	" VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000.0), $5, $6, $7, $8, $9::text[], $10::text[],"
 	"  $11, $12, $13, $14, $15::text[], $16, $17, to_timestamp($18::bigint / 1000.0), $19, $20, $21, $22,"
 	"  decode($23, 'hex'), $24, $25, $26, $27)"
 	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
 	CALLS_UPDATE
 	" RETURNING 1)"
-	" INSERT INTO pmhc.decisions AS d (psap_id, call_id, revision, decided_at, rules_version,"
-	"  nature_code_mapped, flags, mental_health_call, rule_id, response, dispatch_code, unit_ids,"
-	"  fallback_used, reasons, summary, backfilled)"
+	" INSERT INTO pmhc.decisions AS d (" DECISIONS_COLUMNS ")"
 	" SELECT $1, $2, $3, to_timestamp($18::bigint / 1000.0), $17, $7, $10::text[], $11, $12, $13, $14,"
 	"  $15::text[], $16, $28::text[], $29, $25 FROM c"
 	" ON CONFLICT (psap_id, call_id, revision) DO UPDATE SET"
@@ -390,8 +409,7 @@ static const char unit_sql[] =
  * replay of an older message of the same partition loses to what is stored.
  */
 static const char disposition_sql[] =
-	"INSERT INTO pmhc.dispositions AS t (psap_id, call_id, closed_at, code, unit_ids, arrest, use_of_force,"
-	"  connected_to_services, service_unavailable, service_name, backfilled, source_partition, source_offset)"
+	"INSERT INTO pmhc.dispositions AS t (" DISPOSITIONS_COLUMNS ")"
 	" VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4, $5::text[], $6, $7, $8, $9, $10, $11, $12, $13)"
 	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
 	DISPOSITIONS_UPDATE;
@@ -594,13 +612,15 @@ static int write_pipelined(struct pmhc_store *s, const struct pmhc_store_batch *
 			   struct pmhc_store_result *res);
 
 /*
- * The bulk path (backfill): calls go through COPY into a staging table whose 29
+ * The bulk path (backfill). pick.c decides in memory which rows of a batch
+ * reach the tables, by the same rules as the live upserts. When no call or
+ * disposition of the batch is stored yet (the usual case: history is new), those
+ * rows are COPYed straight into pmhc.calls, pmhc.decisions and
+ * pmhc.dispositions, the cheapest way in. A unique violation means the batch
+ * meets stored rows (a re-read, a resumed run, a live daemon): that part is then
+ * rolled back to its savepoint and merged instead, through staging tables whose
  * columns are exactly the live upsert's parameters, made by the same
- * row_params(), so the two paths cannot drift apart; one statement then moves
- * them. Within a batch a call may come more than once: the newest revision goes
- * to pmhc.calls, and a revision gets a decision only when it is newer than what
- * was stored and than every earlier arrival of the same call in the batch, as
- * on the live path.
+ * row_params(), so the paths cannot drift apart.
  */
 static const char stage_sql[] =
 	"CREATE TEMP TABLE IF NOT EXISTS pmhc_stage_calls ("
@@ -616,8 +636,7 @@ static const char stage_disp_sql[] =
 
 /* The replacement rule of the live upsert, applied first within the batch, then against what is stored. */
 static const char move_disp_sql[] =
-	"INSERT INTO pmhc.dispositions AS t (psap_id, call_id, closed_at, code, unit_ids, arrest, use_of_force,"
-	"  connected_to_services, service_unavailable, service_name, backfilled, source_partition, source_offset)"
+	"INSERT INTO pmhc.dispositions AS t (" DISPOSITIONS_COLUMNS ")"
 	" SELECT DISTINCT ON (p1, p2) p1, p2, to_timestamp(p3 / 1000.0), p4, p5, p6, p7, p8, p9, p10, p11, p12, p13"
 	"   FROM pmhc_stage_dispositions ORDER BY p1, p2, p3 DESC, p12, p13 DESC"
 	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
@@ -635,25 +654,56 @@ static const char move_sql[] =
 	"), latest AS ("
 	"  SELECT DISTINCT ON (p1, p2) * FROM fresh ORDER BY p1, p2, p3 DESC, p26, p27 DESC"
 	"), up AS ("
-	"  INSERT INTO pmhc.calls AS t (psap_id, call_id, revision, received_at, source, nature_code,"
-	"   nature_code_mapped, nature_text, premise_flags, flags, mental_health_call, rule_id, response,"
-	"   dispatch_code, unit_ids, fallback_used, rules_version, decided_at, beat, district, lat, lon,"
-	"   subject_hash, narrative, backfilled, source_partition, source_offset)"
+	"  INSERT INTO pmhc.calls AS t (" CALLS_COLUMNS ")"
 	"  SELECT p1, p2, p3, to_timestamp(p4 / 1000.0), p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17,"
 	"   to_timestamp(p18 / 1000.0), p19, p20, p21, p22, decode(p23, 'hex'), p24, p25, p26, p27 FROM latest"
 	"  ON CONFLICT (psap_id, call_id) DO UPDATE SET"
 	CALLS_UPDATE
 	"  RETURNING 1"
 	"), dec AS ("
-	"  INSERT INTO pmhc.decisions AS d (psap_id, call_id, revision, decided_at, rules_version,"
-	"   nature_code_mapped, flags, mental_health_call, rule_id, response, dispatch_code, unit_ids,"
-	"   fallback_used, reasons, summary, backfilled)"
+	"  INSERT INTO pmhc.decisions AS d (" DECISIONS_COLUMNS ")"
 	"  SELECT DISTINCT ON (p1, p2, p3) p1, p2, p3, to_timestamp(p18 / 1000.0), p17, p7, p10, p11, p12, p13, p14,"
 	"   p15, p16, p28, p29, p25 FROM fresh ORDER BY p1, p2, p3, p26, p27 DESC"
 	"  ON CONFLICT (psap_id, call_id, revision) DO UPDATE SET"
 	DECISIONS_UPDATE
 	"  RETURNING 1"
 	") SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM dec)";
+
+/*
+ * How a COPY column is made from a row's parameters: as the text the staging
+ * tables take, or converted to what the real column's input function reads.
+ */
+enum copy_as { AS_TEXT, AS_TIMESTAMP, AS_BYTEA };
+struct copy_col {
+	unsigned char param;	/* index into the row's parameters */
+	unsigned char as;	/* enum copy_as */
+};
+
+/* CALLS_COLUMNS from the upsert's parameters $1..$27. */
+static const struct copy_col calls_cols[] = {
+	{ 0, AS_TEXT }, { 1, AS_TEXT }, { 2, AS_TEXT }, { 3, AS_TIMESTAMP }, { 4, AS_TEXT }, { 5, AS_TEXT },
+	{ 6, AS_TEXT }, { 7, AS_TEXT }, { 8, AS_TEXT }, { 9, AS_TEXT }, { 10, AS_TEXT }, { 11, AS_TEXT },
+	{ 12, AS_TEXT }, { 13, AS_TEXT }, { 14, AS_TEXT }, { 15, AS_TEXT }, { 16, AS_TEXT },
+	{ 17, AS_TIMESTAMP }, { 18, AS_TEXT }, { 19, AS_TEXT }, { 20, AS_TEXT }, { 21, AS_TEXT },
+	{ 22, AS_BYTEA }, { 23, AS_TEXT }, { 24, AS_TEXT }, { 25, AS_TEXT }, { 26, AS_TEXT },
+};
+
+/* DECISIONS_COLUMNS, as the upsert's second INSERT makes them. */
+static const struct copy_col decisions_cols[] = {
+	{ 0, AS_TEXT }, { 1, AS_TEXT }, { 2, AS_TEXT }, { 17, AS_TIMESTAMP }, { 16, AS_TEXT }, { 6, AS_TEXT },
+	{ 9, AS_TEXT }, { 10, AS_TEXT }, { 11, AS_TEXT }, { 12, AS_TEXT }, { 13, AS_TEXT }, { 14, AS_TEXT },
+	{ 15, AS_TEXT }, { 27, AS_TEXT }, { 28, AS_TEXT }, { 24, AS_TEXT },
+};
+
+/* DISPOSITIONS_COLUMNS from disposition_sql's parameters. */
+static const struct copy_col dispositions_cols[] = {
+	{ 0, AS_TEXT }, { 1, AS_TEXT }, { 2, AS_TIMESTAMP }, { 3, AS_TEXT }, { 4, AS_TEXT }, { 5, AS_TEXT },
+	{ 6, AS_TEXT }, { 7, AS_TEXT }, { 8, AS_TEXT }, { 9, AS_TEXT }, { 10, AS_TEXT }, { 11, AS_TEXT },
+	{ 12, AS_TEXT },
+};
+
+#define STAGE_COLS(n) (n), NULL	/* staging: every parameter as text, in order */
+#define COLS(map) (sizeof(map) / sizeof((map)[0])), (map)
 
 /* One COPY text field: backslash, tab, newline and CR escaped; NULL as \N. */
 static void copy_field(struct sbuf *out, const char *v, bool first)
@@ -673,6 +723,30 @@ static void copy_field(struct sbuf *out, const char *v, bool first)
 	}
 }
 
+/*
+ * A parameter converted for a real column: milliseconds since the epoch as an
+ * ISO timestamp in UTC, hex as bytea's \x form. False when it cannot be (the
+ * COPY then fails and the batch is merged, which converts in SQL).
+ */
+static bool convert_param(const char *v, enum copy_as as, char *out, size_t out_len)
+{
+	if (as == AS_BYTEA)
+		return (size_t)snprintf(out, out_len, "\\x%s", v) < out_len;
+	char *end;
+	long long ms = strtoll(v, &end, 10);
+	long long sec = ms / 1000, milli = ms % 1000;
+	if (milli < 0) {
+		milli += 1000;
+		sec--;
+	}
+	time_t t = (time_t)sec;
+	struct tm tm;
+	if (*end != '\0' || gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+		return false;
+	return (size_t)snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02d.%03lld+00", tm.tm_year + 1900,
+				tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, milli) < out_len;
+}
+
 static PGresult *exec_result(PGconn *c, const char *sql, ExecStatusType want, struct pmhc_store *s)
 {
 	PGresult *r = PQexec(c, sql);
@@ -682,6 +756,13 @@ static PGresult *exec_result(PGconn *c, const char *sql, ExecStatusType want, st
 		return NULL;
 	}
 	return r;
+}
+
+static bool exec_ok_s(struct pmhc_store *s, const char *sql)
+{
+	PGresult *r = exec_result(s->conn, sql, PGRES_COMMAND_OK, s);
+	PQclear(r);
+	return r != NULL;
 }
 
 typedef void (*row_formatter)(struct sbuf *b, const void *row, size_t *off);
@@ -696,29 +777,47 @@ static void disposition_formatter(struct sbuf *b, const void *row, size_t *off)
 	disposition_params(b, row, off);
 }
 
-/* COPY n rows (each formatted into nparams parameters) into a staging table. */
-static bool copy_rows(struct pmhc_store *s, const char *copy_sql, const void *rows, size_t row_size, size_t n,
-		      int nparams, row_formatter format)
+/* What copy_rows() copies: some rows (all when pick is NULL), each made into columns. */
+struct copy_job {
+	const char *sql;
+	const void *rows;
+	size_t row_size;
+	const size_t *pick;
+	size_t n;
+	row_formatter format;
+	size_t ncols;
+	const struct copy_col *cols;	/* NULL: the parameters in order, as text */
+};
+
+static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 {
 	PGconn *c = s->conn;
-	PGresult *r = exec_result(c, copy_sql, PGRES_COPY_IN, s);
+	PGresult *r = exec_result(c, j->sql, PGRES_COPY_IN, s);
 	if (r == NULL)
 		return false;
 	PQclear(r);
-	struct sbuf line = { 0 };
+	struct sbuf *line = &s->line;
 	size_t off[UPSERT_NPARAMS];
+	char conv[2 * PMHC_SUBJECT_HASH_LEN + 16];	/* the longest: a subject hash, \x and hex */
 	bool ok = true;
-	for (size_t i = 0; i < n && ok; i++) {
+	for (size_t i = 0; i < j->n && ok; i++) {
+		size_t row = j->pick ? j->pick[i] : i;
 		s->scratch.len = 0;
-		format(&s->scratch, (const char *)rows + i * row_size, off);
-		line.len = 0;
-		for (int p = 0; p < nparams; p++)
-			copy_field(&line, off[p] == NO_PARAM ? NULL : s->scratch.p + off[p], p == 0);
-		sb_put(&line, "\n", 1);
-		ok = !line.oom && !s->scratch.oom && PQputCopyData(c, line.p, (int)line.len) == 1;
+		j->format(&s->scratch, (const char *)j->rows + row * j->row_size, off);
+		line->len = 0;
+		for (size_t k = 0; k < j->ncols && ok; k++) {
+			size_t o = off[j->cols ? j->cols[k].param : k];
+			const char *v = o == NO_PARAM ? NULL : s->scratch.p + o;
+			if (v != NULL && j->cols && j->cols[k].as != AS_TEXT) {
+				ok = convert_param(v, (enum copy_as)j->cols[k].as, conv, sizeof conv);
+				v = conv;
+			}
+			copy_field(line, v, k == 0);
+		}
+		sb_put(line, "\n", 1);
+		ok = ok && !line->oom && !s->scratch.oom && PQputCopyData(c, line->p, (int)line->len) == 1;
 	}
-	free(line.p);
-	s->scratch.oom = false;
+	line->oom = s->scratch.oom = false;
 	if (PQputCopyEnd(c, ok ? NULL : "pmhcd could not format a row") != 1)
 		return false;
 	while ((r = PQgetResult(c)) != NULL) {
@@ -731,41 +830,160 @@ static bool copy_rows(struct pmhc_store *s, const char *copy_sql, const void *ro
 	return ok;
 }
 
+/* Room for pick.c's work on n rows, kept between batches. */
+static bool pick_room(struct pmhc_store *s, size_t n)
+{
+	if (n <= s->pick_cap)
+		return true;
+	struct pmhc_pick_item *items = realloc(s->pick_items, n * sizeof *items);
+	if (items != NULL)
+		s->pick_items = items;
+	size_t *keep = realloc(s->pick_keep, n * sizeof *keep);
+	if (keep != NULL)
+		s->pick_keep = keep;
+	size_t *decide = realloc(s->pick_decide, n * sizeof *decide);
+	if (decide != NULL)
+		s->pick_decide = decide;
+	if (items == NULL || keep == NULL || decide == NULL)
+		return false;
+	s->pick_cap = n;
+	return true;
+}
+
+/*
+ * Tries the batch's part straight into the tables under a savepoint. True when
+ * it went in; false with the savepoint rolled back (the caller merges instead)
+ * or with the connection gone (the caller sees PQstatus).
+ */
+static bool copy_direct(struct pmhc_store *s, const struct copy_job *jobs, size_t n_jobs)
+{
+	if (!exec_ok_s(s, "SAVEPOINT pmhc_direct"))
+		return false;
+	bool ok = true;
+	for (size_t i = 0; i < n_jobs && ok; i++)
+		ok = copy_rows(s, &jobs[i]);
+	if (ok)
+		return exec_ok_s(s, "RELEASE SAVEPOINT pmhc_direct");
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		exec_ok_s(s, "ROLLBACK TO SAVEPOINT pmhc_direct");
+	return false;
+}
+
+/* The direct COPY met stored rows (or a row it could not take): the merge decides. */
+static void merging(struct pmhc_store *s, bool *merged)
+{
+	for (char *q = s->last_error; *q; q++)
+		if (*q == '\n' || *q == '"')
+			*q = ' ';
+	pmhc_debug("msg=\"bulk batch merged, not copied\" reason=\"%s\"", s->last_error);
+	s->last_error[0] = '\0';
+	*merged = true;
+}
+
+static bool bulk_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, size_t *applied, bool *merged)
+{
+	*merged = false;
+	if (b->n_calls == 0)
+		return true;
+	if (!pick_room(s, b->n_calls)) {
+		snprintf(s->last_error, sizeof s->last_error, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < b->n_calls; i++) {
+		const struct pmhc_call_row *r = &b->calls[i];
+		s->pick_items[i] = (struct pmhc_pick_item){ r->call->psap_id, r->call->call_id, r->call->revision,
+							    r->partition, r->offset, i };
+	}
+	size_t n_keep, n_decide;
+	pmhc_pick_revisions(s->pick_items, b->n_calls, s->pick_keep, &n_keep, s->pick_decide, &n_decide);
+	const struct copy_job direct[] = {
+		{ "COPY pmhc.calls (" CALLS_COLUMNS ") FROM STDIN", b->calls, sizeof *b->calls, s->pick_keep, n_keep,
+		  call_formatter, COLS(calls_cols) },
+		{ "COPY pmhc.decisions (" DECISIONS_COLUMNS ") FROM STDIN", b->calls, sizeof *b->calls, s->pick_decide,
+		  n_decide, call_formatter, COLS(decisions_cols) },
+	};
+	if (copy_direct(s, direct, 2)) {
+		*applied = n_decide;
+		return true;
+	}
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return false;
+	merging(s, merged);
+	const struct copy_job stage = { "COPY pmhc_stage_calls FROM STDIN", b->calls, sizeof *b->calls, NULL,
+					b->n_calls, call_formatter, STAGE_COLS(UPSERT_NPARAMS) };
+	PGresult *r;
+	if (!copy_rows(s, &stage) || (r = exec_result(s->conn, move_sql, PGRES_TUPLES_OK, s)) == NULL)
+		return false;
+	*applied = (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+	PQclear(r);
+	return true;
+}
+
+static bool bulk_dispositions(struct pmhc_store *s, const struct pmhc_store_batch *b, bool *merged)
+{
+	*merged = false;
+	if (b->n_dispositions == 0)
+		return true;
+	if (!pick_room(s, b->n_dispositions)) {
+		snprintf(s->last_error, sizeof s->last_error, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < b->n_dispositions; i++) {
+		const struct pmhc_disposition_row *r = &b->dispositions[i];
+		s->pick_items[i] = (struct pmhc_pick_item){ r->disp->psap_id, r->disp->call_id, r->disp->closed_at_ms,
+							    r->partition, r->offset, i };
+	}
+	size_t n_keep;
+	pmhc_pick_latest(s->pick_items, b->n_dispositions, s->pick_keep, &n_keep);
+	const struct copy_job direct = { "COPY pmhc.dispositions (" DISPOSITIONS_COLUMNS ") FROM STDIN",
+					 b->dispositions, sizeof *b->dispositions, s->pick_keep, n_keep,
+					 disposition_formatter, COLS(dispositions_cols) };
+	if (copy_direct(s, &direct, 1))
+		return true;
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return false;
+	merging(s, merged);
+	const struct copy_job stage = { "COPY pmhc_stage_dispositions FROM STDIN", b->dispositions,
+					sizeof *b->dispositions, NULL, b->n_dispositions, disposition_formatter,
+					STAGE_COLS(DISPOSITION_NPARAMS) };
+	return copy_rows(s, &stage) && exec_ok_s(s, move_disp_sql);
+}
+
+static double elapsed_ms(struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+	*since = now;
+	return ms;
+}
+
 /* Calls and dispositions through COPY; the rest as on the live path, all in one transaction. */
 static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res)
 {
 	PGconn *c = s->conn;
-	PGresult *r;
+	/* Where a batch's time goes, for whoever tunes a backfill (log level debug). */
+	double calls_ms = 0, disp_ms = 0, rest_ms = 0, commit_ms = 0;
+	bool calls_merged = false, disp_merged = false;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	s->last_error[0] = '\0';
 	if (!s->staged) {
-		if ((r = exec_result(c, stage_sql, PGRES_COMMAND_OK, s)) == NULL)
+		/* The planner's JIT costs more than it saves on statements this size. */
+		if (!exec_ok_s(s, stage_sql) || !exec_ok_s(s, stage_disp_sql) || !exec_ok_s(s, "SET jit = off"))
 			goto fail;
-		PQclear(r);
-		if ((r = exec_result(c, stage_disp_sql, PGRES_COMMAND_OK, s)) == NULL)
-			goto fail;
-		PQclear(r);
 		s->staged = true;
 	}
-	if ((r = exec_result(c, "BEGIN", PGRES_COMMAND_OK, s)) == NULL)
+	if (!exec_ok_s(s, "BEGIN"))
 		goto fail;
-	PQclear(r);
-	if (!copy_rows(s, "COPY pmhc_stage_calls FROM STDIN", b->calls, sizeof *b->calls, b->n_calls,
-		       UPSERT_NPARAMS, call_formatter))
+	res->applied = 0;
+	if (!bulk_calls(s, b, &res->applied, &calls_merged))
 		goto rollback;
-	if ((r = exec_result(c, move_sql, PGRES_TUPLES_OK, s)) == NULL)
-		goto rollback;
-	res->applied = (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
 	res->stale = b->n_calls - res->applied;
-	PQclear(r);
-
-	if (b->n_dispositions > 0) {
-		if (!copy_rows(s, "COPY pmhc_stage_dispositions FROM STDIN", b->dispositions, sizeof *b->dispositions,
-			       b->n_dispositions, DISPOSITION_NPARAMS, disposition_formatter))
-			goto rollback;
-		if ((r = exec_result(c, move_disp_sql, PGRES_COMMAND_OK, s)) == NULL)
-			goto rollback;
-		PQclear(r);
-	}
+	calls_ms = elapsed_ms(&t);
+	if (!bulk_dispositions(s, b, &disp_merged))
+		goto rollback;
+	disp_ms = elapsed_ms(&t);
 
 	/* Unit statuses and rejections: few beside the rest, sent as usual. */
 	struct pmhc_store_batch rest = *b;
@@ -776,9 +994,14 @@ static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	struct pmhc_store_result ignored;
 	if (write_pipelined(s, &rest, &ignored) != 0)
 		goto rollback;
-	if ((r = exec_result(c, "COMMIT", PGRES_COMMAND_OK, s)) == NULL)
+	rest_ms = elapsed_ms(&t);
+	if (!exec_ok_s(s, "COMMIT"))
 		goto fail;
-	PQclear(r);
+	commit_ms = elapsed_ms(&t);
+	pmhc_debug("msg=\"bulk batch written\" calls=%zu calls_path=%s calls_ms=%.1f dispositions=%zu "
+		   "dispositions_path=%s dispositions_ms=%.1f rest_ms=%.1f commit_ms=%.1f",
+		   b->n_calls, calls_merged ? "merge" : "copy", calls_ms, b->n_dispositions,
+		   disp_merged ? "merge" : "copy", disp_ms, rest_ms, commit_ms);
 	return 0;
 
 rollback:

@@ -13,5 +13,6 @@ Suite *suite_config(void);
 Suite *suite_rules_load(void);
 Suite *suite_units(void);
 Suite *suite_revcache(void);
+Suite *suite_pick(void);
 
 #endif

@@ -1,0 +1,41 @@
+/*
+ * Which rows of a backfill batch reach the tables, decided in memory, so that a
+ * batch touching no stored call can be COPYed straight into them. The rules are
+ * those of the merge statements in store.c (and of the live upserts), applied
+ * within the batch:
+ *
+ *   calls      A revision counts when it is 0 (unversioned) or newer than every
+ *              earlier arrival of the same call. Each counted revision gets a
+ *              decision; the call keeps its highest counted revision.
+ *   dispositions  Each call keeps its latest by closed_at.
+ *
+ * Ties (the same revision or closed_at twice) go to the lowest partition, then
+ * the latest offset, as the merge statements' ORDER BY says.
+ */
+#ifndef PMHC_PICK_H
+#define PMHC_PICK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pmhc_pick_item {
+	const char *psap_id;
+	const char *call_id;
+	int64_t version;	/* calls: the revision; dispositions: closed_at in ms */
+	int32_t partition;
+	int64_t offset;
+	size_t row;		/* the caller's index of the row */
+};
+
+/*
+ * Calls. Sorts items[] (in place) and writes into keep[] the row each call
+ * keeps and into decide[] the rows that get a decision, each in key order.
+ * Both arrays need room for n; *n_keep and *n_decide receive their lengths.
+ */
+void pmhc_pick_revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep,
+			 size_t *decide, size_t *n_decide);
+
+/* Dispositions: sorts items[] and writes into keep[] the row each call keeps. */
+void pmhc_pick_latest(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep);
+
+#endif
