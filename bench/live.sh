@@ -1,22 +1,90 @@
 #!/usr/bin/env bash
-# The live path under load: pmhcd with the sample roster, calls at a steady rate
-# through the real Kafka protocol, latency from produce to recommendation
-# consumed. Runs inside tests/support/with-servers.sh (see bench/run.sh).
-#   live.sh BUILD_DIR [RATE [SECONDS]]
+# Latency of the live path at a steady rate, from a call event being produced to
+# its recommendation being consumed, through the real Kafka protocol. Runs inside
+# tests/support/with-servers.sh, on servers of its own (bench/run.sh starts them
+# fresh for each mode, so no earlier stage's data or background work is measured).
+#
+#   live.sh BUILD_DIR MODE [RATE [SECONDS]]
+#
+#   pmhcd    latency through pmhcd (with the sample roster)
+#   relay    the floor of the two hops a decision crosses: a stand-in that
+#            answers each call with a bare recommendation and decides nothing
+#   one-hop  the floor of a single hop: calls read back from cad.calls
+#   memory   pmhcd's RSS every 10 s of a long steady run and, as root with
+#            perf, the malloc calls of its main thread per call; no latency
+#
+# Every consumer uses fetch.wait.max.ms=1: the mock answers an empty fetch only
+# after it (NOTES.md); a real broker answers as soon as data arrives.
+# Keep latency runs short (10 s): the mock finds a fetch's offset by walking
+# the partition's list of message sets (90% of its CPU, by perf), so its answers
+# slow down as messages pile up; after two minutes at 1,000/s the median is
+# tens of milliseconds, for the relay as for pmhcd. A real broker keeps an index.
 set -euo pipefail
 build=$1
-rate=${2:-1000}
-seconds=${3:-10}
+mode=$2
+rate=${3:-1000}
+seconds=${4:-30}
 export PMHCD=$build/daemon/pmhcd PMHC_PRODUCE=$build/adapters/pmhc-produce PMHC_CONSUME=$build/adapters/pmhc-consume
 source "$(dirname "$0")/../tests/integration/lib.sh"
+measure() {
+  "$build/bench/live_latency" -b "$PMHC_BROKERS" --rate "$rate" --seconds "$seconds" --warmup 2 "$@"
+}
 
-"$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$DATA/sample-units.jsonl" 2>/dev/null
-# fetch.wait.max.ms=1: the mock answers an empty fetch only after it (NOTES.md).
-write_config
-sed -i "s/batch_max_ms = 20/batch_max_ms = ${PMHC_BENCH_BATCH_MS:-20}/" "$PMHC_TEST_DIR/pmhcd.conf"
-sed -i 's/"fetch.wait.max.ms=10"/"fetch.wait.max.ms=1"/' "$PMHC_TEST_DIR/pmhcd.conf"
-start_daemon
-"$build/bench/live_latency" -b "$PMHC_BROKERS" --rate "$rate" --seconds "$seconds" --warmup 2
-pid=$DAEMON_PID
-echo "  pmhcd RSS after the run: $(awk '/VmRSS/ { print $2 " kB" }' /proc/$pid/status)"
-stop_daemon
+# A uprobe on libc's malloc, where root and perf allow one.
+malloc_probe() {
+  [ "$(id -u)" = 0 ] && command -v perf >/dev/null || return 1
+  [[ $(perf probe -l 2>/dev/null) == *probe_libc:malloc* ]] && return 0
+  perf probe -q -x "$(ldd "$PMHCD" | awk '/libc.so/ { print $3 }')" malloc >/dev/null 2>&1
+}
+
+case $mode in
+one-hop)
+  measure --one-hop
+  ;;
+relay)
+  "$build/bench/live_latency" -b "$PMHC_BROKERS" --relay &
+  relay=$!
+  sleep 2
+  measure | sed 's/^live path/two hops through a relay that decides nothing/'
+  kill "$relay"
+  wait "$relay" || true
+  ;;
+pmhcd | memory)
+  "$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$DATA/sample-units.jsonl" 2>/dev/null
+  write_config
+  sed -i 's/"fetch.wait.max.ms=10"/"fetch.wait.max.ms=1"/' "$PMHC_TEST_DIR/pmhcd.conf"
+  start_daemon
+  if [ "$mode" = pmhcd ]; then
+    measure | sed 's/^live path/through pmhcd/'
+    stop_daemon
+    exit 0
+  fi
+  rss() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$DAEMON_PID/status"; }
+  # The load outlasts the samples and the 10 s of counting after them.
+  "$build/bench/live_latency" -b "$PMHC_BROKERS" --rate "$rate" --seconds $((seconds + 15)) --warmup 0 >/dev/null &
+  load=$!
+  series=""
+  for ((t = 10; t <= seconds; t += 10)); do
+    sleep 10
+    series+=" $(rss)"
+  done
+  # Then, still at the same rate, the allocations of the thread that decodes,
+  # decides and publishes, over 10 s (a uprobe slows every malloc it counts:
+  # not while the memory above is taken).
+  mallocs=""
+  if malloc_probe; then
+    mallocs=$(perf stat -x, -e probe_libc:malloc -t "$DAEMON_PID" -- sleep 10 2>&1 >/dev/null \
+                | awk -F, '/probe_libc:malloc/ { print $1 }')
+  fi
+  wait "$load" || true
+  echo "pmhcd at a steady $rate calls/s for $seconds s: RSS every 10 s (MiB):$series"
+  if [ -n "$mallocs" ]; then
+    awk -v n="$mallocs" -v r="$rate" 'BEGIN { printf "  malloc calls on its main thread: %.2f per call (librdkafka'"'"'s copy of each message among them)\n", n / (10 * r) }'
+  fi
+  stop_daemon
+  ;;
+*)
+  echo "live.sh: unknown mode $mode (pmhcd, relay or one-hop)" >&2
+  exit 64
+  ;;
+esac

@@ -4,14 +4,24 @@
  * pmhcd, at a steady rate. Prints p50/p99/max after a warm-up; asserts nothing.
  *
  *   live_latency -b BROKERS [--rate N] [--seconds S] [--warmup S] [--one-hop]
+ *   live_latency -b BROKERS --relay
  *
  * --one-hop reads the calls back from cad.calls instead of waiting for pmhcd:
  * the floor that Kafka (or the mock) alone sets on this machine.
+ * --relay is a stand-in for pmhcd that decides nothing: it answers each call
+ * on cad.calls with a bare recommendation (ids only), with pmhcd's client
+ * settings, until SIGTERM. Measured in its place, it gives the floor of the two hops a live
+ * decision crosses.
+ *
+ * Beside the end-to-end figures it prints the first part, produce to the
+ * recommendation being produced, from the recommendation's Kafka timestamp:
+ * that clock has millisecond steps, so the figure is shifted by half of one.
  *
  * Against librdkafka's mock cluster both consumers (this one and pmhcd's) need
  * a small fetch.wait.max.ms: the mock answers an empty fetch only after it.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +39,21 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int64_t now_real_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 static int cmp64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -44,7 +69,8 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers)
 		{ type == RD_KAFKA_PRODUCER ? "linger.ms" : "fetch.wait.max.ms", type == RD_KAFKA_PRODUCER ? "0" : "1" },
 		{ type == RD_KAFKA_PRODUCER ? "partitioner" : "group.id",
 		  type == RD_KAFKA_PRODUCER ? "murmur2_random" : "pmhc-live-latency" },
-		{ type == RD_KAFKA_PRODUCER ? "acks" : "enable.auto.commit", type == RD_KAFKA_PRODUCER ? "1" : "false" },
+		{ type == RD_KAFKA_PRODUCER ? "enable.idempotence" : "enable.auto.commit",
+		  type == RD_KAFKA_PRODUCER ? "true" : "false" },	/* as pmhcd's producer */
 	};
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
 		if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err, sizeof err) != RD_KAFKA_CONF_OK) {
@@ -77,15 +103,59 @@ static void assign_end(rd_kafka_t *rk, const char *topic)
 	rd_kafka_topic_destroy(rkt);
 }
 
+/* pmhcd's place without its work: each call answered with a bare recommendation as it comes. */
+static int relay(const char *brokers)
+{
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	rd_kafka_t *prod = client(RD_KAFKA_PRODUCER, brokers), *cons = client(RD_KAFKA_CONSUMER, brokers);
+	assign_end(cons, "cad.calls");
+	uint8_t buf[512];
+	while (!stop) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 10);
+		Pmhc__V1__CallEvent *c = m != NULL && !m->err
+			? pmhc__v1__call_event__unpack(NULL, m->len, m->payload) : NULL;
+		if (c != NULL) {
+			Pmhc__V1__Recommendation rec = PMHC__V1__RECOMMENDATION__INIT;
+			rec.call_id = c->call_id;
+			rec.psap_id = c->psap_id;
+			rec.revision = c->revision;
+			size_t len = pmhc__v1__recommendation__get_packed_size(&rec) <= sizeof buf
+				? pmhc__v1__recommendation__pack(&rec, buf) : 0;
+			while (len > 0 && rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("pmhc.recommendations"),
+							    RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(buf, len),
+							    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+							    RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				rd_kafka_poll(prod, 10);
+			pmhc__v1__call_event__free_unpacked(c, NULL);
+		}
+		if (m != NULL)
+			rd_kafka_message_destroy(m);
+		rd_kafka_poll(prod, 0);
+	}
+	rd_kafka_consumer_close(cons);
+	rd_kafka_destroy(cons);
+	rd_kafka_flush(prod, 5000);
+	rd_kafka_destroy(prod);
+	return 0;
+}
+
+static void print_percentiles(const char *what, int64_t *v, size_t n, double unit)
+{
+	qsort(v, n, sizeof *v, cmp64);
+	printf("  %s: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", what, (double)v[n / 2] / unit,
+	       (double)v[(size_t)((double)n * 0.99)] / unit, (double)v[n - 1] / unit);
+}
+
 int main(int argc, char **argv)
 {
 	const char *brokers = getenv("PMHC_BROKERS");
 	double rate = 1000, seconds = 10, warmup = 2;
-	int one_hop = 0;
+	int one_hop = 0, relay_only = 0;
 	static const struct option opts[] = {
 		{ "brokers", required_argument, NULL, 'b' }, { "rate", required_argument, NULL, 'r' },
 		{ "seconds", required_argument, NULL, 's' }, { "warmup", required_argument, NULL, 'w' },
-		{ "one-hop", no_argument, NULL, '1' },
+		{ "one-hop", no_argument, NULL, '1' }, { "relay", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -96,8 +166,10 @@ int main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'w': warmup = atof(optarg); break;
 		case '1': one_hop = 1; break;
+		case 'R': relay_only = 1; break;
 		default:
-			fprintf(stderr, "usage: live_latency -b BROKERS [--rate N] [--seconds S] [--warmup S]\n");
+			fprintf(stderr, "usage: live_latency -b BROKERS [--rate N] [--seconds S] [--warmup S] [--one-hop]\n"
+					"       live_latency -b BROKERS --relay\n");
 			return 64;
 		}
 	}
@@ -105,8 +177,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "live_latency: -b BROKERS (or PMHC_BROKERS) and positive --rate/--seconds needed\n");
 		return 64;
 	}
+	if (relay_only)
+		return relay(brokers);
 	size_t total = (size_t)((warmup + seconds) * rate), warm = (size_t)(warmup * rate);
-	int64_t *sent = calloc(total, sizeof *sent), *lat = calloc(total, sizeof *lat);
+	/* Per call: sent (monotonic ns), sent (wall us), end to end (ns), to the recommendation's timestamp (us). */
+	int64_t *sent = calloc(total, sizeof *sent), *sent_us = calloc(total, sizeof *sent_us);
+	int64_t *lat = calloc(total, sizeof *lat), *first = calloc(total, sizeof *first);
 	rd_kafka_t *prod = client(RD_KAFKA_PRODUCER, brokers), *cons = client(RD_KAFKA_CONSUMER, brokers);
 	assign_end(cons, one_hop ? "cad.calls" : "pmhc.recommendations");
 	/* Let the assignment settle before the clock starts. */
@@ -141,6 +217,7 @@ int main(int argc, char **argv)
 			size_t len = pmhc__v1__call_event__pack(&call, buf);
 			int klen = snprintf(key, sizeof key, "BENCH/%s", id);
 			sent[next] = now_ns();
+			sent_us[next] = now_real_us();
 			if (rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("cad.calls"), RD_KAFKA_V_KEY(key, (size_t)klen),
 					      RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 					      RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -170,6 +247,7 @@ int main(int argc, char **argv)
 			size_t seq;
 			if (r && strcmp(psap, "BENCH") == 0 && sscanf(cid, "L-%zu", &seq) == 1 && seq < total && lat[seq] == 0) {
 				lat[seq] = arrived - sent[seq];
+				first[seq] = rd_kafka_message_timestamp(m, NULL) * 1000 + 500 - sent_us[seq];
 				got++;
 			}
 			if (r)
@@ -181,19 +259,24 @@ int main(int argc, char **argv)
 
 	size_t n = 0;
 	for (size_t i = warm; i < total; i++)
-		if (lat[i] > 0)
+		if (lat[i] > 0) {
+			first[n] = first[i];
 			lat[n++] = lat[i];
-	qsort(lat, n, sizeof *lat, cmp64);
+		}
 	printf("%s: %zu calls produced at %.0f/s over %.1f s (%.0f s warm-up not counted), "
 	       "%zu back (%zu measured)\n", one_hop ? "one hop (cad.calls -> cad.calls, no pmhcd)" : "live path", next, rate, wall, warmup, got, n);
-	if (n > 0)
-		printf("  produce -> consumed: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
-		       (double)lat[n / 2] / 1e6, (double)lat[(size_t)((double)n * 0.99)] / 1e6, (double)lat[n - 1] / 1e6);
+	if (n > 0) {
+		print_percentiles("produce -> consumed", lat, n, 1e6);
+		if (!one_hop)
+			print_percentiles("of which produce -> recommendation produced", first, n, 1e3);
+	}
 	rd_kafka_consumer_close(cons);
 	rd_kafka_destroy(cons);
 	rd_kafka_flush(prod, 5000);
 	rd_kafka_destroy(prod);
 	free(sent);
+	free(sent_us);
 	free(lat);
+	free(first);
 	return got == total ? 0 : 1;
 }

@@ -1,6 +1,8 @@
 #include "revcache.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pairhash.h"
 
@@ -33,11 +35,18 @@ struct pmhc_revcache *pmhc_revcache_new(size_t slots)
 	struct pmhc_revcache *c = malloc(sizeof *c);
 	if (c == NULL)
 		return NULL;
-	c->slots = calloc(n, sizeof *c->slots);
+	/*
+	 * Written whole now (malloc, not calloc, so the write is not folded away),
+	 * the table is resident from the start: the daemon's memory is then what
+	 * it will stay, instead of creeping up by a page each time a call lands on
+	 * one not touched yet.
+	 */
+	c->slots = n <= SIZE_MAX / sizeof *c->slots ? malloc(n * sizeof *c->slots) : NULL;
 	if (c->slots == NULL) {
 		free(c);
 		return NULL;
 	}
+	memset(c->slots, 0, n * sizeof *c->slots);
 	c->mask = n - 1;
 	return c;
 }

@@ -50,6 +50,10 @@ struct options {
     int partitions;
     const char *topics[MAX_TOPICS];
     int topic_cnt;
+    /* --topic-partitions: a topic of the list with its own count. */
+    const char *own_names[MAX_TOPICS];
+    int own_partitions[MAX_TOPICS];
+    int own_cnt;
     const char *bootstrap_file; /* NULL: stdout only */
     const char *pid_file;       /* NULL: none */
 };
@@ -102,6 +106,9 @@ static void usage(FILE *out)
             "  -p, --partitions N         partitions per topic (1-%d, default 4)\n"
             "  -t, --topic NAME           create topic NAME (repeatable, up to %d);\n"
             "                             replaces the default topic list\n"
+            "  -T, --topic-partitions NAME=N\n"
+            "                             give topic NAME N partitions instead of\n"
+            "                             --partitions (repeatable)\n"
             "  -f, --bootstrap-file PATH  write the bootstrap address to PATH\n"
             "                             (atomically: PATH.tmp, then rename)\n"
             "  -P, --pid-file PATH        write the process id to PATH\n"
@@ -144,6 +151,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
         {"brokers", required_argument, NULL, 'b'},
         {"partitions", required_argument, NULL, 'p'},
         {"topic", required_argument, NULL, 't'},
+        {"topic-partitions", required_argument, NULL, 'T'},
         {"bootstrap-file", required_argument, NULL, 'f'},
         {"pid-file", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
@@ -154,10 +162,11 @@ static int parse_args(int argc, char **argv, struct options *opt)
     opt->brokers = 1;
     opt->partitions = 4;
     opt->topic_cnt = 0;
+    opt->own_cnt = 0;
     opt->bootstrap_file = NULL;
     opt->pid_file = NULL;
 
-    while ((c = getopt_long(argc, argv, "b:p:t:f:P:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:p:t:T:f:P:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
             if (parse_int(optarg, 1, MAX_BROKERS, &opt->brokers) < 0) {
@@ -184,6 +193,18 @@ static int parse_args(int argc, char **argv, struct options *opt)
             }
             opt->topics[opt->topic_cnt++] = optarg;
             break;
+        case 'T': {
+            char *eq = strrchr(optarg, '=');
+            if (eq == NULL || eq == optarg || opt->own_cnt >= MAX_TOPICS ||
+                parse_int(eq + 1, 1, MAX_PARTITIONS, &opt->own_partitions[opt->own_cnt]) < 0) {
+                logmsg("invalid --topic-partitions \"%s\": expected NAME=N with N from 1 to %d",
+                       optarg, MAX_PARTITIONS);
+                return -1;
+            }
+            *eq = '\0';
+            opt->own_names[opt->own_cnt++] = optarg;
+            break;
+        }
         case 'f':
             opt->bootstrap_file = optarg;
             break;
@@ -208,6 +229,15 @@ static int parse_args(int argc, char **argv, struct options *opt)
 
         for (i = 0; i < sizeof(default_topics) / sizeof(default_topics[0]); i++)
             opt->topics[opt->topic_cnt++] = default_topics[i];
+    }
+    for (int k = 0; k < opt->own_cnt; k++) {
+        int found = 0;
+        for (int i = 0; i < opt->topic_cnt && !found; i++)
+            found = strcmp(opt->own_names[k], opt->topics[i]) == 0;
+        if (!found) {
+            logmsg("--topic-partitions %s: no such topic is created", opt->own_names[k]);
+            return -1;
+        }
     }
     return 0;
 }
@@ -360,12 +390,16 @@ int main(int argc, char **argv)
     }
 
     for (i = 0; i < opt.topic_cnt; i++) {
+        int partitions = opt.partitions;
+        for (int k = 0; k < opt.own_cnt; k++)
+            if (strcmp(opt.own_names[k], opt.topics[i]) == 0)
+                partitions = opt.own_partitions[k];
         rd_kafka_resp_err_t err =
-            rd_kafka_mock_topic_create(mcluster, opt.topics[i], opt.partitions, 1);
+            rd_kafka_mock_topic_create(mcluster, opt.topics[i], partitions, 1);
 
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             logmsg("cannot create topic \"%s\" (%d partitions): %s", opt.topics[i],
-                   opt.partitions, rd_kafka_err2str(err));
+                   partitions, rd_kafka_err2str(err));
             goto out;
         }
     }

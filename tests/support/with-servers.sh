@@ -3,7 +3,8 @@
 # with-servers.sh — run a command against a fresh mock Kafka cluster and a fresh
 # PostgreSQL, and always tear both down afterwards.
 #
-#   with-servers.sh [--mock PATH] [--partitions N] [--brokers N] -- COMMAND [ARGS...]
+#   with-servers.sh [--mock PATH] [--partitions N] [--topic-partitions NAME=N]...
+#                   [--brokers N] -- COMMAND [ARGS...]
 #
 # Starts pmhc-mock-kafka (from --mock, else $PMHC_MOCK_KAFKA) and a throw-away
 # PostgreSQL (pg-tmp.sh, next to this script) in a new directory under /tmp,
@@ -33,6 +34,8 @@ Run COMMAND with a fresh pmhc-mock-kafka and a fresh PostgreSQL, then stop both.
 
   --mock PATH       the pmhc-mock-kafka executable (default: \$PMHC_MOCK_KAFKA)
   --partitions N    partitions per topic (default 4)
+  --topic-partitions NAME=N
+                    topic NAME gets N partitions instead (repeatable)
   --brokers N       number of mock brokers (default 1)
   -h, --help        show this help and exit
 
@@ -44,6 +47,7 @@ EOF
 
 mock=${PMHC_MOCK_KAFKA:-}
 partitions=4
+topic_partitions=()
 brokers=1
 testdir=
 mock_pid=
@@ -140,6 +144,11 @@ while [[ $# -gt 0 ]]; do
         if [[ $1 == --partitions ]]; then partitions=$2; else brokers=$2; fi
         shift 2
         ;;
+    --topic-partitions)
+        [[ $# -ge 2 && $2 =~ ^[^=]+=[1-9][0-9]*$ ]] || usage_error "--topic-partitions needs NAME=N"
+        topic_partitions+=(--topic-partitions "$2")
+        shift 2
+        ;;
     --partitions=* | --brokers=*)
         val=${1#*=}
         [[ $val =~ ^[1-9][0-9]*$ ]] || usage_error "${1%%=*}: \"$val\" is not a positive integer"
@@ -175,7 +184,7 @@ testdir=$(mktemp -d /tmp/pmhc-test.XXXXXX) || fail "mktemp -d under /tmp failed"
 chmod 755 "$testdir"
 
 # --- Kafka --------------------------------------------------------------------
-"$mock" --brokers "$brokers" --partitions "$partitions" \
+"$mock" --brokers "$brokers" --partitions "$partitions" "${topic_partitions[@]}" \
     --bootstrap-file "$testdir/kafka.bootstrap" --pid-file "$testdir/kafka.pid" \
     </dev/null >"$testdir/mock-kafka.out" 2>"$testdir/mock-kafka.log" &
 mock_pid=$!
