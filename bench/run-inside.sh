@@ -74,6 +74,7 @@ t8=$(now)
 wait "$consumer" || true
 t9=$(now)
 echo "4. live path: $live_calls calls as fast as pmhcd takes them: stored in $(secs "$t7" "$t8") s = $(rate "$live_calls" "$t7" "$t8") calls/s; all recommendations consumed after $(secs "$t7" "$t9") s"
-echo "   pmhcd RSS after it: $(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$DAEMON_PID/status") (the batches of the backlog), peak $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$DAEMON_PID/status")"
+sleep 1	# pmhcd hands the backlog's memory back once it is written
+echo "   pmhcd RSS once the backlog is written: $(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$DAEMON_PID/status"); peak while it was held: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$DAEMON_PID/status")"
 
 stop_daemon

@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,7 @@ struct pipeline {
 	struct writer w;
 	struct batch *current;
 	bool paused;
+	size_t backlog_peak;	/* events queued for the writer at most since the last trim */
 	struct stats st;
 	int64_t last_stats_ms;
 	struct pmhc_rec_scratch scratch;
@@ -886,6 +888,22 @@ static bool drained(struct pipeline *p)
 	return empty;
 }
 
+/*
+ * A backlog (an outage, a burst) holds its batches in memory until written;
+ * freed, that memory stays with malloc unless handed back. Once a large one is
+ * written, it goes back to the system, so the daemon's size after the night's
+ * outage is its size before it.
+ */
+#define TRIM_AFTER_BACKLOG 10000
+
+static void trim_after_backlog(struct pipeline *p)
+{
+	if (p->backlog_peak < TRIM_AFTER_BACKLOG || !drained(p))
+		return;
+	p->backlog_peak = 0;
+	malloc_trim(0);
+}
+
 /* Seals and waits until every batch is durable and reaped, or timeout_ms passes. */
 static bool drain(struct pipeline *p, int64_t timeout_ms)
 {
@@ -907,6 +925,8 @@ static void pace(struct pipeline *p)
 	pthread_mutex_lock(&p->w.mu);
 	size_t backlog = p->w.todo_events;
 	pthread_mutex_unlock(&p->w.mu);
+	if (backlog > p->backlog_peak)
+		p->backlog_peak = backlog;
 	bool over = backlog >= (size_t)p->cfg->backlog_max_events;
 	bool under = backlog <= (size_t)p->cfg->backlog_max_events / 2;
 	if (!p->paused && over) {
@@ -1116,6 +1136,7 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pm
 			seal(p);
 		reap(p);
 		pace(p);
+		trim_after_backlog(p);
 		/* Backfill is done when every partition was read to its end and all of it is durable. */
 		if (!live && p->assigned > 0 && p->not_at_end == 0 && (p->current == NULL || batch_size(p->current) == 0) &&
 		    drained(p)) {

@@ -6,7 +6,8 @@
 # Starts the servers with with-servers.sh (mock Kafka from
 # BUILD_DIR/tests/support/pmhc-mock-kafka, or $PMHC_MOCK_KAFKA if set), then
 # checks that:
-#   - the mock has the default topics, each with the requested partitions;
+#   - the mock has the default topics, each with the requested partitions
+#     (cad.history with its own, through --topic-partitions);
 #   - 3 messages produced to cad.calls with kcat come back, all of them;
 #   - the PostgreSQL database "pmhc" answers, in UTF8;
 #   - SIGUSR1 takes the brokers down and SIGUSR2 brings them back.
@@ -17,6 +18,7 @@ readonly PROG=selftest.sh
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 readonly HERE
 readonly PARTITIONS=3 # not the default 4, to see --partitions get through
+readonly HISTORY_PARTITIONS=5 # and --topic-partitions
 
 fail() {
     echo "$PROG: FAIL: $*" >&2
@@ -35,11 +37,13 @@ inner() {
         fail "PMHC_BROKERS, PMHC_PG_CONNINFO or PMHC_TEST_DIR not set by with-servers.sh"
 
     meta=$(timeout 20 kcat -L -b "$PMHC_BROKERS") || fail "kcat -L -b $PMHC_BROKERS failed"
-    for topic in cad.calls cad.units cad.dispositions cad.history pmhc.recommendations pmhc.dlq; do
+    for topic in cad.calls cad.units cad.dispositions pmhc.recommendations pmhc.dlq; do
         grep -q "topic \"$topic\" with $PARTITIONS partitions" <<<"$meta" ||
             fail "topic $topic with $PARTITIONS partitions missing from the metadata:"$'\n'"$meta"
     done
-    ok "6 topics with $PARTITIONS partitions at $PMHC_BROKERS"
+    grep -q "topic \"cad.history\" with $HISTORY_PARTITIONS partitions" <<<"$meta" ||
+        fail "--topic-partitions did not give cad.history $HISTORY_PARTITIONS partitions:"$'\n'"$meta"
+    ok "6 topics at $PMHC_BROKERS: 5 with $PARTITIONS partitions, cad.history with $HISTORY_PARTITIONS"
 
     want=$(printf 'selftest-%s\n' 1 2 3)
     printf '%s\n' "$want" | timeout 20 kcat -P -b "$PMHC_BROKERS" -t cad.calls ||
@@ -88,5 +92,11 @@ done
 mock=${PMHC_MOCK_KAFKA:-$1/tests/support/pmhc-mock-kafka}
 [[ -x $mock ]] || fail "$mock is not built (meson compile -C $1), or set PMHC_MOCK_KAFKA"
 
-"$HERE/with-servers.sh" --mock "$mock" --partitions "$PARTITIONS" -- bash "$HERE/selftest.sh" --inner
+"$HERE/with-servers.sh" --mock "$mock" --partitions "$PARTITIONS" \
+    --topic-partitions "cad.history=$HISTORY_PARTITIONS" -- bash "$HERE/selftest.sh" --inner
+# A topic the mock does not create is a start-up error, not a silent no-op.
+rc=0
+"$HERE/with-servers.sh" --mock "$mock" --topic-partitions "cad.typo=2" -- true 2>/dev/null || rc=$?
+[[ $rc -eq 125 ]] || fail "--topic-partitions for an unknown topic: exit $rc, want 125"
+echo "ok - --topic-partitions for an unknown topic refused"
 echo "$PROG: PASS"
