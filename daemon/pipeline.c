@@ -898,7 +898,8 @@ static bool drained(struct pipeline *p)
 
 static void trim_after_backlog(struct pipeline *p)
 {
-	if (p->backlog_peak < TRIM_AFTER_BACKLOG || !drained(p))
+	/* Backfill is all backlog: trimming after each batch would only make the next fault it back in. */
+	if (p->mode == PMHC_MODE_BACKFILL || p->backlog_peak < TRIM_AFTER_BACKLOG || !drained(p))
 		return;
 	p->backlog_peak = 0;
 	malloc_trim(0);

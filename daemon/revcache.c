@@ -1,8 +1,6 @@
 #include "revcache.h"
 
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "pairhash.h"
 
@@ -35,18 +33,19 @@ struct pmhc_revcache *pmhc_revcache_new(size_t slots)
 	struct pmhc_revcache *c = malloc(sizeof *c);
 	if (c == NULL)
 		return NULL;
-	/*
-	 * Written whole now (malloc, not calloc, so the write is not folded away),
-	 * the table is resident from the start: the daemon's memory is then what
-	 * it will stay, instead of creeping up by a page each time a call lands on
-	 * one not touched yet.
-	 */
-	c->slots = n <= SIZE_MAX / sizeof *c->slots ? malloc(n * sizeof *c->slots) : NULL;
+	c->slots = calloc(n, sizeof *c->slots);
 	if (c->slots == NULL) {
 		free(c);
 		return NULL;
 	}
-	memset(c->slots, 0, n * sizeof *c->slots);
+	/*
+	 * Touched now, page by page, the table is resident from the start: the
+	 * daemon's memory is then what it will stay, instead of creeping up each
+	 * time a call lands on a page not touched yet. (A plain memset after
+	 * calloc is folded away by the compiler.)
+	 */
+	for (size_t off = 0; off < n * sizeof *c->slots; off += 4096)
+		((volatile unsigned char *)c->slots)[off] = 0;
 	c->mask = n - 1;
 	return c;
 }

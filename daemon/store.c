@@ -32,6 +32,7 @@ struct pmhc_store {
 	bool lost;
 	bool staged;		/* the COPY staging table exists on this connection */
 	char last_error[512];
+	char last_sqlstate[6];	/* of the last COPY that failed */
 	struct sbuf scratch;
 	/* The bulk path's working space, kept between batches. */
 	struct sbuf line;
@@ -804,6 +805,10 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 		size_t row = j->pick ? j->pick[i] : i;
 		s->scratch.len = 0;
 		j->format(&s->scratch, (const char *)j->rows + row * j->row_size, off);
+		if (s->scratch.oom) {
+			ok = false;	/* the offsets point nowhere: send nothing of this row */
+			break;
+		}
 		line->len = 0;
 		for (size_t k = 0; k < j->ncols && ok; k++) {
 			size_t o = off[j->cols ? j->cols[k].param : k];
@@ -822,7 +827,9 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 		return false;
 	while ((r = PQgetResult(c)) != NULL) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 			snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+			snprintf(s->last_sqlstate, sizeof s->last_sqlstate, "%s", state ? state : "");
 			ok = false;
 		}
 		PQclear(r);
@@ -857,6 +864,7 @@ static bool pick_room(struct pmhc_store *s, size_t n)
  */
 static bool copy_direct(struct pmhc_store *s, const struct copy_job *jobs, size_t n_jobs)
 {
+	s->last_sqlstate[0] = '\0';
 	if (!exec_ok_s(s, "SAVEPOINT pmhc_direct"))
 		return false;
 	bool ok = true;
@@ -869,14 +877,23 @@ static bool copy_direct(struct pmhc_store *s, const struct copy_job *jobs, size_
 	return false;
 }
 
-/* The direct COPY met stored rows (or a row it could not take): the merge decides. */
+/*
+ * The direct COPY met stored rows: the merge decides. Anything else that made
+ * it fail (a row PostgreSQL refuses, a bug of ours) is merged too, and said
+ * plainly, since every batch like it takes the slow path.
+ */
 static void merging(struct pmhc_store *s, bool *merged)
 {
 	for (char *q = s->last_error; *q; q++)
 		if (*q == '\n' || *q == '"')
 			*q = ' ';
-	pmhc_debug("msg=\"bulk batch merged, not copied\" reason=\"%s\"", s->last_error);
+	if (strcmp(s->last_sqlstate, "23505") == 0)	/* unique_violation */
+		pmhc_debug("msg=\"bulk batch meets stored rows; merged, not copied\" reason=\"%s\"", s->last_error);
+	else
+		pmhc_warn("msg=\"bulk COPY failed; batch merged instead\" sqlstate=%s reason=\"%s\"",
+			  s->last_sqlstate[0] ? s->last_sqlstate : "-", s->last_error);
 	s->last_error[0] = '\0';
+	s->last_sqlstate[0] = '\0';
 	*merged = true;
 }
 
@@ -965,13 +982,15 @@ static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	/* Where a batch's time goes, for whoever tunes a backfill (log level debug). */
 	double calls_ms = 0, disp_ms = 0, rest_ms = 0, commit_ms = 0;
 	bool calls_merged = false, disp_merged = false;
+#define PATH(n, merged) ((n) == 0 ? "none" : (merged) ? "merge" : "copy")
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	s->last_error[0] = '\0';
 	if (!s->staged) {
-		/* The planner's JIT costs more than it saves on statements this size. */
-		if (!exec_ok_s(s, stage_sql) || !exec_ok_s(s, stage_disp_sql) || !exec_ok_s(s, "SET jit = off"))
+		if (!exec_ok_s(s, stage_sql) || !exec_ok_s(s, stage_disp_sql))
 			goto fail;
+		/* The planner's JIT costs more than it saves here; a server without it has nothing to turn off. */
+		PQclear(PQexec(c, "SET jit = off"));
 		s->staged = true;
 	}
 	if (!exec_ok_s(s, "BEGIN"))
@@ -992,7 +1011,17 @@ static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	rest.dispositions = NULL;
 	rest.n_dispositions = 0;
 	struct pmhc_store_result ignored;
-	if (write_pipelined(s, &rest, &ignored) != 0)
+	int rest_rc = write_pipelined(s, &rest, &ignored);
+	if (s->conn != c) {
+		/*
+		 * It had to connect again: the transaction above died with the old
+		 * connection, and a COMMIT now would claim what was never written.
+		 */
+		if (s->conn != NULL)
+			lose_connection(s, "connection to PostgreSQL lost during a bulk batch");
+		return -1;
+	}
+	if (rest_rc != 0)
 		goto rollback;
 	rest_ms = elapsed_ms(&t);
 	if (!exec_ok_s(s, "COMMIT"))
@@ -1000,8 +1029,9 @@ static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	commit_ms = elapsed_ms(&t);
 	pmhc_debug("msg=\"bulk batch written\" calls=%zu calls_path=%s calls_ms=%.1f dispositions=%zu "
 		   "dispositions_path=%s dispositions_ms=%.1f rest_ms=%.1f commit_ms=%.1f",
-		   b->n_calls, calls_merged ? "merge" : "copy", calls_ms, b->n_dispositions,
-		   disp_merged ? "merge" : "copy", disp_ms, rest_ms, commit_ms);
+		   b->n_calls, PATH(b->n_calls, calls_merged), calls_ms, b->n_dispositions,
+		   PATH(b->n_dispositions, disp_merged), disp_ms, rest_ms, commit_ms);
+#undef PATH
 	return 0;
 
 rollback:
