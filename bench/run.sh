@@ -46,6 +46,10 @@ bash tests/support/with-servers.sh --partitions 16 --topic-partitions cad.histor
 # Latency and memory, each on fresh servers: a mock holding millions of
 # messages, and a PostgreSQL busy with the bulk load behind it, would set the
 # tail themselves (bench/live.sh says why runs are short).
+# The first stage's servers leave gigabytes to delete and write back: let the
+# disk settle, or the first latency run measures that.
+sync
+sleep 5
 echo "   at a steady 1,000 calls/s for $latency_s s after 2 s of warm-up, each on fresh servers:"
 for mode in pmhcd relay one-hop; do
   bash tests/support/with-servers.sh --partitions 16 -- bash bench/live.sh "$PWD/build" "$mode" 1000 "$latency_s" \
