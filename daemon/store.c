@@ -851,30 +851,12 @@ static bool pick_room(struct pmhc_store *s, size_t n)
 	size_t *decide = realloc(s->pick_decide, n * sizeof *decide);
 	if (decide != NULL)
 		s->pick_decide = decide;
-	if (items == NULL || keep == NULL || decide == NULL)
+	if (items == NULL || keep == NULL || decide == NULL) {
+		snprintf(s->last_error, sizeof s->last_error, "out of memory");
 		return false;
+	}
 	s->pick_cap = n;
 	return true;
-}
-
-/*
- * Tries the batch's part straight into the tables under a savepoint. True when
- * it went in; false with the savepoint rolled back (the caller merges instead)
- * or with the connection gone (the caller sees PQstatus).
- */
-static bool copy_direct(struct pmhc_store *s, const struct copy_job *jobs, size_t n_jobs)
-{
-	s->last_sqlstate[0] = '\0';
-	if (!exec_ok_s(s, "SAVEPOINT pmhc_direct"))
-		return false;
-	bool ok = true;
-	for (size_t i = 0; i < n_jobs && ok; i++)
-		ok = copy_rows(s, &jobs[i]);
-	if (ok)
-		return exec_ok_s(s, "RELEASE SAVEPOINT pmhc_direct");
-	if (PQstatus(s->conn) == CONNECTION_OK)
-		exec_ok_s(s, "ROLLBACK TO SAVEPOINT pmhc_direct");
-	return false;
 }
 
 /*
@@ -897,15 +879,38 @@ static void merging(struct pmhc_store *s, bool *merged)
 	*merged = true;
 }
 
+enum direct { DIRECT_COPIED, DIRECT_MERGE, DIRECT_LOST };
+
+/*
+ * Tries the batch's part straight into the tables under a savepoint. When it
+ * does not go in, the savepoint is rolled back and the caller merges instead
+ * (*merged set, the reason logged), unless the connection is gone.
+ */
+static enum direct copy_direct(struct pmhc_store *s, const struct copy_job *jobs, size_t n_jobs, bool *merged)
+{
+	s->last_sqlstate[0] = '\0';
+	if (exec_ok_s(s, "SAVEPOINT pmhc_direct")) {
+		bool ok = true;
+		for (size_t i = 0; i < n_jobs && ok; i++)
+			ok = copy_rows(s, &jobs[i]);
+		if (ok && exec_ok_s(s, "RELEASE SAVEPOINT pmhc_direct"))
+			return DIRECT_COPIED;
+		if (!ok && PQstatus(s->conn) == CONNECTION_OK)
+			exec_ok_s(s, "ROLLBACK TO SAVEPOINT pmhc_direct");
+	}
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return DIRECT_LOST;
+	merging(s, merged);
+	return DIRECT_MERGE;
+}
+
 static bool bulk_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, size_t *applied, bool *merged)
 {
 	*merged = false;
 	if (b->n_calls == 0)
 		return true;
-	if (!pick_room(s, b->n_calls)) {
-		snprintf(s->last_error, sizeof s->last_error, "out of memory");
+	if (!pick_room(s, b->n_calls))
 		return false;
-	}
 	for (size_t i = 0; i < b->n_calls; i++) {
 		const struct pmhc_call_row *r = &b->calls[i];
 		s->pick_items[i] = (struct pmhc_pick_item){ r->call->psap_id, r->call->call_id, r->call->revision,
@@ -919,13 +924,11 @@ static bool bulk_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, s
 		{ "COPY pmhc.decisions (" DECISIONS_COLUMNS ") FROM STDIN", b->calls, sizeof *b->calls, s->pick_decide,
 		  n_decide, call_formatter, COLS(decisions_cols) },
 	};
-	if (copy_direct(s, direct, 2)) {
+	enum direct d = copy_direct(s, direct, 2, merged);
+	if (d == DIRECT_COPIED)
 		*applied = n_decide;
-		return true;
-	}
-	if (PQstatus(s->conn) != CONNECTION_OK)
-		return false;
-	merging(s, merged);
+	if (d != DIRECT_MERGE)
+		return d == DIRECT_COPIED;
 	const struct copy_job stage = { "COPY pmhc_stage_calls FROM STDIN", b->calls, sizeof *b->calls, NULL,
 					b->n_calls, call_formatter, STAGE_COLS(UPSERT_NPARAMS) };
 	PGresult *r;
@@ -941,10 +944,8 @@ static bool bulk_dispositions(struct pmhc_store *s, const struct pmhc_store_batc
 	*merged = false;
 	if (b->n_dispositions == 0)
 		return true;
-	if (!pick_room(s, b->n_dispositions)) {
-		snprintf(s->last_error, sizeof s->last_error, "out of memory");
+	if (!pick_room(s, b->n_dispositions))
 		return false;
-	}
 	for (size_t i = 0; i < b->n_dispositions; i++) {
 		const struct pmhc_disposition_row *r = &b->dispositions[i];
 		s->pick_items[i] = (struct pmhc_pick_item){ r->disp->psap_id, r->disp->call_id, r->disp->closed_at_ms,
@@ -955,11 +956,9 @@ static bool bulk_dispositions(struct pmhc_store *s, const struct pmhc_store_batc
 	const struct copy_job direct = { "COPY pmhc.dispositions (" DISPOSITIONS_COLUMNS ") FROM STDIN",
 					 b->dispositions, sizeof *b->dispositions, s->pick_keep, n_keep,
 					 disposition_formatter, COLS(dispositions_cols) };
-	if (copy_direct(s, &direct, 1))
-		return true;
-	if (PQstatus(s->conn) != CONNECTION_OK)
-		return false;
-	merging(s, merged);
+	enum direct d = copy_direct(s, &direct, 1, merged);
+	if (d != DIRECT_MERGE)
+		return d == DIRECT_COPIED;
 	const struct copy_job stage = { "COPY pmhc_stage_dispositions FROM STDIN", b->dispositions,
 					sizeof *b->dispositions, NULL, b->n_dispositions, disposition_formatter,
 					STAGE_COLS(DISPOSITION_NPARAMS) };
