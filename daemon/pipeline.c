@@ -23,18 +23,21 @@
 #define ARENA_CHUNK (256 * 1024)
 #define STATS_EVERY_MS 60000
 
-static int64_t wall_ms(void)
+static int64_t clock_ms(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
 }
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 /* The highest offset of one partition seen in a batch. */

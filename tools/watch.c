@@ -181,14 +181,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Asked for every block, so that a resized window is followed. */
 static int output_width(void)
 {
@@ -457,7 +449,7 @@ static int add_calls(rd_kafka_t *rk, struct watch *w, rd_kafka_topic_partition_l
 		times = rd_kafka_topic_partition_list_new(n);
 		for (i = 0; i < n; i++)
 			rd_kafka_topic_partition_list_add(times, topic, ids[i])->offset =
-				wall_ms() - LOOKBACK_MS;
+				pmhc_cli_wall_ms() - LOOKBACK_MS;
 		terr = rd_kafka_offsets_for_times(rk, times, PMHC_CLI_METADATA_TIMEOUT_MS);
 		if (terr)
 			fprintf(stderr, PROG ": cannot look up the calls of the last %d minutes "
