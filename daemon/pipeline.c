@@ -70,7 +70,6 @@ struct batch {
 	struct poison *poison;
 	size_t n_poison;
 	bool poison_sent;
-	bool bulk;		/* backfill: write the calls through COPY */
 	const char *topic_calls, *topic_dispositions;
 	struct offset_mark *marks;
 	size_t n_marks, cap_marks;
@@ -338,7 +337,7 @@ static void *writer_main(void *arg)
 
 		struct pmhc_store_batch sb = {
 			b->rows, b->n_rows, b->dispositions, b->n_dispositions, b->rejected, b->n_rejected,
-			b->units, b->n_units, b->bulk,
+			b->units, b->n_units,
 		};
 		int rc = pmhc_store_write_batch(w->store, &sb, &b->result);
 		if (rc != 0 && !pmhc_store_connection_lost(w->store))
@@ -806,7 +805,6 @@ static void handle_message(struct pipeline *p, const rd_kafka_message_t *m)
 		return;
 	}
 	struct batch *b = p->current;
-	b->bulk = p->mode == PMHC_MODE_BACKFILL;
 	if (p->mode == PMHC_MODE_BACKFILL)
 		handle_history(p, b, m);
 	else if (strcmp(rd_kafka_topic_name(m->rkt), p->cfg->topic_dispositions) == 0)

@@ -34,7 +34,7 @@ struct pmhc_store {
 	char last_error[512];
 	char last_sqlstate[6];	/* of the last COPY that failed */
 	struct sbuf scratch;
-	/* The bulk path's working space, kept between batches. */
+	/* The COPY path's working space, kept between batches. */
 	struct sbuf line;
 	struct pmhc_pick_item *pick_items;
 	size_t *pick_keep, *pick_decide, pick_cap;
@@ -316,14 +316,10 @@ static size_t sb_hex(struct sbuf *b, const unsigned char *bytes, size_t n)
 
 /* ---- the write ---- */
 
-#define UPSERT_NPARAMS 29
+#define CALL_NPARAMS 29
 #define NO_PARAM ((size_t)-1)
 
-/*
- * What a newer version of a row replaces, and when: shared by the live upserts
- * and the bulk (COPY) path, so the two can never disagree.
- */
-/* The columns each path writes, in the order of its values. */
+/* The columns written, in the order of their values. */
 #define CALLS_COLUMNS \
 	"psap_id, call_id, revision, received_at, source, nature_code, nature_code_mapped, nature_text," \
 	" premise_flags, flags, mental_health_call, rule_id, response, dispatch_code, unit_ids, fallback_used," \
@@ -338,6 +334,7 @@ static size_t sb_hex(struct sbuf *b, const unsigned char *bytes, size_t n)
 	"psap_id, call_id, closed_at, code, unit_ids, arrest, use_of_force, connected_to_services," \
 	" service_unavailable, service_name, backfilled, source_partition, source_offset"
 
+/* What a newer version of a row replaces, and when: the merge statements' rules. */
 #define CALLS_UPDATE \
 	" revision = EXCLUDED.revision, received_at = EXCLUDED.received_at, source = EXCLUDED.source," \
 	" nature_code = EXCLUDED.nature_code, nature_code_mapped = EXCLUDED.nature_code_mapped," \
@@ -371,22 +368,6 @@ static size_t sb_hex(struct sbuf *b, const unsigned char *bytes, size_t n)
 	"  OR (EXCLUDED.closed_at = t.closed_at AND NOT (EXCLUDED.source_partition = t.source_partition" \
 	"      AND EXCLUDED.source_offset < t.source_offset))"
 
-static const char upsert_sql[] =
-	"WITH c AS ("
-	" INSERT INTO pmhc.calls AS t (" CALLS_COLUMNS ")"
-	" VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000.0), $5, $6, $7, $8, $9::text[], $10::text[],"
-	"  $11, $12, $13, $14, $15::text[], $16, $17, to_timestamp($18::bigint / 1000.0), $19, $20, $21, $22,"
-	"  decode($23, 'hex'), $24, $25, $26, $27)"
-	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
-	CALLS_UPDATE
-	" RETURNING 1)"
-	" INSERT INTO pmhc.decisions AS d (" DECISIONS_COLUMNS ")"
-	" SELECT $1, $2, $3, to_timestamp($18::bigint / 1000.0), $17, $7, $10::text[], $11, $12, $13, $14,"
-	"  $15::text[], $16, $28::text[], $29, $25 FROM c"
-	" ON CONFLICT (psap_id, call_id, revision) DO UPDATE SET"
-	DECISIONS_UPDATE
-	" RETURNING 1";
-
 #define REJECT_NPARAMS 6
 
 /* A replayed rejection finds its row already there: the key is its Kafka position. */
@@ -405,18 +386,8 @@ static const char unit_sql[] =
 
 #define DISPOSITION_NPARAMS 13
 
-/*
- * A later disposition (by closed_at, then arrival) replaces an earlier one. A
- * replay of an older message of the same partition loses to what is stored.
- */
-static const char disposition_sql[] =
-	"INSERT INTO pmhc.dispositions AS t (" DISPOSITIONS_COLUMNS ")"
-	" VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4, $5::text[], $6, $7, $8, $9, $10, $11, $12, $13)"
-	" ON CONFLICT (psap_id, call_id) DO UPDATE SET"
-	DISPOSITIONS_UPDATE;
-
 /* Fills off[] with the offsets of the row's 29 parameters in the scratch buffer. */
-static void row_params(struct sbuf *b, const struct pmhc_call_row *row, size_t off[UPSERT_NPARAMS])
+static void row_params(struct sbuf *b, const struct pmhc_call_row *row, size_t off[CALL_NPARAMS])
 {
 	const Pmhc__V1__CallEvent *c = row->call;
 	const Pmhc__V1__Location *loc = c->location;
@@ -513,8 +484,6 @@ static int ensure_ready(struct pmhc_store *s)
 			const char *name, *sql;
 			int nparams;
 		} statements[] = {
-			{ "pmhc_upsert_call", upsert_sql, UPSERT_NPARAMS },
-			{ "pmhc_upsert_disposition", disposition_sql, DISPOSITION_NPARAMS },
 			{ "pmhc_insert_unit_status", unit_sql, UNIT_NPARAMS },
 			{ "pmhc_insert_rejected", reject_sql, REJECT_NPARAMS },
 		};
@@ -536,7 +505,7 @@ static int ensure_ready(struct pmhc_store *s)
 /* Queues one prepared statement whose parameters sit in the scratch buffer at off[]. */
 static bool send_prepared(struct pmhc_store *s, const char *stmt, int nparams, const size_t *off)
 {
-	const char *values[UPSERT_NPARAMS];
+	const char *values[CALL_NPARAMS];
 	if (s->scratch.oom) {
 		s->scratch.oom = false;
 		lose_connection(s, "out of memory formatting a row");
@@ -609,19 +578,20 @@ static void rejected_params(struct sbuf *b, const struct pmhc_rejected_row *r, s
 	off[5] = sb_hex(b, r->payload_sha256, sizeof r->payload_sha256);
 }
 
-static int write_pipelined(struct pmhc_store *s, const struct pmhc_store_batch *b,
-			   struct pmhc_store_result *res);
+static int write_statements(struct pmhc_store *s, const struct pmhc_store_batch *b);
 
 /*
- * The bulk path (backfill). pick.c decides in memory which rows of a batch
- * reach the tables, by the same rules as the live upserts. When no call or
- * disposition of the batch is stored yet (the usual case: history is new), those
- * rows are COPYed straight into pmhc.calls, pmhc.decisions and
- * pmhc.dispositions, the cheapest way in. A unique violation means the batch
- * meets stored rows (a re-read, a resumed run, a live daemon): that part is then
- * rolled back to its savepoint and merged instead, through staging tables whose
- * columns are exactly the live upsert's parameters, made by the same
- * row_params(), so the paths cannot drift apart.
+ * Calls and dispositions, live or backfill, go in by COPY: per row, a
+ * statement of its own costs PostgreSQL several times the CPU (each execution
+ * starts an executor and re-reads every CHECK constraint), and on a shared
+ * machine that CPU is taken from the live path. pick.c decides in memory which
+ * rows of a batch reach the tables. When no call or disposition of the batch is
+ * stored yet (history, and most live batches), those rows are COPYed straight
+ * into pmhc.calls, pmhc.decisions and pmhc.dispositions. A unique violation
+ * means the batch meets stored rows (a new revision, a re-read, a replay after
+ * a crash): that part is rolled back to its savepoint and merged instead,
+ * through staging tables whose columns are the rows' parameters, made by the
+ * same row_params(), by statements that apply pick.c's rules in SQL.
  */
 static const char stage_sql[] =
 	"CREATE TEMP TABLE IF NOT EXISTS pmhc_stage_calls ("
@@ -635,7 +605,7 @@ static const char stage_disp_sql[] =
 	" p1 text, p2 text, p3 bigint, p4 text, p5 text[], p6 boolean, p7 boolean, p8 boolean, p9 boolean,"
 	" p10 text, p11 boolean, p12 integer, p13 bigint) ON COMMIT DELETE ROWS";
 
-/* The replacement rule of the live upsert, applied first within the batch, then against what is stored. */
+/* The replacement rule, applied first within the batch, then against what is stored. */
 static const char move_disp_sql[] =
 	"INSERT INTO pmhc.dispositions AS t (" DISPOSITIONS_COLUMNS ")"
 	" SELECT DISTINCT ON (p1, p2) p1, p2, to_timestamp(p3 / 1000.0), p4, p5, p6, p7, p8, p9, p10, p11, p12, p13"
@@ -680,7 +650,7 @@ struct copy_col {
 	unsigned char as;	/* enum copy_as */
 };
 
-/* CALLS_COLUMNS from the upsert's parameters $1..$27. */
+/* CALLS_COLUMNS from row_params()' first 27 parameters. */
 static const struct copy_col calls_cols[] = {
 	{ 0, AS_TEXT }, { 1, AS_TEXT }, { 2, AS_TEXT }, { 3, AS_TIMESTAMP }, { 4, AS_TEXT }, { 5, AS_TEXT },
 	{ 6, AS_TEXT }, { 7, AS_TEXT }, { 8, AS_TEXT }, { 9, AS_TEXT }, { 10, AS_TEXT }, { 11, AS_TEXT },
@@ -689,14 +659,14 @@ static const struct copy_col calls_cols[] = {
 	{ 22, AS_BYTEA }, { 23, AS_TEXT }, { 24, AS_TEXT }, { 25, AS_TEXT }, { 26, AS_TEXT },
 };
 
-/* DECISIONS_COLUMNS, as the upsert's second INSERT makes them. */
+/* DECISIONS_COLUMNS from row_params(), as move_sql's decisions take them. */
 static const struct copy_col decisions_cols[] = {
 	{ 0, AS_TEXT }, { 1, AS_TEXT }, { 2, AS_TEXT }, { 17, AS_TIMESTAMP }, { 16, AS_TEXT }, { 6, AS_TEXT },
 	{ 9, AS_TEXT }, { 10, AS_TEXT }, { 11, AS_TEXT }, { 12, AS_TEXT }, { 13, AS_TEXT }, { 14, AS_TEXT },
 	{ 15, AS_TEXT }, { 27, AS_TEXT }, { 28, AS_TEXT }, { 24, AS_TEXT },
 };
 
-/* DISPOSITIONS_COLUMNS from disposition_sql's parameters. */
+/* DISPOSITIONS_COLUMNS from disposition_params(). */
 static const struct copy_col dispositions_cols[] = {
 	{ 0, AS_TEXT }, { 1, AS_TEXT }, { 2, AS_TIMESTAMP }, { 3, AS_TEXT }, { 4, AS_TEXT }, { 5, AS_TEXT },
 	{ 6, AS_TEXT }, { 7, AS_TEXT }, { 8, AS_TEXT }, { 9, AS_TEXT }, { 10, AS_TEXT }, { 11, AS_TEXT },
@@ -798,7 +768,7 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 		return false;
 	PQclear(r);
 	struct sbuf *line = &s->line;
-	size_t off[UPSERT_NPARAMS];
+	size_t off[CALL_NPARAMS];
 	char conv[2 * PMHC_SUBJECT_HASH_LEN + 16];	/* the longest: a subject hash, \x and hex */
 	bool ok = true;
 	for (size_t i = 0; i < j->n && ok; i++) {
@@ -860,9 +830,11 @@ static bool pick_room(struct pmhc_store *s, size_t n)
 }
 
 /*
- * The direct COPY met stored rows: the merge decides. Anything else that made
- * it fail (a row PostgreSQL refuses, a bug of ours) is merged too, and said
- * plainly, since every batch like it takes the slow path.
+ * The direct COPY met stored rows: the merge decides. A row PostgreSQL refuses
+ * for its data is tried by the merge too (it converts in SQL, not here) and is
+ * refused there again if it truly is bad. Anything else (a bug of ours) is
+ * merged as well, and said plainly, since every batch like it takes the slow
+ * path.
  */
 static void merging(struct pmhc_store *s, bool *merged)
 {
@@ -870,9 +842,12 @@ static void merging(struct pmhc_store *s, bool *merged)
 		if (*q == '\n' || *q == '"')
 			*q = ' ';
 	if (strcmp(s->last_sqlstate, "23505") == 0)	/* unique_violation */
-		pmhc_debug("msg=\"bulk batch meets stored rows; merged, not copied\" reason=\"%s\"", s->last_error);
+		pmhc_debug("msg=\"batch meets stored rows; merged, not copied\" reason=\"%s\"", s->last_error);
+	else if (strncmp(s->last_sqlstate, "22", 2) == 0 || strncmp(s->last_sqlstate, "23", 2) == 0)
+		pmhc_debug("msg=\"COPY refused a row; merging to see whether the merge takes it\" sqlstate=%s "
+			   "reason=\"%s\"", s->last_sqlstate, s->last_error);
 	else
-		pmhc_warn("msg=\"bulk COPY failed; batch merged instead\" sqlstate=%s reason=\"%s\"",
+		pmhc_warn("msg=\"COPY failed; batch merged instead\" sqlstate=%s reason=\"%s\"",
 			  s->last_sqlstate[0] ? s->last_sqlstate : "-", s->last_error);
 	s->last_error[0] = '\0';
 	s->last_sqlstate[0] = '\0';
@@ -904,9 +879,11 @@ static enum direct copy_direct(struct pmhc_store *s, const struct copy_job *jobs
 	return DIRECT_MERGE;
 }
 
-static bool bulk_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, size_t *applied, bool *merged)
+/* *applied: the decisions written (a new revision each); the other calls were stale. */
+static bool copy_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, size_t *applied, bool *merged)
 {
 	*merged = false;
+	*applied = 0;
 	if (b->n_calls == 0)
 		return true;
 	if (!pick_room(s, b->n_calls))
@@ -930,7 +907,7 @@ static bool bulk_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, s
 	if (d != DIRECT_MERGE)
 		return d == DIRECT_COPIED;
 	const struct copy_job stage = { "COPY pmhc_stage_calls FROM STDIN", b->calls, sizeof *b->calls, NULL,
-					b->n_calls, call_formatter, STAGE_COLS(UPSERT_NPARAMS) };
+					b->n_calls, call_formatter, STAGE_COLS(CALL_NPARAMS) };
 	PGresult *r;
 	if (!copy_rows(s, &stage) || (r = exec_result(s->conn, move_sql, PGRES_TUPLES_OK, s)) == NULL)
 		return false;
@@ -939,7 +916,7 @@ static bool bulk_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, s
 	return true;
 }
 
-static bool bulk_dispositions(struct pmhc_store *s, const struct pmhc_store_batch *b, bool *merged)
+static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batch *b, bool *merged)
 {
 	*merged = false;
 	if (b->n_dispositions == 0)
@@ -974,8 +951,13 @@ static double elapsed_ms(struct timespec *since)
 	return ms;
 }
 
-/* Calls and dispositions through COPY; the rest as on the live path, all in one transaction. */
-static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res)
+static size_t batch_events(const struct pmhc_store_batch *b)
+{
+	return b->n_calls + b->n_dispositions + b->n_rejected + b->n_units;
+}
+
+/* Calls and dispositions through COPY, the rest as statements, all in one transaction. */
+static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res)
 {
 	PGconn *c = s->conn;
 	/* Where a batch's time goes, for whoever tunes a backfill (log level debug). */
@@ -995,29 +977,28 @@ static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	if (!exec_ok_s(s, "BEGIN"))
 		goto fail;
 	res->applied = 0;
-	if (!bulk_calls(s, b, &res->applied, &calls_merged))
+	if (!copy_calls(s, b, &res->applied, &calls_merged))
 		goto rollback;
 	res->stale = b->n_calls - res->applied;
 	calls_ms = elapsed_ms(&t);
-	if (!bulk_dispositions(s, b, &disp_merged))
+	if (!copy_dispositions(s, b, &disp_merged))
 		goto rollback;
 	disp_ms = elapsed_ms(&t);
 
-	/* Unit statuses and rejections: few beside the rest, sent as usual. */
+	/* Unit statuses and rejections: few beside the rest, sent as statements. */
 	struct pmhc_store_batch rest = *b;
 	rest.calls = NULL;
 	rest.n_calls = 0;
 	rest.dispositions = NULL;
 	rest.n_dispositions = 0;
-	struct pmhc_store_result ignored;
-	int rest_rc = write_pipelined(s, &rest, &ignored);
+	int rest_rc = write_statements(s, &rest);
 	if (s->conn != c) {
 		/*
 		 * It had to connect again: the transaction above died with the old
 		 * connection, and a COMMIT now would claim what was never written.
 		 */
 		if (s->conn != NULL)
-			lose_connection(s, "connection to PostgreSQL lost during a bulk batch");
+			lose_connection(s, "connection to PostgreSQL lost mid-batch");
 		return -1;
 	}
 	if (rest_rc != 0)
@@ -1026,7 +1007,7 @@ static int write_bulk(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	if (!exec_ok_s(s, "COMMIT"))
 		goto fail;
 	commit_ms = elapsed_ms(&t);
-	pmhc_debug("msg=\"bulk batch written\" calls=%zu calls_path=%s calls_ms=%.1f dispositions=%zu "
+	pmhc_debug("msg=\"batch written\" calls=%zu calls_path=%s calls_ms=%.1f dispositions=%zu "
 		   "dispositions_path=%s dispositions_ms=%.1f rest_ms=%.1f commit_ms=%.1f",
 		   b->n_calls, PATH(b->n_calls, calls_merged), calls_ms, b->n_dispositions,
 		   PATH(b->n_dispositions, disp_merged), disp_ms, rest_ms, commit_ms);
@@ -1040,8 +1021,10 @@ rollback:
 			for (char *q = s->last_error; *q; q++)
 				if (*q == '\n' || *q == '"')
 					*q = ' ';
-			pmhc_error("msg=\"bulk batch refused by PostgreSQL; nothing of it was written\" calls=%zu error=\"%s\"",
-				   b->n_calls, s->last_error);
+			/* A single row is the caller's to report: it is looking for the one refused. */
+			if (batch_events(b) > 1)
+				pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" events=%zu "
+					   "error=\"%s\"", batch_events(b), s->last_error);
 			return -1;
 		}
 	}
@@ -1054,38 +1037,24 @@ fail:
 	return -1;
 }
 
-static int write_pipelined(struct pmhc_store *s, const struct pmhc_store_batch *b,
-			   struct pmhc_store_result *res)
+/*
+ * Unit statuses and rejected events, one prepared statement each, pipelined.
+ * Outside write_copy()'s transaction they form one implicit transaction of
+ * their own, committed at the sync or, after any error, rolled back whole.
+ */
+static int write_statements(struct pmhc_store *s, const struct pmhc_store_batch *b)
 {
-	size_t n = b->n_calls, total = b->n_calls + b->n_dispositions + b->n_rejected + b->n_units;
-	res->applied = res->stale = 0;
+	size_t total = b->n_rejected + b->n_units;
 	if (total == 0)
 		return 0;
 	if (ensure_ready(s) != 0)
 		return -1;
 	PGconn *c = s->conn;
-
-	/*
-	 * One pipeline, one sync: the statements form one implicit transaction that
-	 * commits at the sync or, after any error, rolls back whole.
-	 */
 	if (PQsetnonblocking(c, 1) != 0 || !PQenterPipelineMode(c)) {
 		lose_connection(s, pq_error(c));
 		return -1;
 	}
-	size_t off[UPSERT_NPARAMS];
-	for (size_t i = 0; i < b->n_calls; i++) {
-		s->scratch.len = 0;
-		row_params(&s->scratch, &b->calls[i], off);
-		if (!send_prepared(s, "pmhc_upsert_call", UPSERT_NPARAMS, off))
-			return -1;
-	}
-	for (size_t i = 0; i < b->n_dispositions; i++) {
-		s->scratch.len = 0;
-		disposition_params(&s->scratch, &b->dispositions[i], off);
-		if (!send_prepared(s, "pmhc_upsert_disposition", DISPOSITION_NPARAMS, off))
-			return -1;
-	}
+	size_t off[CALL_NPARAMS];
 	for (size_t i = 0; i < b->n_rejected; i++) {
 		s->scratch.len = 0;
 		rejected_params(&s->scratch, &b->rejected[i], off);
@@ -1105,22 +1074,12 @@ static int write_pipelined(struct pmhc_store *s, const struct pmhc_store_batch *
 
 	char first_error[512] = "";
 	bool io_failed = false;
-	size_t applied = 0;
 	for (size_t i = 0; i < total && !io_failed; i++) {
 		PGresult *r;
 		while ((r = next_result(c, &io_failed)) != NULL) {
-			ExecStatusType st = PQresultStatus(r);
-			if (st == PGRES_TUPLES_OK && i < n)
-				applied += (size_t)PQntuples(r);
-			else if (st == PGRES_FATAL_ERROR && first_error[0] == '\0') {
-				const char *what = i < n ? "call" : i < n + b->n_dispositions ? "disposition"
-					: i < n + b->n_dispositions + b->n_rejected ? "rejected event" : "unit status";
-				const char *psap = i < n ? b->calls[i].call->psap_id
-					: i < n + b->n_dispositions ? b->dispositions[i - n].disp->psap_id : "-";
-				const char *id = i < n ? b->calls[i].call->call_id
-					: i < n + b->n_dispositions ? b->dispositions[i - n].disp->call_id : "-";
-				snprintf(first_error, sizeof first_error, "%s (%s %s/%s)", PQresultErrorMessage(r), what,
-					 psap, id);
+			if (PQresultStatus(r) == PGRES_FATAL_ERROR && first_error[0] == '\0') {
+				const char *what = i < b->n_rejected ? "rejected event" : "unit status";
+				snprintf(first_error, sizeof first_error, "%s (%s)", PQresultErrorMessage(r), what);
 			}
 			PQclear(r);
 		}
@@ -1139,13 +1098,8 @@ static int write_pipelined(struct pmhc_store *s, const struct pmhc_store_batch *
 			if (*p == '\n' || *p == '"')
 				*p = ' ';
 		snprintf(s->last_error, sizeof s->last_error, "%s", first_error);
-		if (total > 1)
-			pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" events=%zu error=\"%s\"",
-				   total, first_error);
 		return -1;
 	}
-	res->applied = applied;
-	res->stale = n - applied;
 	return 0;
 }
 
@@ -1153,9 +1107,15 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *
 			   struct pmhc_store_result *res)
 {
 	res->applied = res->stale = 0;
-	if (!b->bulk || b->n_calls == 0)
-		return write_pipelined(s, b, res);
+	if (b->n_calls == 0 && b->n_dispositions == 0) {
+		int rc = write_statements(s, b);
+		/* A single row is the caller's to report: it is looking for the one refused. */
+		if (rc != 0 && !s->lost && batch_events(b) > 1)
+			pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" events=%zu error=\"%s\"",
+				   batch_events(b), s->last_error);
+		return rc;
+	}
 	if (ensure_ready(s) != 0)
 		return -1;
-	return write_bulk(s, b, res);
+	return write_copy(s, b, res);
 }

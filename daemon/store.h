@@ -95,8 +95,6 @@ struct pmhc_store_batch {
 	size_t n_rejected;
 	const struct pmhc_unit_row *units;
 	size_t n_units;
-	/* Large and not live (backfill): the calls go through COPY. */
-	bool bulk;
 };
 
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,

@@ -26,7 +26,7 @@ took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$rc" -eq 0 ] || { tail -20 "$PMHC_TEST_DIR/backfill.log" >&2; fail "pmhcd --backfill exited $rc"; }
 grep -q 'backfill caught up with every partition' "$PMHC_TEST_DIR/backfill.log" || fail "no caught-up line"
 ok "pmhcd --backfill exited 0 by itself once caught up ($took_ms ms)"
-grep -q 'msg="bulk batch written".* calls_path=copy' "$PMHC_TEST_DIR/backfill.log" \
+grep -q 'msg="batch written".* calls_path=copy' "$PMHC_TEST_DIR/backfill.log" \
   || fail "no batch of new history went straight into the tables by COPY"
 ok "new history goes straight into the tables by COPY"
 
@@ -71,11 +71,11 @@ sql "SELECT string_agg(call_id || ':' || revision || ':' || rule_id, ',' ORDER B
      FROM pmhc.calls" > "$PMHC_TEST_DIR/calls-before.txt"
 timeout 120 "$PMHCD" --backfill --config "$PMHC_TEST_DIR/pmhcd.conf" 2>"$PMHC_TEST_DIR/reread.log" \
   || { tail -20 "$PMHC_TEST_DIR/reread.log" >&2; fail "backfill in a new group failed"; }
-grep -q 'msg="bulk batch written".* calls_path=merge' "$PMHC_TEST_DIR/reread.log" \
+grep -q 'msg="batch written".* calls_path=merge' "$PMHC_TEST_DIR/reread.log" \
   || fail "history already stored was not merged"
-grep -q 'msg="bulk batch written".* dispositions_path=merge' "$PMHC_TEST_DIR/reread.log" \
+grep -q 'msg="batch written".* dispositions_path=merge' "$PMHC_TEST_DIR/reread.log" \
   || fail "dispositions already stored were not merged"
-grep -q 'msg="bulk batch written".*_path=copy' "$PMHC_TEST_DIR/reread.log" \
+grep -q 'msg="batch written".*_path=copy' "$PMHC_TEST_DIR/reread.log" \
   && fail "a batch of stored history went in by COPY"
 ok "history already stored is merged, never copied twice"
 expect_eq "re-read in a new group: no call or decision added" \
