@@ -26,8 +26,16 @@ rate=${3:-1000}
 seconds=${4:-30}
 export PMHCD=$build/daemon/pmhcd PMHC_PRODUCE=$build/adapters/pmhc-produce PMHC_CONSUME=$build/adapters/pmhc-consume
 source "$(dirname "$0")/../tests/integration/lib.sh"
+# On a virtual machine the host can take the cores back mid-run (steal); a
+# run it disturbed measures the host, so each says how much it was taken.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t }' /proc/stat; }
 measure() {
+  local before after
+  before=$(cpu_ticks)
   "$build/bench/live_latency" -b "$PMHC_BROKERS" --rate "$rate" --seconds "$seconds" --warmup 2 "$@"
+  after=$(cpu_ticks)
+  awk -v a="$before" -v b="$after" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    printf "  CPU time the host took back (steal) meanwhile: %.1f%%\n", 100 * (y[1] - x[1]) / (y[2] - x[2]) }'
 }
 
 # A uprobe on libc's malloc, where root and perf allow one.
@@ -53,6 +61,9 @@ pmhcd | memory)
   "$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$DATA/sample-units.jsonl" 2>/dev/null
   write_config
   sed -i 's/"fetch.wait.max.ms=10"/"fetch.wait.max.ms=1"/' "$PMHC_TEST_DIR/pmhcd.conf"
+  # The batch age as shipped, not the test suite's shorter one.
+  shipped=$(awk -F'[=;]' '/^ *batch_max_ms *=/ { gsub(/ /, "", $2); print $2 }' "$(dirname "$0")/../config/pmhcd.conf")
+  sed -i "s/batch_max_ms = [0-9]*/batch_max_ms = $shipped/" "$PMHC_TEST_DIR/pmhcd.conf"
   start_daemon
   if [ "$mode" = pmhcd ]; then
     measure | sed 's/^live path/through pmhcd/'
