@@ -107,6 +107,7 @@ struct writer {
 	bool quit;		/* finish the queue, then exit */
 	bool abandon;		/* exit after the write in progress */
 	bool db_down;
+	bool history;		/* backfill: rows most likely new to the tables */
 	struct pmhc_store *store;
 };
 
@@ -337,7 +338,7 @@ static void *writer_main(void *arg)
 
 		struct pmhc_store_batch sb = {
 			b->rows, b->n_rows, b->dispositions, b->n_dispositions, b->rejected, b->n_rejected,
-			b->units, b->n_units,
+			b->units, b->n_units, w->history,
 		};
 		int rc = pmhc_store_write_batch(w->store, &sb, &b->result);
 		if (rc != 0 && !pmhc_store_connection_lost(w->store))
@@ -1058,6 +1059,7 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pm
 	pthread_mutex_init(&p->w.mu, NULL);
 	pthread_cond_init(&p->w.cv, NULL);
 
+	p->w.history = p->mode == PMHC_MODE_BACKFILL;
 	p->w.store = pmhc_store_open(cfg->pg_conninfo, cfg->pg_start_timeout_s, &sig->stop);
 	if (p->w.store == NULL) {
 		rc = sig->stop ? 0 : 69;

@@ -31,6 +31,8 @@ struct pmhc_store {
 	bool prepared;
 	bool lost;
 	bool staged;		/* the COPY staging table exists on this connection */
+	bool oom;		/* a batch failed for want of memory, not for its data */
+	unsigned long generation;	/* counts connections: a reconnect mid-batch shows */
 	char last_error[512];
 	char last_sqlstate[6];	/* of the last COPY that failed */
 	struct sbuf scratch;
@@ -59,9 +61,16 @@ static const char *pq_error(PGconn *conn)
 
 static PGconn *connect_once(const char *conninfo)
 {
-	/* expand_dbname lets conninfo be a URI or key=value string; ours only fill gaps. */
-	const char *kw[] = { "dbname", "application_name", "connect_timeout", NULL };
-	const char *val[] = { conninfo, "pmhcd", "10", NULL };
+	/*
+	 * expand_dbname lets conninfo be a URI or key=value string. Ours come
+	 * before it, so they only fill gaps: libpq lets a later entry win. A
+	 * server that vanished without a word (failover, a cut cable) is noticed
+	 * by keepalives and the TCP user timeout within about 30 s, not after
+	 * the kernel's two hours; over a Unix socket they do not apply.
+	 */
+	const char *kw[] = { "application_name", "connect_timeout", "keepalives_idle", "keepalives_interval",
+			     "keepalives_count", "tcp_user_timeout", "dbname", NULL };
+	const char *val[] = { "pmhcd", "10", "15", "5", "3", "30000", conninfo, NULL };
 	return PQconnectdbParams(kw, val, 1);
 }
 
@@ -472,6 +481,8 @@ static int ensure_ready(struct pmhc_store *s)
 			PQfinish(s->conn);
 		s->conn = connect_once(s->conninfo);
 		s->prepared = false;
+		s->staged = false;
+		s->generation++;
 		if (PQstatus(s->conn) != CONNECTION_OK) {
 			lose_connection(s, pq_error(s->conn));
 			return -1;
@@ -584,14 +595,14 @@ static int write_statements(struct pmhc_store *s, const struct pmhc_store_batch 
  * Calls and dispositions, live or backfill, go in by COPY: per row, a
  * statement of its own costs PostgreSQL several times the CPU (each execution
  * starts an executor and re-reads every CHECK constraint), and on a shared
- * machine that CPU is taken from the live path. pick.c decides in memory which
- * rows of a batch reach the tables. When no call or disposition of the batch is
- * stored yet (history, and most live batches), those rows are COPYed straight
- * into pmhc.calls, pmhc.decisions and pmhc.dispositions. A unique violation
- * means the batch meets stored rows (a new revision, a re-read, a replay after
- * a crash): that part is rolled back to its savepoint and merged instead,
- * through staging tables whose columns are the rows' parameters, made by the
- * same row_params(), by statements that apply pick.c's rules in SQL.
+ * machine that CPU is taken from the live path. They are merged into the
+ * tables through staging tables whose columns are the rows' parameters, made
+ * by the same row_params(), by statements that apply the replacement rules.
+ * History is most likely new to the tables: pick.c decides in memory, by the
+ * same rules, which of its rows reach them, and those are COPYed straight into
+ * pmhc.calls, pmhc.decisions and pmhc.dispositions. A unique violation means
+ * the batch meets stored rows after all (a re-read, a resumed run, a live
+ * daemon): that part is rolled back to its savepoint and merged.
  */
 static const char stage_sql[] =
 	"CREATE TEMP TABLE IF NOT EXISTS pmhc_stage_calls ("
@@ -776,7 +787,8 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 		s->scratch.len = 0;
 		j->format(&s->scratch, (const char *)j->rows + row * j->row_size, off);
 		if (s->scratch.oom) {
-			ok = false;	/* the offsets point nowhere: send nothing of this row */
+			s->oom = true;	/* the offsets point nowhere: send nothing of this row */
+			ok = false;
 			break;
 		}
 		line->len = 0;
@@ -790,7 +802,9 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 			copy_field(line, v, k == 0);
 		}
 		sb_put(line, "\n", 1);
-		ok = ok && !line->oom && !s->scratch.oom && PQputCopyData(c, line->p, (int)line->len) == 1;
+		if (line->oom || s->scratch.oom)
+			s->oom = true;
+		ok = ok && !s->oom && PQputCopyData(c, line->p, (int)line->len) == 1;
 	}
 	line->oom = s->scratch.oom = false;
 	if (PQputCopyEnd(c, ok ? NULL : "pmhcd could not format a row") != 1)
@@ -822,7 +836,7 @@ static bool pick_room(struct pmhc_store *s, size_t n)
 	if (decide != NULL)
 		s->pick_decide = decide;
 	if (items == NULL || keep == NULL || decide == NULL) {
-		snprintf(s->last_error, sizeof s->last_error, "out of memory");
+		s->oom = true;
 		return false;
 	}
 	s->pick_cap = n;
@@ -854,12 +868,13 @@ static void merging(struct pmhc_store *s, bool *merged)
 	*merged = true;
 }
 
-enum direct { DIRECT_COPIED, DIRECT_MERGE, DIRECT_LOST };
+enum direct { DIRECT_COPIED, DIRECT_MERGE, DIRECT_FAILED };
 
 /*
  * Tries the batch's part straight into the tables under a savepoint. When it
  * does not go in, the savepoint is rolled back and the caller merges instead
- * (*merged set, the reason logged), unless the connection is gone.
+ * (*merged set, the reason logged), unless the connection is gone or memory
+ * ran out.
  */
 static enum direct copy_direct(struct pmhc_store *s, const struct copy_job *jobs, size_t n_jobs, bool *merged)
 {
@@ -873,8 +888,8 @@ static enum direct copy_direct(struct pmhc_store *s, const struct copy_job *jobs
 		if (!ok && PQstatus(s->conn) == CONNECTION_OK)
 			exec_ok_s(s, "ROLLBACK TO SAVEPOINT pmhc_direct");
 	}
-	if (PQstatus(s->conn) != CONNECTION_OK)
-		return DIRECT_LOST;
+	if (PQstatus(s->conn) != CONNECTION_OK || s->oom)
+		return DIRECT_FAILED;
 	merging(s, merged);
 	return DIRECT_MERGE;
 }
@@ -901,7 +916,8 @@ static bool copy_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, s
 		{ "COPY pmhc.decisions (" DECISIONS_COLUMNS ") FROM STDIN", b->calls, sizeof *b->calls, s->pick_decide,
 		  n_decide, call_formatter, COLS(decisions_cols) },
 	};
-	enum direct d = copy_direct(s, direct, 2, merged);
+	enum direct d = b->likely_new ? copy_direct(s, direct, 2, merged) : DIRECT_MERGE;
+	*merged = d == DIRECT_MERGE;
 	if (d == DIRECT_COPIED)
 		*applied = n_decide;
 	if (d != DIRECT_MERGE)
@@ -933,7 +949,8 @@ static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batc
 	const struct copy_job direct = { "COPY pmhc.dispositions (" DISPOSITIONS_COLUMNS ") FROM STDIN",
 					 b->dispositions, sizeof *b->dispositions, s->pick_keep, n_keep,
 					 disposition_formatter, COLS(dispositions_cols) };
-	enum direct d = copy_direct(s, &direct, 1, merged);
+	enum direct d = b->likely_new ? copy_direct(s, &direct, 1, merged) : DIRECT_MERGE;
+	*merged = d == DIRECT_MERGE;
 	if (d != DIRECT_MERGE)
 		return d == DIRECT_COPIED;
 	const struct copy_job stage = { "COPY pmhc_stage_dispositions FROM STDIN", b->dispositions,
@@ -960,6 +977,7 @@ static size_t batch_events(const struct pmhc_store_batch *b)
 static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res)
 {
 	PGconn *c = s->conn;
+	unsigned long generation = s->generation;
 	/* Where a batch's time goes, for whoever tunes a backfill (log level debug). */
 	double calls_ms = 0, disp_ms = 0, rest_ms = 0, commit_ms = 0;
 	bool calls_merged = false, disp_merged = false;
@@ -967,6 +985,7 @@ static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	s->last_error[0] = '\0';
+	s->oom = false;
 	if (!s->staged) {
 		if (!exec_ok_s(s, stage_sql) || !exec_ok_s(s, stage_disp_sql))
 			goto fail;
@@ -992,7 +1011,7 @@ static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	rest.dispositions = NULL;
 	rest.n_dispositions = 0;
 	int rest_rc = write_statements(s, &rest);
-	if (s->conn != c) {
+	if (s->generation != generation || s->conn == NULL) {
 		/*
 		 * It had to connect again: the transaction above died with the old
 		 * connection, and a COMMIT now would claim what was never written.
@@ -1017,6 +1036,12 @@ static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 rollback:
 	if (PQstatus(c) == CONNECTION_OK) {
 		PQclear(PQexec(c, "ROLLBACK"));
+		if (s->oom) {
+			/* Not the rows' fault: the whole batch is tried again later. */
+			s->oom = false;
+			lose_connection(s, "out of memory formatting the batch");
+			return -1;
+		}
 		if (PQstatus(c) == CONNECTION_OK) {
 			for (char *q = s->last_error; *q; q++)
 				if (*q == '\n' || *q == '"')

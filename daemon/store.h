@@ -1,6 +1,7 @@
 /*
  * PostgreSQL: connection with retries, migrations at start, and batched writes,
- * each batch one transaction sent as a pipeline of prepared statements.
+ * each batch one transaction: calls, decisions and dispositions by COPY, unit
+ * statuses and rejected inputs as pipelined prepared statements.
  * One store per thread: a PGconn is not shared.
  */
 #ifndef PMHC_STORE_H
@@ -76,10 +77,6 @@ void pmhc_store_close(struct pmhc_store *s);
 /* Applies the embedded migrations not yet recorded in pmhc.schema_migrations. */
 int pmhc_store_migrate(struct pmhc_store *s);
 
-/*
- * Writes calls, dispositions and rejected inputs in one transaction. 0 on commit; -1 when nothing was written
- * (the error is logged; the connection is reset so the next call reconnects).
- */
 /* A unit status to record; borrowed from the decoded message. */
 struct pmhc_unit_row {
 	const Pmhc__V1__UnitStatus *status;
@@ -95,8 +92,22 @@ struct pmhc_store_batch {
 	size_t n_rejected;
 	const struct pmhc_unit_row *units;
 	size_t n_units;
+	/*
+	 * History: its rows are most likely not stored yet, so a COPY straight
+	 * into the tables is tried first. A live batch meets a stored call
+	 * whenever a call is revised; a COPY failing that often would cost more
+	 * than it saves, and log an ERROR in the server's log each time.
+	 */
+	bool likely_new;
 };
 
+/*
+ * Writes the batch in one transaction. 0 on commit; -1 when nothing was
+ * written: either the connection was lost or memory ran out (the connection
+ * is reset, pmhc_store_connection_lost() is true, and the whole batch is to be
+ * tried again), or PostgreSQL refused a row for its data
+ * (pmhc_store_last_error() says why; a batch of more than one event is logged).
+ */
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
 			   struct pmhc_store_result *res);
 
