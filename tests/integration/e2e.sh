@@ -6,7 +6,11 @@
 source "$(dirname "$0")/lib.sh"
 
 write_config
+# pmhcd's own connection defaults only fill gaps: the operator's conninfo wins.
+sed -i 's|conninfo = "\([^"]*\)"|conninfo = "\1 application_name=pmhcd-e2e"|' "$PMHC_TEST_DIR/pmhcd.conf"
 start_daemon
+expect_eq "the operator's conninfo wins over pmhcd's connection defaults" \
+  "$(sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'pmhcd-e2e'")" t
 
 "$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$DATA/sample-calls.jsonl"
 printf '\xff\xff\xff\xff not a call' | kcat -P -b "$PMHC_BROKERS" -t cad.calls -k 'TPS/garbage'
