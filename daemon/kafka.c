@@ -1,10 +1,14 @@
 #include "kafka.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+
+/* The reader of cad.units waits at least this long in an idle fetch. */
+#define READER_FETCH_WAIT_MIN_MS 100
 
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err, size_t errlen)
 {
@@ -163,6 +167,23 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 	    set(conf, "enable.partition.eof", "false", err, errlen) != 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
+	}
+	/*
+	 * A broker answers a fetch as soon as data arrives, so the longest wait
+	 * of an idle fetch delays nothing. A short one set for the calls (the
+	 * test suite's mock answers only after the full wait) would make this
+	 * reader ask a thousand times a second for statuses that come a few
+	 * times a minute, and take CPU and broker time from the calls.
+	 */
+	char wait[32];
+	size_t wait_len = sizeof wait;
+	if (rd_kafka_conf_get(conf, "fetch.wait.max.ms", wait, &wait_len) == RD_KAFKA_CONF_OK &&
+	    atoi(wait) < READER_FETCH_WAIT_MIN_MS) {
+		snprintf(wait, sizeof wait, "%d", READER_FETCH_WAIT_MIN_MS);
+		if (set(conf, "fetch.wait.max.ms", wait, err, errlen) != 0) {
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
 	}
 	char why[512];
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
