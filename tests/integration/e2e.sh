@@ -39,6 +39,13 @@ expect_eq "same person, same hash" \
 expect_eq "key never in clear" "$(sql "SELECT count(*) FROM pmhc.calls WHERE position('RMS-' in coalesce(narrative,'') || nature_text) > 0")" 0
 expect_eq "narrative not stored by default" "$(sql 'SELECT count(*) FROM pmhc.calls WHERE narrative IS NOT NULL')" 0
 expect_eq "rules_version recorded" "$(sql 'SELECT count(DISTINCT rules_version) FROM pmhc.calls')" 1
+# rules_version is 64 lowercase hex digits, nothing else (migration 007).
+for table in calls decisions; do
+  for bad in "repeat('g', 64)" "repeat('a', 63)" "repeat('A', 64)" "repeat('a', 62) || 'é'"; do
+    refused=$(sql "UPDATE pmhc.$table SET rules_version = $bad" 2>&1 || true)
+    expect_eq "rules_version $bad refused in $table" "$(grep -c "${table}_rules_version_check" <<<"$refused")" 1
+  done
+done
 
 # The recommendations, through a real consumer from the beginning of the topic.
 "$PMHC_CONSUME" -b "$PMHC_BROKERS" --from-beginning -c 11 --idle-ms 15000 > "$PMHC_TEST_DIR/recs.jsonl" \
