@@ -35,7 +35,7 @@ struct pmhc_store {
 	unsigned long stage_merges;	/* merges since the connection began */
 	unsigned long generation;	/* counts connections: a reconnect mid-batch shows */
 	char last_error[512];
-	char last_sqlstate[6];	/* of the last COPY that failed */
+	char last_sqlstate[6];	/* of the last statement that failed */
 	struct sbuf scratch;
 	/* The COPY path's working space, kept between batches. */
 	struct sbuf line;
@@ -741,11 +741,50 @@ static bool convert_param(const char *v, enum copy_as as, char *out, size_t out_
 				tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, milli) < out_len;
 }
 
+/* PostgreSQL's words as one log field: its newlines and quotes become spaces. */
+static void one_line(char *text)
+{
+	for (char *q = text; *q; q++)
+		if (*q == '\n' || *q == '"')
+			*q = ' ';
+}
+
+/* Keeps PostgreSQL's words and SQLSTATE for a statement it refused. */
+static void note_failure(struct pmhc_store *s, const PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+	snprintf(s->last_sqlstate, sizeof s->last_sqlstate, "%s", state ? state : "");
+}
+
+/*
+ * Whether a refusal is the rows' own doing: bad data (class 22), a broken
+ * constraint (23), a value too big for an index (54000). Anything else is
+ * the server's trouble, not the rows': a deadlock, a lock or statement
+ * timeout, a DBA's cancel, a full disk, a primary turned read-only by a
+ * failover. Such a batch is kept and tried again as a whole, never taken
+ * apart and sent to the DLQ row by row.
+ */
+static bool rows_at_fault(const char *sqlstate)
+{
+	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 ||
+	       strcmp(sqlstate, "54000") == 0;
+}
+
+/* The server refused for a reason of its own: drop the connection (a failover needs a new one) and retry. */
+static void server_refused(struct pmhc_store *s)
+{
+	char why[sizeof s->last_error + 64];
+	snprintf(why, sizeof why, "%s (SQLSTATE %s, not the rows' fault)", s->last_error,
+		 s->last_sqlstate[0] ? s->last_sqlstate : "unknown");
+	lose_connection(s, why);
+}
+
 static PGresult *exec_result(PGconn *c, const char *sql, ExecStatusType want, struct pmhc_store *s)
 {
 	PGresult *r = PQexec(c, sql);
 	if (PQresultStatus(r) != want) {
-		snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+		note_failure(s, r);
 		PQclear(r);
 		return NULL;
 	}
@@ -823,9 +862,7 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 		return false;
 	while ((r = PQgetResult(c)) != NULL) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-			snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
-			snprintf(s->last_sqlstate, sizeof s->last_sqlstate, "%s", state ? state : "");
+			note_failure(s, r);
 			ok = false;
 		}
 		PQclear(r);
@@ -864,9 +901,7 @@ static bool pick_room(struct pmhc_store *s, size_t n)
  */
 static void merging(struct pmhc_store *s, bool *merged)
 {
-	for (char *q = s->last_error; *q; q++)
-		if (*q == '\n' || *q == '"')
-			*q = ' ';
+	one_line(s->last_error);
 	if (strcmp(s->last_sqlstate, "23505") == 0)	/* unique_violation */
 		pmhc_debug("msg=\"batch meets stored rows; merged, not copied\" reason=\"%s\"", s->last_error);
 	else if (strncmp(s->last_sqlstate, "22", 2) == 0 || strncmp(s->last_sqlstate, "23", 2) == 0)
@@ -912,7 +947,7 @@ static PGresult *exec_prepared(struct pmhc_store *s, const char *name)
 	PGresult *r = PQexecPrepared(s->conn, name, 0, NULL, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+		note_failure(s, r);
 		PQclear(r);
 		return NULL;
 	}
@@ -1003,7 +1038,7 @@ static bool prepare(struct pmhc_store *s, const char *name, const char *sql)
 	PGresult *r = PQprepare(s->conn, name, sql, 0, NULL);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
-		snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+		note_failure(s, r);
 	PQclear(r);
 	return ok;
 }
@@ -1034,6 +1069,7 @@ static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	s->last_error[0] = '\0';
+	s->last_sqlstate[0] = '\0';
 	s->oom = false;
 	if (!s->staged) {
 		if (!exec_ok_s(s, stage_sql) || !exec_ok_s(s, stage_disp_sql) ||
@@ -1093,9 +1129,11 @@ rollback:
 			return -1;
 		}
 		if (PQstatus(c) == CONNECTION_OK) {
-			for (char *q = s->last_error; *q; q++)
-				if (*q == '\n' || *q == '"')
-					*q = ' ';
+			one_line(s->last_error);
+			if (!rows_at_fault(s->last_sqlstate)) {
+				server_refused(s);
+				return -1;
+			}
 			/* A single row is the caller's to report: it is looking for the one refused. */
 			if (batch_events(b) > 1)
 				pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" events=%zu "
@@ -1147,7 +1185,7 @@ static int write_statements(struct pmhc_store *s, const struct pmhc_store_batch 
 		return -1;
 	}
 
-	char first_error[512] = "";
+	char first_error[512] = "", first_state[6] = "";
 	bool io_failed = false;
 	for (size_t i = 0; i < total && !io_failed; i++) {
 		PGresult *r;
@@ -1155,6 +1193,8 @@ static int write_statements(struct pmhc_store *s, const struct pmhc_store_batch 
 			if (PQresultStatus(r) == PGRES_FATAL_ERROR && first_error[0] == '\0') {
 				const char *what = i < b->n_rejected ? "rejected event" : "unit status";
 				snprintf(first_error, sizeof first_error, "%s (%s)", PQresultErrorMessage(r), what);
+				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+				snprintf(first_state, sizeof first_state, "%s", state ? state : "");
 			}
 			PQclear(r);
 		}
@@ -1169,10 +1209,9 @@ static int write_statements(struct pmhc_store *s, const struct pmhc_store_batch 
 	PQexitPipelineMode(c);
 	PQsetnonblocking(c, 0);
 	if (first_error[0] != '\0') {
-		for (char *p = first_error; *p; p++)
-			if (*p == '\n' || *p == '"')
-				*p = ' ';
+		one_line(first_error);
 		snprintf(s->last_error, sizeof s->last_error, "%s", first_error);
+		snprintf(s->last_sqlstate, sizeof s->last_sqlstate, "%s", first_state);
 		return -1;
 	}
 	return 0;
@@ -1183,7 +1222,14 @@ int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *
 {
 	res->applied = res->stale = 0;
 	if (b->n_calls == 0 && b->n_dispositions == 0) {
+		s->last_error[0] = '\0';
+		s->last_sqlstate[0] = '\0';
 		int rc = write_statements(s, b);
+		if (rc != 0 && !s->lost && !rows_at_fault(s->last_sqlstate)) {
+			one_line(s->last_error);
+			server_refused(s);
+			return -1;
+		}
 		/* A single row is the caller's to report: it is looking for the one refused. */
 		if (rc != 0 && !s->lost && batch_events(b) > 1)
 			pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" events=%zu error=\"%s\"",

@@ -103,10 +103,13 @@ struct pmhc_store_batch {
 
 /*
  * Writes the batch in one transaction. 0 on commit; -1 when nothing was
- * written: either the connection was lost or memory ran out (the connection
- * is reset, pmhc_store_connection_lost() is true, and the whole batch is to be
- * tried again), or PostgreSQL refused a row for its data
- * (pmhc_store_last_error() says why; a batch of more than one event is logged).
+ * written: either the connection was lost, memory ran out, or the server
+ * refused for a reason that is not the rows' (a deadlock, a timeout, a
+ * cancel, a full disk, a read-only primary: the connection is reset,
+ * pmhc_store_connection_lost() is true, and the whole batch is to be tried
+ * again), or PostgreSQL refused a row for its data: SQLSTATE class 22 or 23,
+ * or 54000 (pmhc_store_last_error() says why; a batch of more than one event
+ * is logged).
  */
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
 			   struct pmhc_store_result *res);

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# PostgreSQL may refuse a write for reasons of its own, not the rows': a
+# deadlock, a lock it would not wait for, a statement a DBA cancelled, a full
+# disk, a primary turned read-only by a failover. Then no row is to blame:
+# none goes to the DLQ or to pmhc.rejected_events, pmhcd says why and keeps
+# deciding, and the whole batch is stored once the server takes writes again.
+# A row that breaks a constraint still goes to the DLQ (poison.sh), also when
+# it comes in the same batch as the server's trouble.
+source "$(dirname "$0")/lib.sh"
+
+write_config
+start_daemon
+
+# The server's trouble, on demand: while public.trouble holds a SQLSTATE, every
+# write to pmhc.calls fails with it.
+sql "CREATE TABLE public.trouble (code text);
+CREATE FUNCTION public.trouble() RETURNS trigger LANGUAGE plpgsql AS \$\$
+DECLARE c text;
+BEGIN
+  SELECT code INTO c FROM public.trouble LIMIT 1;
+  IF c IS NOT NULL THEN RAISE EXCEPTION 'simulated trouble %', c USING ERRCODE = c; END IF;
+  RETURN NEW;
+END \$\$;
+CREATE TRIGGER trouble BEFORE INSERT OR UPDATE ON pmhc.calls FOR EACH ROW EXECUTE FUNCTION public.trouble();"
+
+stored=0
+# deadlock_detected, lock_not_available, query_canceled, disk_full, read_only_sql_transaction
+for code in 40P01 55P03 57014 53100 25006; do
+  sql "INSERT INTO public.trouble VALUES ('$code')"
+  gen_calls 3 "T$code" | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null
+  for _ in $(seq 1 100); do
+    grep -q "simulated trouble $code" "$PMHC_TEST_DIR/pmhcd.log" && break
+    sleep 0.1
+  done
+  grep -q "simulated trouble $code.*SQLSTATE $code, not the rows' fault" "$PMHC_TEST_DIR/pmhcd.log" ||
+    fail "no log line gives the server's reason for $code"
+  ok "$code: the log says the server refused, with its reason and SQLSTATE"
+  sleep 1 # retries meanwhile
+  expect_eq "$code: no row blamed (rejected_events)" "$(sql "SELECT count(*) FROM pmhc.rejected_events")" 0
+  expect_eq "$code: nothing stored while the server refuses" "$(sql "SELECT count(*) FROM pmhc.calls")" "$stored"
+  sql "DELETE FROM public.trouble"
+  stored=$((stored + 3))
+  wait_sql "SELECT count(*) FROM pmhc.calls" "$stored"
+  ok "$code: the batch is stored once the server takes writes again"
+done
+
+# Trouble and a bad row together: the trouble passes, then the row alone is blamed.
+sql "ALTER TABLE pmhc.calls ADD CONSTRAINT no_poison CHECK (call_id !~ '^POISON') NOT VALID"
+sql "INSERT INTO public.trouble VALUES ('40P01')"
+{ gen_calls 2 MIXA; gen_calls 1 POISON; gen_calls 2 MIXB; } | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null
+sleep 1.5
+expect_eq "bad row under trouble: nothing blamed yet" "$(sql "SELECT count(*) FROM pmhc.rejected_events")" 0
+sql "DELETE FROM public.trouble"
+wait_sql "SELECT count(*) FROM pmhc.calls" $((stored + 4))
+wait_sql "SELECT count(*) FROM pmhc.rejected_events" 1
+expect_eq "then only the bad row is blamed" \
+  "$(sql "SELECT reason ~ 'no_poison' FROM pmhc.rejected_events")" t
+
+"$PMHC_CONSUME" -b "$PMHC_BROKERS" -t pmhc.dlq --type call --from-beginning --idle-ms 4000 \
+  > "$PMHC_TEST_DIR/dlq.jsonl" || true
+expect_eq "the DLQ holds the bad row and nothing else" "$(jq -r '.call_id' "$PMHC_TEST_DIR/dlq.jsonl")" "POISON-000000"
+# Decisions never waited for the database: every call got its recommendation.
+"$PMHC_CONSUME" -b "$PMHC_BROKERS" -t pmhc.recommendations --from-beginning --idle-ms 4000 \
+  > "$PMHC_TEST_DIR/recs.jsonl" || true
+expect_eq "every call got its recommendation, the refused ones too" \
+  "$(jq -r '.call_id' "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" $((stored + 5))
+stop_daemon
+echo "server_error: $checks checks passed"
