@@ -60,6 +60,8 @@ static const char *pq_error(PGconn *conn)
 	return buf;
 }
 
+#define LOCK_TIMEOUT "10s"
+
 static PGconn *connect_once(const char *conninfo)
 {
 	/*
@@ -72,7 +74,22 @@ static PGconn *connect_once(const char *conninfo)
 	const char *kw[] = { "application_name", "connect_timeout", "keepalives_idle", "keepalives_interval",
 			     "keepalives_count", "tcp_user_timeout", "dbname", NULL };
 	const char *val[] = { "pmhcd", "10", "15", "5", "3", "30000", conninfo, NULL };
-	return PQconnectdbParams(kw, val, 1);
+	PGconn *conn = PQconnectdbParams(kw, val, 1);
+	if (PQstatus(conn) != CONNECTION_OK)
+		return conn;
+	/*
+	 * A DBA's lock (an ALTER TABLE, a plain CREATE INDEX, a LOCK TABLE left
+	 * open) would hold the writer without a word for as long as it lasts.
+	 * After LOCK_TIMEOUT the wait fails instead: logged with its SQLSTATE
+	 * (55P03) and retried like any trouble of the server's. Only when nobody
+	 * chose a lock_timeout: the conninfo's options, PGOPTIONS, or a setting
+	 * of the role or database win.
+	 */
+	PGresult *r = PQexec(conn, "SHOW lock_timeout");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "0") == 0)
+		PQclear(PQexec(conn, "SET lock_timeout = '" LOCK_TIMEOUT "'"));
+	PQclear(r);
+	return conn;
 }
 
 struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,

@@ -44,6 +44,25 @@ for code in 40P01 55P03 57014 53100 25006; do
   ok "$code: the batch is stored once the server takes writes again"
 done
 
+# A lock a DBA left open: after lock_timeout (10 s unless the operator chose
+# one) the writer's wait fails, is logged, and is retried; the calls are
+# stored once the lock goes.
+psql "$PMHC_PG_CONNINFO" -Xq -c "BEGIN; LOCK TABLE pmhc.calls IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(13); COMMIT;" \
+  >/dev/null &
+locker=$!
+sleep 0.5
+gen_calls 2 LOCKED | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null
+for _ in $(seq 1 150); do
+  grep -q 'lock timeout.*SQLSTATE 55P03' "$PMHC_TEST_DIR/pmhcd.log" && break
+  sleep 0.1
+done
+grep -q 'lock timeout.*SQLSTATE 55P03' "$PMHC_TEST_DIR/pmhcd.log" || fail "no lock timeout logged within 15 s"
+ok "a lock held past lock_timeout is logged with its SQLSTATE"
+wait "$locker"
+stored=$((stored + 2))
+wait_sql "SELECT count(*) FROM pmhc.calls" "$stored"
+ok "the calls behind the lock are stored once it goes"
+
 # Trouble and a bad row together: the trouble passes, then the row alone is blamed.
 sql "ALTER TABLE pmhc.calls ADD CONSTRAINT no_poison CHECK (call_id !~ '^POISON') NOT VALID"
 sql "INSERT INTO public.trouble VALUES ('40P01')"
