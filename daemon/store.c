@@ -32,6 +32,7 @@ struct pmhc_store {
 	bool lost;
 	bool staged;		/* the COPY staging table exists on this connection */
 	bool oom;		/* a batch failed for want of memory, not for its data */
+	bool unformatted;	/* a COPY was ended for a value pmhcd could not convert */
 	unsigned long stage_merges;	/* merges since the connection began */
 	unsigned long generation;	/* counts connections: a reconnect mid-batch shows */
 	char last_error[512];
@@ -74,22 +75,30 @@ static PGconn *connect_once(const char *conninfo)
 	const char *kw[] = { "application_name", "connect_timeout", "keepalives_idle", "keepalives_interval",
 			     "keepalives_count", "tcp_user_timeout", "dbname", NULL };
 	const char *val[] = { "pmhcd", "10", "15", "5", "3", "30000", conninfo, NULL };
-	PGconn *conn = PQconnectdbParams(kw, val, 1);
-	if (PQstatus(conn) != CONNECTION_OK)
-		return conn;
-	/*
-	 * A DBA's lock (an ALTER TABLE, a plain CREATE INDEX, a LOCK TABLE left
-	 * open) would hold the writer without a word for as long as it lasts.
-	 * After LOCK_TIMEOUT the wait fails instead: logged with its SQLSTATE
-	 * (55P03) and retried like any trouble of the server's. Only when nobody
-	 * chose a lock_timeout: the conninfo's options, PGOPTIONS, or a setting
-	 * of the role or database win.
-	 */
+	return PQconnectdbParams(kw, val, 1);
+}
+
+/*
+ * A DBA's lock (an ALTER TABLE, a plain CREATE INDEX, a LOCK TABLE left open)
+ * would hold the writer without a word for as long as it lasts. After
+ * LOCK_TIMEOUT the wait fails instead: logged with its SQLSTATE (55P03) and
+ * retried like any trouble of the server's. Only when nobody chose a
+ * lock_timeout (the conninfo's options, PGOPTIONS, or a setting of the role or
+ * database win), and only for batches: the migrations at start wait as long
+ * as they must, behind another instance's or a report's lock.
+ */
+static void limit_lock_waits(PGconn *conn)
+{
 	PGresult *r = PQexec(conn, "SHOW lock_timeout");
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "0") == 0)
-		PQclear(PQexec(conn, "SET lock_timeout = '" LOCK_TIMEOUT "'"));
+	bool unset = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
 	PQclear(r);
-	return conn;
+	if (!unset)
+		return;
+	r = PQexec(conn, "SET lock_timeout = '" LOCK_TIMEOUT "'");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		pmhc_warn("msg=\"lock_timeout not set; a lock on pmhcd's tables will hold the writer silently\" "
+			  "error=\"%s\"", pq_error(conn));
+	PQclear(r);
 }
 
 struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,
@@ -516,6 +525,7 @@ static int ensure_ready(struct pmhc_store *s)
 			{ "pmhc_insert_unit_status", unit_sql, UNIT_NPARAMS },
 			{ "pmhc_insert_rejected", reject_sql, REJECT_NPARAMS },
 		};
+		limit_lock_waits(s->conn);
 		for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
 			PGresult *r = PQprepare(s->conn, statements[i].name, statements[i].sql, statements[i].nparams, NULL);
 			bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -776,7 +786,8 @@ static void note_failure(struct pmhc_store *s, const PGresult *r)
 
 /*
  * Whether a refusal is the rows' own doing: bad data (class 22), a broken
- * constraint (23), a value too big for an index (54000). Anything else is
+ * constraint (23), a value too big for an index (54000), a DBA's check in a
+ * trigger (P0001, plain RAISE EXCEPTION). Anything else is
  * the server's trouble, not the rows': a deadlock, a lock or statement
  * timeout, a DBA's cancel, a full disk, a primary turned read-only by a
  * failover. Such a batch is kept and tried again as a whole, never taken
@@ -785,7 +796,22 @@ static void note_failure(struct pmhc_store *s, const PGresult *r)
 static bool rows_at_fault(const char *sqlstate)
 {
 	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 ||
-	       strcmp(sqlstate, "54000") == 0;
+	       strcmp(sqlstate, "54000") == 0 || strcmp(sqlstate, "P0001") == 0;
+}
+
+/*
+ * The server's trouble for certain, whatever the statement: a broken
+ * connection (08), a read-only transaction (25), a deadlock or serialization
+ * failure (40), resources (53), a lock not granted (55), an operator's cancel
+ * or shutdown (57), an I/O error (58). A merge would only meet it again.
+ */
+static bool server_trouble(const char *sqlstate)
+{
+	static const char classes[][3] = { "08", "25", "40", "53", "55", "57", "58" };
+	for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+		if (strncmp(sqlstate, classes[i], 2) == 0)
+			return true;
+	return false;
 }
 
 /* The server refused for a reason of its own: drop the connection (a failover needs a new one) and retry. */
@@ -875,6 +901,7 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 		ok = ok && !s->oom && PQputCopyData(c, line->p, (int)line->len) == 1;
 	}
 	line->oom = s->scratch.oom = false;
+	s->unformatted = !ok && !s->oom;
 	if (PQputCopyEnd(c, ok ? NULL : "pmhcd could not format a row") != 1)
 		return false;
 	while ((r = PQgetResult(c)) != NULL) {
@@ -911,17 +938,19 @@ static bool pick_room(struct pmhc_store *s, size_t n)
 
 /*
  * The direct COPY met stored rows: the merge decides. A row PostgreSQL refuses
- * for its data is tried by the merge too (it converts in SQL, not here) and is
- * refused there again if it truly is bad. Anything else (a bug of ours) is
- * merged as well, and said plainly, since every batch like it takes the slow
- * path.
+ * for its data, or one pmhcd could not put in COPY's text, is tried by the
+ * merge too (it converts in SQL, not here) and is refused there again if it
+ * truly is bad. Anything else (a bug of ours) is merged as well, and said
+ * plainly, since every batch like it takes the slow path.
  */
 static void merging(struct pmhc_store *s, bool *merged)
 {
 	one_line(s->last_error);
 	if (strcmp(s->last_sqlstate, "23505") == 0)	/* unique_violation */
 		pmhc_debug("msg=\"batch meets stored rows; merged, not copied\" reason=\"%s\"", s->last_error);
-	else if (strncmp(s->last_sqlstate, "22", 2) == 0 || strncmp(s->last_sqlstate, "23", 2) == 0)
+	else if (s->unformatted)
+		pmhc_debug("msg=\"a value COPY's text cannot carry; merging, which converts in SQL\"");
+	else if (rows_at_fault(s->last_sqlstate))
 		pmhc_debug("msg=\"COPY refused a row; merging to see whether the merge takes it\" sqlstate=%s "
 			   "reason=\"%s\"", s->last_sqlstate, s->last_error);
 	else
@@ -929,6 +958,7 @@ static void merging(struct pmhc_store *s, bool *merged)
 			  s->last_sqlstate[0] ? s->last_sqlstate : "-", s->last_error);
 	s->last_error[0] = '\0';
 	s->last_sqlstate[0] = '\0';
+	s->unformatted = false;
 	*merged = true;
 }
 
@@ -937,12 +967,13 @@ enum direct { DIRECT_COPIED, DIRECT_MERGE, DIRECT_FAILED };
 /*
  * Tries the batch's part straight into the tables under a savepoint. When it
  * does not go in, the savepoint is rolled back and the caller merges instead
- * (*merged set, the reason logged), unless the connection is gone or memory
- * ran out.
+ * (*merged set, the reason logged), unless the connection is gone, memory
+ * ran out or the server is in trouble (the SQLSTATE kept for the caller).
  */
 static enum direct copy_direct(struct pmhc_store *s, const struct copy_job *jobs, size_t n_jobs, bool *merged)
 {
 	s->last_sqlstate[0] = '\0';
+	s->unformatted = false;
 	if (exec_ok_s(s, "SAVEPOINT pmhc_direct")) {
 		bool ok = true;
 		for (size_t i = 0; i < n_jobs && ok; i++)
@@ -952,7 +983,7 @@ static enum direct copy_direct(struct pmhc_store *s, const struct copy_job *jobs
 		if (!ok && PQstatus(s->conn) == CONNECTION_OK)
 			exec_ok_s(s, "ROLLBACK TO SAVEPOINT pmhc_direct");
 	}
-	if (PQstatus(s->conn) != CONNECTION_OK || s->oom)
+	if (PQstatus(s->conn) != CONNECTION_OK || s->oom || (!s->unformatted && server_trouble(s->last_sqlstate)))
 		return DIRECT_FAILED;
 	merging(s, merged);
 	return DIRECT_MERGE;
@@ -1126,8 +1157,9 @@ static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	if (rest_rc != 0)
 		goto rollback;
 	rest_ms = elapsed_ms(&t);
+	/* A deferred constraint is checked here: a refused COMMIT is classified like any statement. */
 	if (!exec_ok_s(s, "COMMIT"))
-		goto fail;
+		goto rollback;
 	commit_ms = elapsed_ms(&t);
 	pmhc_debug("msg=\"batch written\" calls=%zu calls_path=%s calls_ms=%.1f dispositions=%zu "
 		   "dispositions_path=%s dispositions_ms=%.1f rest_ms=%.1f commit_ms=%.1f",
@@ -1159,11 +1191,12 @@ rollback:
 		}
 	}
 fail:
-	if (PQstatus(c) != CONNECTION_OK || s->last_error[0] == '\0') {
+	if (PQstatus(c) == CONNECTION_OK && s->last_error[0] != '\0') {
+		one_line(s->last_error);
+		server_refused(s);
+	} else {
 		lose_connection(s, s->last_error[0] ? s->last_error : pq_error(c));
-		return -1;
 	}
-	lose_connection(s, s->last_error);
 	return -1;
 }
 

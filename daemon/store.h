@@ -108,8 +108,8 @@ struct pmhc_store_batch {
  * cancel, a full disk, a read-only primary: the connection is reset,
  * pmhc_store_connection_lost() is true, and the whole batch is to be tried
  * again), or PostgreSQL refused a row for its data: SQLSTATE class 22 or 23,
- * or 54000 (pmhc_store_last_error() says why; a batch of more than one event
- * is logged).
+ * 54000, or P0001 from a trigger's check (pmhc_store_last_error() says why; a
+ * batch of more than one event is logged).
  */
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
 			   struct pmhc_store_result *res);

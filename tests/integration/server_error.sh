@@ -12,13 +12,15 @@ write_config
 start_daemon
 
 # The server's trouble, on demand: while public.trouble holds a SQLSTATE, every
-# write to pmhc.calls fails with it.
+# write to pmhc.calls fails with it. And a DBA's check in the same trigger
+# (plain RAISE EXCEPTION, SQLSTATE P0001) refuses calls named CHECKED-*.
 sql "CREATE TABLE public.trouble (code text);
 CREATE FUNCTION public.trouble() RETURNS trigger LANGUAGE plpgsql AS \$\$
 DECLARE c text;
 BEGIN
   SELECT code INTO c FROM public.trouble LIMIT 1;
   IF c IS NOT NULL THEN RAISE EXCEPTION 'simulated trouble %', c USING ERRCODE = c; END IF;
+  IF NEW.call_id LIKE 'CHECKED%' THEN RAISE EXCEPTION 'a DBA''s check refuses %', NEW.call_id; END IF;
   RETURN NEW;
 END \$\$;
 CREATE TRIGGER trouble BEFORE INSERT OR UPDATE ON pmhc.calls FOR EACH ROW EXECUTE FUNCTION public.trouble();"
@@ -66,22 +68,61 @@ ok "the calls behind the lock are stored once it goes"
 # Trouble and a bad row together: the trouble passes, then the row alone is blamed.
 sql "ALTER TABLE pmhc.calls ADD CONSTRAINT no_poison CHECK (call_id !~ '^POISON') NOT VALID"
 sql "INSERT INTO public.trouble VALUES ('40P01')"
-{ gen_calls 2 MIXA; gen_calls 1 POISON; gen_calls 2 MIXB; } | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null
+{ gen_calls 2 MIXA; gen_calls 1 POISON; gen_calls 1 CHECKED; gen_calls 2 MIXB; } | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null
 sleep 1.5
 expect_eq "bad row under trouble: nothing blamed yet" "$(sql "SELECT count(*) FROM pmhc.rejected_events")" 0
 sql "DELETE FROM public.trouble"
 wait_sql "SELECT count(*) FROM pmhc.calls" $((stored + 4))
-wait_sql "SELECT count(*) FROM pmhc.rejected_events" 1
-expect_eq "then only the bad row is blamed" \
-  "$(sql "SELECT reason ~ 'no_poison' FROM pmhc.rejected_events")" t
+wait_sql "SELECT count(*) FROM pmhc.rejected_events" 2
+expect_eq "then only the bad rows are blamed: a constraint's and a trigger's check" \
+  "$(sql "SELECT string_agg((reason ~ 'no_poison|a DBA''s check refuses CHECKED-000000')::text, ',') FROM pmhc.rejected_events")" "true,true"
 
 "$PMHC_CONSUME" -b "$PMHC_BROKERS" -t pmhc.dlq --type call --from-beginning --idle-ms 4000 \
   > "$PMHC_TEST_DIR/dlq.jsonl" || true
-expect_eq "the DLQ holds the bad row and nothing else" "$(jq -r '.call_id' "$PMHC_TEST_DIR/dlq.jsonl")" "POISON-000000"
+expect_eq "the DLQ holds the bad rows and nothing else" \
+  "$(jq -r '.call_id' "$PMHC_TEST_DIR/dlq.jsonl" | sort | tr '\n' ' ')" "CHECKED-000000 POISON-000000 "
 # Decisions never waited for the database: every call got its recommendation.
 "$PMHC_CONSUME" -b "$PMHC_BROKERS" -t pmhc.recommendations --from-beginning --idle-ms 4000 \
   > "$PMHC_TEST_DIR/recs.jsonl" || true
 expect_eq "every call got its recommendation, the refused ones too" \
-  "$(jq -r '.call_id' "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" $((stored + 5))
+  "$(jq -r '.call_id' "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" $((stored + 6))
+stop_daemon
+
+# Backfill tries history straight into the tables by COPY first. Trouble
+# there fails the batch at once, retried whole: no merge meets it a second
+# time, no row is blamed, and the history is stored once it passes.
+rejected=$(sql "SELECT count(*) FROM pmhc.rejected_events")
+gen_calls 3 HIST > "$PMHC_TEST_DIR/history.jsonl"
+"$PMHC_PRODUCE" -b "$PMHC_BROKERS" --history cad.history "$PMHC_TEST_DIR/history.jsonl" 2>/dev/null
+sql "INSERT INTO public.trouble VALUES ('40P01')"
+sed -i 's/^log = .*//' "$PMHC_TEST_DIR/pmhcd.conf"
+echo 'log = { level = "debug"; };' >> "$PMHC_TEST_DIR/pmhcd.conf"
+timeout 60 "$PMHCD" --backfill --config "$PMHC_TEST_DIR/pmhcd.conf" 2>"$PMHC_TEST_DIR/backfill.log" &
+backfill=$!
+for _ in $(seq 1 150); do
+  grep -q 'SQLSTATE 40P01' "$PMHC_TEST_DIR/backfill.log" && break
+  sleep 0.1
+done
+grep -q 'simulated trouble 40P01.*SQLSTATE 40P01' "$PMHC_TEST_DIR/backfill.log" || fail "backfill logged no trouble"
+sleep 1
+! grep -q 'batch merged instead\|merging' "$PMHC_TEST_DIR/backfill.log" || fail "backfill merged after the server's trouble"
+ok "backfill: the server's trouble on the direct COPY fails the batch at once, no merge"
+sql "DELETE FROM public.trouble"
+rc=0
+wait "$backfill" || rc=$?
+[ "$rc" -eq 0 ] || fail "pmhcd --backfill exited $rc"
+expect_eq "backfill: stored once the trouble passed, nothing blamed" \
+  "$(sql "SELECT count(*) FILTER (WHERE backfilled AND call_id LIKE 'HIST-%') || ' ' || (SELECT count(*) FROM pmhc.rejected_events) FROM pmhc.calls")" \
+  "3 $rejected"
+
+# lock_timeout is for batches only: at start, the migrations wait behind
+# another instance's migration lock for as long as it is held.
+psql "$PMHC_PG_CONNINFO" -Xq -c "SELECT pg_advisory_lock($((0x706d6863))), pg_sleep(12)" >/dev/null &
+locker=$!
+sleep 0.5
+mv "$PMHC_TEST_DIR/pmhcd.log" "$PMHC_TEST_DIR/pmhcd.log.1"
+start_daemon
+wait "$locker"
+ok "pmhcd starts after waiting 12 s for the migration lock"
 stop_daemon
 echo "server_error: $checks checks passed"
