@@ -14,7 +14,11 @@
 #            perf, the malloc calls of its main thread per call; no latency
 #
 # Every consumer uses fetch.wait.max.ms=1: the mock answers an empty fetch only
-# after it (NOTES.md); a real broker answers as soon as data arrives.
+# after it (NOTES.md); a real broker answers as soon as data arrives. Its
+# timers fire on millisecond ticks, so the measuring consumer's fetch and
+# pmhcd's fall into step, and the recommendation (second hop) waits out a
+# whole fetch cycle where the call (first hop) waits half of one on average:
+# that, not pmhcd, makes the two-hop floor about 2 ms at p50 (README).
 # Keep latency runs short (10 s): the mock finds a fetch's offset by walking
 # the partition's list of message sets (90% of its CPU, by perf), so its answers
 # slow down as messages pile up; after two minutes at 1,000/s the median is
