@@ -63,6 +63,35 @@ static const char *pq_error(PGconn *conn)
 
 #define LOCK_TIMEOUT "10s"
 
+/* PostgreSQL's words as one log field: its newlines and quotes become spaces. */
+static void one_line(char *text)
+{
+	for (char *q = text; *q; q++)
+		if (*q == '\n' || *q == '"')
+			*q = ' ';
+}
+
+/*
+ * libpq would print a server's notice raw on stderr, in no format the log
+ * readers know; it becomes a log line like any other, at its own severity.
+ */
+static void notice_to_log(void *arg, const PGresult *r)
+{
+	(void)arg;
+	const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *text = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	char line[512];
+	snprintf(line, sizeof line, "%s", text ? text : "");
+	one_line(line);
+	sev = sev ? sev : "NOTICE";
+	enum pmhc_log_level level = strcmp(sev, "WARNING") == 0 ? PMHC_LOG_WARN
+				    : strcmp(sev, "DEBUG") == 0	 ? PMHC_LOG_DEBUG
+								 : PMHC_LOG_INFO;
+	pmhc_log_at(level, __FILE__, __LINE__, "msg=\"PostgreSQL: %s\" severity=%s sqlstate=%s", line, sev,
+		    state ? state : "-");
+}
+
 static PGconn *connect_once(const char *conninfo)
 {
 	/*
@@ -75,7 +104,10 @@ static PGconn *connect_once(const char *conninfo)
 	const char *kw[] = { "application_name", "connect_timeout", "keepalives_idle", "keepalives_interval",
 			     "keepalives_count", "tcp_user_timeout", "dbname", NULL };
 	const char *val[] = { "pmhcd", "10", "15", "5", "3", "30000", conninfo, NULL };
-	return PQconnectdbParams(kw, val, 1);
+	PGconn *conn = PQconnectdbParams(kw, val, 1);
+	if (conn != NULL)
+		PQsetNoticeReceiver(conn, notice_to_log, NULL);
+	return conn;
 }
 
 /*
@@ -233,7 +265,8 @@ int pmhc_store_migrate(struct pmhc_store *s)
 		PQclear(r);
 		if (!ok || exec_ok(c, "COMMIT", "COMMIT") != 0) {
 			pmhc_error("msg=\"recording migration failed\" migration=%s error=\"%s\"", m->name, pq_error(c));
-			exec_ok(c, "ROLLBACK", "ROLLBACK");
+			if (PQtransactionStatus(c) != PQTRANS_IDLE)
+				exec_ok(c, "ROLLBACK", "ROLLBACK");
 			goto out;
 		}
 		pmhc_info("msg=\"migration applied\" migration=%s", m->name);
@@ -768,14 +801,6 @@ static bool convert_param(const char *v, enum copy_as as, char *out, size_t out_
 				tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, milli) < out_len;
 }
 
-/* PostgreSQL's words as one log field: its newlines and quotes become spaces. */
-static void one_line(char *text)
-{
-	for (char *q = text; *q; q++)
-		if (*q == '\n' || *q == '"')
-			*q = ' ';
-}
-
 /* Keeps PostgreSQL's words and SQLSTATE for a statement it refused. */
 static void note_failure(struct pmhc_store *s, const PGresult *r)
 {
@@ -1170,7 +1195,9 @@ static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 
 rollback:
 	if (PQstatus(c) == CONNECTION_OK) {
-		PQclear(PQexec(c, "ROLLBACK"));
+		/* A refused COMMIT has already ended the transaction; a ROLLBACK then only draws a warning. */
+		if (PQtransactionStatus(c) != PQTRANS_IDLE)
+			PQclear(PQexec(c, "ROLLBACK"));
 		if (s->oom) {
 			/* Not the rows' fault: the whole batch is tried again later. */
 			s->oom = false;

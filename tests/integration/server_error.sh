@@ -86,6 +86,25 @@ expect_eq "the DLQ holds the bad rows and nothing else" \
   > "$PMHC_TEST_DIR/recs.jsonl" || true
 expect_eq "every call got its recommendation, the refused ones too" \
   "$(jq -r '.call_id' "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" $((stored + 6))
+stored=$((stored + 4))
+
+# A constraint PostgreSQL checks only at COMMIT (deferred): the refused COMMIT
+# is classified like any statement, the row alone is blamed, and the
+# transaction it ended is not rolled back a second time.
+sql "CREATE FUNCTION public.late_check() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN RAISE EXCEPTION 'checked at commit: %', NEW.call_id USING ERRCODE = '23514'; END \$\$;
+CREATE CONSTRAINT TRIGGER late_check AFTER INSERT OR UPDATE ON pmhc.calls DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW WHEN (NEW.call_id LIKE 'LATE%') EXECUTE FUNCTION public.late_check();"
+{ gen_calls 2 DEFA; gen_calls 1 LATE; gen_calls 2 DEFB; } | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null
+wait_sql "SELECT count(*) FROM pmhc.calls" $((stored + 4))
+wait_sql "SELECT count(*) FROM pmhc.rejected_events" 3
+expect_eq "a row refused at COMMIT is blamed alone" \
+  "$(sql "SELECT count(*) FROM pmhc.rejected_events WHERE reason ~ 'checked at commit: LATE-000000'")" 1
+! grep -q 'no transaction in progress' "$PMHC_TEST_DIR/pmhcd.log" ||
+  fail "a transaction a refused COMMIT had ended was rolled back again"
+ok "no ROLLBACK after a refused COMMIT"
+sql "DROP TRIGGER late_check ON pmhc.calls"
+stored=$((stored + 4))
 stop_daemon
 
 # Backfill tries history straight into the tables by COPY first. Trouble
