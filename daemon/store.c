@@ -298,19 +298,28 @@ static size_t sb_mark(struct sbuf *b)
 	return b->len;
 }
 
-static void sb_put(struct sbuf *b, const char *s, size_t n)
+static void sb_grow_put(struct sbuf *b, const char *s, size_t n)
 {
 	if (b->oom)
 		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
+	size_t cap = (b->len + n + 1) * 2;
+	char *p = realloc(b->p, cap);
+	if (p == NULL) {
+		b->oom = true;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* Every byte of a backfill passes through here: the common case stays inline. */
+static inline void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom || b->len + n + 1 > b->cap) {
+		sb_grow_put(b, s, n);
+		return;
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
@@ -351,10 +360,14 @@ static size_t sb_array(struct sbuf *b, char *const *items, size_t n)
 	sb_put(b, "{", 1);
 	for (size_t i = 0; i < n; i++) {
 		sb_put(b, i ? ",\"" : "\"", i ? 2 : 1);
-		for (const char *p = items[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				sb_put(b, "\\", 1);
-			sb_put(b, p, 1);
+		for (const char *p = items[i]; *p;) {
+			size_t run = strcspn(p, "\"\\");
+			sb_put(b, p, run);
+			p += run;
+			if (*p != '\0') {
+				char esc[2] = { '\\', *p++ };
+				sb_put(b, esc, 2);
+			}
 		}
 		sb_put(b, "\"", 1);
 	}
@@ -768,12 +781,15 @@ static void copy_field(struct sbuf *out, const char *v, bool first)
 		sb_put(out, "\\N", 2);
 		return;
 	}
-	for (const char *p = v; *p; p++) {
-		const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
-		if (esc)
+	for (const char *p = v; *p;) {
+		size_t run = strcspn(p, "\\\t\n\r");
+		sb_put(out, p, run);
+		p += run;
+		if (*p != '\0') {
+			char esc[2] = { '\\', *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : '\\' };
 			sb_put(out, esc, 2);
-		else
-			sb_put(out, p, 1);
+			p++;
+		}
 	}
 }
 
