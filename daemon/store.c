@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "migrations.h"
 #include "pick.h"
 #include "rules.h"
+#include "utf8.h"
 
 /* Any one round trip longer than this means the server is gone or stuck. */
 #define IO_TIMEOUT_MS 30000
@@ -63,11 +65,11 @@ static const char *pq_error(PGconn *conn)
 
 #define LOCK_TIMEOUT "10s"
 
-/* PostgreSQL's words as one log field: its newlines and quotes become spaces. */
+/* PostgreSQL's words as one log field: its control characters and quotes become spaces. */
 static void one_line(char *text)
 {
-	for (char *q = text; *q; q++)
-		if (*q == '\n' || *q == '"')
+	for (unsigned char *q = (unsigned char *)text; *q; q++)
+		if (*q < 0x20 || *q == 0x7f || *q == '"')
 			*q = ' ';
 }
 
@@ -83,11 +85,13 @@ static void notice_to_log(void *arg, const PGresult *r)
 	const char *text = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	char line[512];
 	snprintf(line, sizeof line, "%s", text ? text : "");
+	pmhc_utf8_drop_cut(line);
 	one_line(line);
+	/* NOTICE is chatter such as "already exists, skipping"; INFO is what someone asked to see. */
 	sev = sev ? sev : "NOTICE";
 	enum pmhc_log_level level = strcmp(sev, "WARNING") == 0 ? PMHC_LOG_WARN
-				    : strcmp(sev, "DEBUG") == 0	 ? PMHC_LOG_DEBUG
-								 : PMHC_LOG_INFO;
+				    : strcmp(sev, "INFO") == 0	 ? PMHC_LOG_INFO
+								 : PMHC_LOG_DEBUG;
 	pmhc_log_at(level, __FILE__, __LINE__, "msg=\"PostgreSQL: %s\" severity=%s sqlstate=%s", line, sev,
 		    state ? state : "-");
 }
@@ -300,8 +304,10 @@ static size_t sb_mark(struct sbuf *b)
 
 static void sb_grow_put(struct sbuf *b, const char *s, size_t n)
 {
-	if (b->oom)
+	if (b->oom || n > SIZE_MAX / 2 - b->len - 1) {
+		b->oom = true;
 		return;
+	}
 	size_t cap = (b->len + n + 1) * 2;
 	char *p = realloc(b->p, cap);
 	if (p == NULL) {
