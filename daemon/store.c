@@ -2,16 +2,17 @@
 
 #include <inttypes.h>
 #include <poll.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <libpq-fe.h>
+#include <openssl/evp.h>
 
 #include "log.h"
 #include "migrations.h"
+#include "pgtext.h"
 #include "pick.h"
 #include "rules.h"
 #include "utf8.h"
@@ -20,12 +21,6 @@
 #define IO_TIMEOUT_MS 30000
 /* Serializes migrations between instances starting at once; any constant will do. */
 #define MIGRATION_LOCK 0x706d6863
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
 
 struct pmhc_store {
 	PGconn *conn;
@@ -39,9 +34,9 @@ struct pmhc_store {
 	unsigned long generation;	/* counts connections: a reconnect mid-batch shows */
 	char last_error[512];
 	char last_sqlstate[6];	/* of the last statement that failed */
-	struct sbuf scratch;
+	struct pmhc_sbuf scratch;
 	/* The COPY path's working space, kept between batches. */
-	struct sbuf line;
+	struct pmhc_sbuf line;
 	struct pmhc_pick_item *pick_items;
 	size_t *pick_keep, *pick_decide, pick_cap;
 };
@@ -180,8 +175,8 @@ void pmhc_store_close(struct pmhc_store *s)
 		return;
 	PQfinish(s->conn);
 	free(s->conninfo);
-	free(s->scratch.p);
-	free(s->line.p);
+	pmhc_sbuf_free(&s->scratch);
+	pmhc_sbuf_free(&s->line);
 	free(s->pick_items);
 	free(s->pick_keep);
 	free(s->pick_decide);
@@ -284,8 +279,6 @@ out:
 	return rc;
 }
 
-#include <openssl/evp.h>
-
 static void sha256_hex(const char *text, char out[65])
 {
 	unsigned char md[32];
@@ -297,109 +290,14 @@ static void sha256_hex(const char *text, char out[65])
 
 /* ---- scratch text for one row's parameters ---- */
 
-static size_t sb_mark(struct sbuf *b)
-{
-	return b->len;
-}
-
-static void sb_grow_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom || n > SIZE_MAX / 2 - b->len - 1) {
-		b->oom = true;
-		return;
-	}
-	size_t cap = (b->len + n + 1) * 2;
-	char *p = realloc(b->p, cap);
-	if (p == NULL) {
-		b->oom = true;
-		return;
-	}
-	b->p = p;
-	b->cap = cap;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-/* Every byte of a backfill passes through here: the common case stays inline. */
-static inline void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom || b->len + n + 1 > b->cap) {
-		sb_grow_put(b, s, n);
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-/* Terminates the current parameter; returns the offset where it started. */
-static size_t sb_end(struct sbuf *b, size_t mark)
-{
-	sb_put(b, "", 1);
-	return mark;
-}
-
-static size_t sb_str(struct sbuf *b, const char *s)
-{
-	size_t m = sb_mark(b);
-	sb_put(b, s, strlen(s));
-	return sb_end(b, m);
-}
-
-static size_t sb_fmt(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static size_t sb_fmt(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[64];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	size_t m = sb_mark(b);
-	sb_put(b, tmp, n > 0 ? (size_t)n : 0);
-	return sb_end(b, m);
-}
-
-/* A PostgreSQL array literal: {"a","b"} with " and \ escaped. */
-static size_t sb_array(struct sbuf *b, char *const *items, size_t n)
-{
-	size_t m = sb_mark(b);
-	sb_put(b, "{", 1);
-	for (size_t i = 0; i < n; i++) {
-		sb_put(b, i ? ",\"" : "\"", i ? 2 : 1);
-		for (const char *p = items[i]; *p;) {
-			size_t run = strcspn(p, "\"\\");
-			sb_put(b, p, run);
-			p += run;
-			if (*p != '\0') {
-				char esc[2] = { '\\', *p++ };
-				sb_put(b, esc, 2);
-			}
-		}
-		sb_put(b, "\"", 1);
-	}
-	sb_put(b, "}", 1);
-	return sb_end(b, m);
-}
-
-static size_t sb_flags(struct sbuf *b, pmhc_flagset flags)
+static size_t sb_flags(struct pmhc_sbuf *b, pmhc_flagset flags)
 {
 	char *names[PMHC_FLAG_COUNT];
 	size_t n = 0;
 	for (int f = 0; f < PMHC_FLAG_COUNT; f++)
 		if (flags & PMHC_BIT(f))
 			names[n++] = (char *)pmhc_flag_name((enum pmhc_flag)f);
-	return sb_array(b, names, n);
-}
-
-static size_t sb_hex(struct sbuf *b, const unsigned char *bytes, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t m = sb_mark(b);
-	for (size_t i = 0; i < n; i++) {
-		char two[2] = { digits[bytes[i] >> 4], digits[bytes[i] & 15] };
-		sb_put(b, two, 2);
-	}
-	return sb_end(b, m);
+	return pmhc_sb_array(b, names, n);
 }
 
 /* ---- the write ---- */
@@ -475,41 +373,41 @@ static const char unit_sql[] =
 #define DISPOSITION_NPARAMS 13
 
 /* Fills off[] with the offsets of the row's 29 parameters in the scratch buffer. */
-static void row_params(struct sbuf *b, const struct pmhc_call_row *row, size_t off[CALL_NPARAMS])
+static void row_params(struct pmhc_sbuf *b, const struct pmhc_call_row *row, size_t off[CALL_NPARAMS])
 {
 	const Pmhc__V1__CallEvent *c = row->call;
 	const Pmhc__V1__Location *loc = c->location;
 	bool has_pos = loc != NULL && !(loc->lat == 0 && loc->lon == 0);
 
-	off[0] = sb_str(b, c->psap_id);
-	off[1] = sb_str(b, c->call_id);
-	off[2] = sb_fmt(b, "%" PRIu32, c->revision);
-	off[3] = sb_fmt(b, "%" PRId64, c->received_at_ms);
-	off[4] = sb_str(b, pmhc_source_name((int)c->source));
-	off[5] = sb_str(b, c->nature_code);
-	off[6] = sb_str(b, row->nature_mapped);
-	off[7] = sb_str(b, c->nature_text);
-	off[8] = sb_array(b, c->premise_flags, c->n_premise_flags);
+	off[0] = pmhc_sb_str(b, c->psap_id);
+	off[1] = pmhc_sb_str(b, c->call_id);
+	off[2] = pmhc_sb_fmt(b, "%" PRIu32, c->revision);
+	off[3] = pmhc_sb_fmt(b, "%" PRId64, c->received_at_ms);
+	off[4] = pmhc_sb_str(b, pmhc_source_name((int)c->source));
+	off[5] = pmhc_sb_str(b, c->nature_code);
+	off[6] = pmhc_sb_str(b, row->nature_mapped);
+	off[7] = pmhc_sb_str(b, c->nature_text);
+	off[8] = pmhc_sb_array(b, c->premise_flags, c->n_premise_flags);
 	off[9] = sb_flags(b, row->flags);
-	off[10] = sb_str(b, row->mental_health_call ? "t" : "f");
-	off[11] = sb_str(b, row->rule_id);
-	off[12] = sb_str(b, pmhc_response_name(row->response));
-	off[13] = sb_str(b, row->dispatch_code);
-	off[14] = sb_array(b, row->unit_ids, row->n_unit_ids);
-	off[15] = sb_str(b, row->fallback_used ? "t" : "f");
-	off[16] = sb_str(b, row->rules_version);
-	off[17] = sb_fmt(b, "%" PRId64, row->decided_at_ms);
-	off[18] = loc && loc->beat[0] ? sb_str(b, loc->beat) : NO_PARAM;
-	off[19] = loc && loc->district[0] ? sb_str(b, loc->district) : NO_PARAM;
-	off[20] = has_pos ? sb_fmt(b, "%.17g", loc->lat) : NO_PARAM;
-	off[21] = has_pos ? sb_fmt(b, "%.17g", loc->lon) : NO_PARAM;
-	off[22] = row->has_subject_hash ? sb_hex(b, row->subject_hash, sizeof row->subject_hash) : NO_PARAM;
-	off[23] = row->store_narrative ? sb_str(b, c->narrative) : NO_PARAM;
-	off[24] = sb_str(b, row->backfilled ? "t" : "f");
-	off[25] = sb_fmt(b, "%" PRId32, row->partition);
-	off[26] = sb_fmt(b, "%" PRId64, row->offset);
-	off[27] = sb_array(b, row->reasons, row->n_reasons);
-	off[28] = sb_str(b, row->summary ? row->summary : "");
+	off[10] = pmhc_sb_str(b, row->mental_health_call ? "t" : "f");
+	off[11] = pmhc_sb_str(b, row->rule_id);
+	off[12] = pmhc_sb_str(b, pmhc_response_name(row->response));
+	off[13] = pmhc_sb_str(b, row->dispatch_code);
+	off[14] = pmhc_sb_array(b, row->unit_ids, row->n_unit_ids);
+	off[15] = pmhc_sb_str(b, row->fallback_used ? "t" : "f");
+	off[16] = pmhc_sb_str(b, row->rules_version);
+	off[17] = pmhc_sb_fmt(b, "%" PRId64, row->decided_at_ms);
+	off[18] = loc && loc->beat[0] ? pmhc_sb_str(b, loc->beat) : NO_PARAM;
+	off[19] = loc && loc->district[0] ? pmhc_sb_str(b, loc->district) : NO_PARAM;
+	off[20] = has_pos ? pmhc_sb_fmt(b, "%.17g", loc->lat) : NO_PARAM;
+	off[21] = has_pos ? pmhc_sb_fmt(b, "%.17g", loc->lon) : NO_PARAM;
+	off[22] = row->has_subject_hash ? pmhc_sb_hex(b, row->subject_hash, sizeof row->subject_hash) : NO_PARAM;
+	off[23] = row->store_narrative ? pmhc_sb_str(b, c->narrative) : NO_PARAM;
+	off[24] = pmhc_sb_str(b, row->backfilled ? "t" : "f");
+	off[25] = pmhc_sb_fmt(b, "%" PRId32, row->partition);
+	off[26] = pmhc_sb_fmt(b, "%" PRId64, row->offset);
+	off[27] = pmhc_sb_array(b, row->reasons, row->n_reasons);
+	off[28] = pmhc_sb_str(b, row->summary ? row->summary : "");
 }
 
 /* Waits until the socket is ready; false on timeout or error. */
@@ -625,48 +523,48 @@ static const char *enum_short(const ProtobufCEnumDescriptor *d, int value, const
 	return strncmp(v->name, prefix, n) == 0 ? v->name + n : v->name;
 }
 
-static void disposition_params(struct sbuf *b, const struct pmhc_disposition_row *row,
+static void disposition_params(struct pmhc_sbuf *b, const struct pmhc_disposition_row *row,
 			       size_t off[DISPOSITION_NPARAMS])
 {
 	const Pmhc__V1__Disposition *d = row->disp;
-	off[0] = sb_str(b, d->psap_id);
-	off[1] = sb_str(b, d->call_id);
-	off[2] = sb_fmt(b, "%" PRId64, d->closed_at_ms);
-	off[3] = sb_str(b, enum_short(&pmhc__v1__disposition_code__descriptor, (int)d->code, "DISP_"));
-	off[4] = sb_array(b, d->unit_ids, d->n_unit_ids);
-	off[5] = sb_str(b, d->arrest ? "t" : "f");
-	off[6] = sb_str(b, d->use_of_force ? "t" : "f");
-	off[7] = sb_str(b, d->connected_to_services ? "t" : "f");
-	off[8] = sb_str(b, d->service_unavailable ? "t" : "f");
-	off[9] = sb_str(b, d->service_name);
-	off[10] = sb_str(b, row->backfilled ? "t" : "f");
-	off[11] = sb_fmt(b, "%" PRId32, row->partition);
-	off[12] = sb_fmt(b, "%" PRId64, row->offset);
+	off[0] = pmhc_sb_str(b, d->psap_id);
+	off[1] = pmhc_sb_str(b, d->call_id);
+	off[2] = pmhc_sb_fmt(b, "%" PRId64, d->closed_at_ms);
+	off[3] = pmhc_sb_str(b, enum_short(&pmhc__v1__disposition_code__descriptor, (int)d->code, "DISP_"));
+	off[4] = pmhc_sb_array(b, d->unit_ids, d->n_unit_ids);
+	off[5] = pmhc_sb_str(b, d->arrest ? "t" : "f");
+	off[6] = pmhc_sb_str(b, d->use_of_force ? "t" : "f");
+	off[7] = pmhc_sb_str(b, d->connected_to_services ? "t" : "f");
+	off[8] = pmhc_sb_str(b, d->service_unavailable ? "t" : "f");
+	off[9] = pmhc_sb_str(b, d->service_name);
+	off[10] = pmhc_sb_str(b, row->backfilled ? "t" : "f");
+	off[11] = pmhc_sb_fmt(b, "%" PRId32, row->partition);
+	off[12] = pmhc_sb_fmt(b, "%" PRId64, row->offset);
 }
 
-static void unit_params(struct sbuf *b, const struct pmhc_unit_row *row, size_t off[UNIT_NPARAMS])
+static void unit_params(struct pmhc_sbuf *b, const struct pmhc_unit_row *row, size_t off[UNIT_NPARAMS])
 {
 	const Pmhc__V1__UnitStatus *u = row->status;
 	bool has_pos = !(u->lat == 0 && u->lon == 0);
-	off[0] = sb_str(b, u->psap_id);
-	off[1] = sb_str(b, u->unit_id);
-	off[2] = sb_fmt(b, "%" PRId64, u->at_ms);
-	off[3] = sb_str(b, enum_short(&pmhc__v1__unit_kind__descriptor, (int)u->kind, "UNIT_"));
-	off[4] = sb_str(b, enum_short(&pmhc__v1__unit_state__descriptor, (int)u->state, "UNIT_"));
-	off[5] = u->beat[0] ? sb_str(b, u->beat) : NO_PARAM;
-	off[6] = u->district[0] ? sb_str(b, u->district) : NO_PARAM;
-	off[7] = has_pos ? sb_fmt(b, "%.17g", u->lat) : NO_PARAM;
-	off[8] = has_pos ? sb_fmt(b, "%.17g", u->lon) : NO_PARAM;
+	off[0] = pmhc_sb_str(b, u->psap_id);
+	off[1] = pmhc_sb_str(b, u->unit_id);
+	off[2] = pmhc_sb_fmt(b, "%" PRId64, u->at_ms);
+	off[3] = pmhc_sb_str(b, enum_short(&pmhc__v1__unit_kind__descriptor, (int)u->kind, "UNIT_"));
+	off[4] = pmhc_sb_str(b, enum_short(&pmhc__v1__unit_state__descriptor, (int)u->state, "UNIT_"));
+	off[5] = u->beat[0] ? pmhc_sb_str(b, u->beat) : NO_PARAM;
+	off[6] = u->district[0] ? pmhc_sb_str(b, u->district) : NO_PARAM;
+	off[7] = has_pos ? pmhc_sb_fmt(b, "%.17g", u->lat) : NO_PARAM;
+	off[8] = has_pos ? pmhc_sb_fmt(b, "%.17g", u->lon) : NO_PARAM;
 }
 
-static void rejected_params(struct sbuf *b, const struct pmhc_rejected_row *r, size_t off[REJECT_NPARAMS])
+static void rejected_params(struct pmhc_sbuf *b, const struct pmhc_rejected_row *r, size_t off[REJECT_NPARAMS])
 {
-	off[0] = sb_str(b, r->topic);
-	off[1] = sb_fmt(b, "%" PRId32, r->partition);
-	off[2] = sb_fmt(b, "%" PRId64, r->offset);
-	off[3] = sb_str(b, r->reason);
-	off[4] = sb_fmt(b, "%zu", r->size);
-	off[5] = sb_hex(b, r->payload_sha256, sizeof r->payload_sha256);
+	off[0] = pmhc_sb_str(b, r->topic);
+	off[1] = pmhc_sb_fmt(b, "%" PRId32, r->partition);
+	off[2] = pmhc_sb_fmt(b, "%" PRId64, r->offset);
+	off[3] = pmhc_sb_str(b, r->reason);
+	off[4] = pmhc_sb_fmt(b, "%zu", r->size);
+	off[5] = pmhc_sb_hex(b, r->payload_sha256, sizeof r->payload_sha256);
 }
 
 static int write_statements(struct pmhc_store *s, const struct pmhc_store_batch *b);
@@ -778,51 +676,6 @@ static const struct copy_col dispositions_cols[] = {
 #define STAGE_COLS(n) (n), NULL	/* staging: every parameter as text, in order */
 #define COLS(map) (sizeof(map) / sizeof((map)[0])), (map)
 
-/* One COPY text field: backslash, tab, newline and CR escaped; NULL as \N. */
-static void copy_field(struct sbuf *out, const char *v, bool first)
-{
-	if (!first)
-		sb_put(out, "\t", 1);
-	if (v == NULL) {
-		sb_put(out, "\\N", 2);
-		return;
-	}
-	for (const char *p = v; *p;) {
-		size_t run = strcspn(p, "\\\t\n\r");
-		sb_put(out, p, run);
-		p += run;
-		if (*p != '\0') {
-			char esc[2] = { '\\', *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : '\\' };
-			sb_put(out, esc, 2);
-			p++;
-		}
-	}
-}
-
-/*
- * A parameter converted for a real column: milliseconds since the epoch as an
- * ISO timestamp in UTC, hex as bytea's \x form. False when it cannot be (the
- * COPY then fails and the batch is merged, which converts in SQL).
- */
-static bool convert_param(const char *v, enum copy_as as, char *out, size_t out_len)
-{
-	if (as == AS_BYTEA)
-		return (size_t)snprintf(out, out_len, "\\x%s", v) < out_len;
-	char *end;
-	long long ms = strtoll(v, &end, 10);
-	long long sec = ms / 1000, milli = ms % 1000;
-	if (milli < 0) {
-		milli += 1000;
-		sec--;
-	}
-	time_t t = (time_t)sec;
-	struct tm tm;
-	if (*end != '\0' || gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
-		return false;
-	return (size_t)snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02d.%03lld+00", tm.tm_year + 1900,
-				tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, milli) < out_len;
-}
-
 /* Keeps PostgreSQL's words and SQLSTATE for a statement it refused. */
 static void note_failure(struct pmhc_store *s, const PGresult *r)
 {
@@ -888,14 +741,14 @@ static bool exec_ok_s(struct pmhc_store *s, const char *sql)
 	return r != NULL;
 }
 
-typedef void (*row_formatter)(struct sbuf *b, const void *row, size_t *off);
+typedef void (*row_formatter)(struct pmhc_sbuf *b, const void *row, size_t *off);
 
-static void call_formatter(struct sbuf *b, const void *row, size_t *off)
+static void call_formatter(struct pmhc_sbuf *b, const void *row, size_t *off)
 {
 	row_params(b, row, off);
 }
 
-static void disposition_formatter(struct sbuf *b, const void *row, size_t *off)
+static void disposition_formatter(struct pmhc_sbuf *b, const void *row, size_t *off)
 {
 	disposition_params(b, row, off);
 }
@@ -919,7 +772,7 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 	if (r == NULL)
 		return false;
 	PQclear(r);
-	struct sbuf *line = &s->line;
+	struct pmhc_sbuf *line = &s->line;
 	size_t off[CALL_NPARAMS];
 	char conv[2 * PMHC_SUBJECT_HASH_LEN + 16];	/* the longest: a subject hash, \x and hex */
 	bool ok = true;
@@ -937,12 +790,14 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 			size_t o = off[j->cols ? j->cols[k].param : k];
 			const char *v = o == NO_PARAM ? NULL : s->scratch.p + o;
 			if (v != NULL && j->cols && j->cols[k].as != AS_TEXT) {
-				ok = convert_param(v, (enum copy_as)j->cols[k].as, conv, sizeof conv);
+				/* Unconvertible, the COPY fails and the batch is merged, which converts in SQL. */
+				ok = j->cols[k].as == AS_BYTEA ? pmhc_pg_bytea(v, conv, sizeof conv)
+							       : pmhc_pg_timestamp(v, conv, sizeof conv);
 				v = conv;
 			}
-			copy_field(line, v, k == 0);
+			pmhc_copy_field(line, v, k == 0);
 		}
-		sb_put(line, "\n", 1);
+		pmhc_sb_put(line, "\n", 1);
 		if (line->oom || s->scratch.oom)
 			s->oom = true;
 		ok = ok && !s->oom && PQputCopyData(c, line->p, (int)line->len) == 1;

@@ -14,5 +14,6 @@ Suite *suite_rules_load(void);
 Suite *suite_units(void);
 Suite *suite_revcache(void);
 Suite *suite_pick(void);
+Suite *suite_pgtext(void);
 
 #endif

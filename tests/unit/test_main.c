@@ -14,6 +14,7 @@ int main(void)
 	srunner_add_suite(sr, suite_units());
 	srunner_add_suite(sr, suite_revcache());
 	srunner_add_suite(sr, suite_pick());
+	srunner_add_suite(sr, suite_pgtext());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
