@@ -70,4 +70,21 @@ has "the daemon would reject this call to the DLQ: call_id is empty" "what the d
 run 78 "$PMHCD" --explain --config "$tmp/bad.conf" "$tmp/calls.jsonl"
 ok "--explain refuses a broken config with 78"
 
+# pmhc-produce loads history in large batches unless -X says otherwise. Its
+# configuration as librdkafka prints it (debug=conf) at start; nothing is sent,
+# so no broker is needed.
+: "${PMHC_PRODUCE:?}"
+conf_of() { : | "$PMHC_PRODUCE" -b 127.0.0.1:1 -X debug=conf "$@" > "$tmp/out" 2>&1 || true; }
+conf_has() { grep -qE "   $1 = $2\$" "$tmp/out" || { grep -E 'queue.buffering|batch.num' "$tmp/out" >&2; fail "$3"; }; ok "$3"; }
+conf_of --history cad.history
+conf_has queue.buffering.max.ms 100 "history: linger.ms 100 by default"
+conf_has batch.num.messages 10000 "history: batch.num.messages 10000 by default"
+conf_of -X linger.ms=7 --history cad.history -Xbatch.num.messages=50
+conf_has queue.buffering.max.ms 7 "history: -X linger.ms wins, given before --history"
+conf_has batch.num.messages 50 "history: -X batch.num.messages wins, given after it"
+conf_of --history cad.history -X queue.buffering.max.ms=9
+conf_has queue.buffering.max.ms 9 "history: linger.ms's alias wins too"
+conf_of
+conf_has queue.buffering.max.ms 5 "live: linger.ms 5, as before"
+
 echo "cli: $checks checks passed"
