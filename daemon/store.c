@@ -47,19 +47,6 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* libpq's message without its trailing newline, for one-line logs. */
-static const char *pq_error(PGconn *conn)
-{
-	static _Thread_local char buf[512];
-	snprintf(buf, sizeof buf, "%s", conn ? PQerrorMessage(conn) : "out of memory");
-	for (char *p = buf; *p; p++)
-		if (*p == '\n')
-			*p = (p[1] ? ' ' : '\0');
-	return buf;
-}
-
-#define LOCK_TIMEOUT "10s"
-
 /* PostgreSQL's words as one log field: its control characters and quotes become spaces. */
 static void one_line(char *text)
 {
@@ -67,6 +54,24 @@ static void one_line(char *text)
 		if (*q < 0x20 || *q == 0x7f || *q == '"')
 			*q = ' ';
 }
+
+/*
+ * libpq's message as one log field, without its trailing newline. Its own
+ * quotes (a socket path, a host name) would otherwise end the field early.
+ */
+static const char *pq_error(PGconn *conn)
+{
+	static _Thread_local char buf[512];
+	snprintf(buf, sizeof buf, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+	size_t n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	pmhc_utf8_drop_cut(buf);
+	one_line(buf);
+	return buf;
+}
+
+#define LOCK_TIMEOUT "10s"
 
 /*
  * libpq would print a server's notice raw on stderr, in no format the log
