@@ -18,6 +18,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "pbjson.h"
 #include "pmhc.pb-c.h"
 
@@ -321,13 +322,13 @@ int main(int argc, char **argv)
 		type_name);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	last = pmhc_cli_mono_ms();
+	last = pmhc_mono_ms();
 	while (!pmhc_cli_stop_signal && (opt.count < 0 || printed < opt.count)) {
 		int timeout = POLL_MS;
 		rd_kafka_message_t *m;
 
 		if (opt.idle_ms > 0) {
-			int64_t left = opt.idle_ms - (pmhc_cli_mono_ms() - last);
+			int64_t left = opt.idle_ms - (pmhc_mono_ms() - last);
 
 			if (left <= 0)
 				break;
@@ -343,7 +344,7 @@ int main(int argc, char **argv)
 		} else {
 			print_message(m, &opt);
 			printed++;
-			last = pmhc_cli_mono_ms();
+			last = pmhc_mono_ms();
 		}
 		rd_kafka_message_destroy(m);
 	}

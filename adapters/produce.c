@@ -19,6 +19,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "pbjson.h"
 #include "pmhc.pb-c.h"
 
@@ -147,10 +148,7 @@ static int kind_by_name(const char *name)
 
 static double now_seconds(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)pmhc_mono_us() / 1e6;
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)

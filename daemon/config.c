@@ -77,39 +77,6 @@ bool pmhc_config_kafka_property_owned(const char *name)
 	return false;
 }
 
-void pmhc_config_error(struct pmhc_config_errors *errs, const char *file, int line, const char *fmt, ...)
-{
-	char msg[512], *text = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (line > 0) {
-		if (asprintf(&text, "%s:%d: %s", file, line, msg) < 0)
-			text = NULL;
-	} else if (asprintf(&text, "%s: %s", file, msg) < 0) {
-		text = NULL;
-	}
-	char **grown = realloc(errs->lines, (errs->n + 1) * sizeof *grown);
-	if (text == NULL || grown == NULL) {
-		free(text);
-		if (grown != NULL)
-			errs->lines = grown;
-		return;
-	}
-	errs->lines = grown;
-	errs->lines[errs->n++] = text;
-}
-
-void pmhc_config_errors_clear(struct pmhc_config_errors *errs)
-{
-	for (size_t i = 0; i < errs->n; i++)
-		free(errs->lines[i]);
-	free(errs->lines);
-	errs->lines = NULL;
-	errs->n = 0;
-}
-
 void pmhc_config_free(struct pmhc_config *cfg)
 {
 	if (cfg == NULL)
@@ -142,7 +109,7 @@ static bool key_known(const char *name)
 }
 
 /* Refuses any setting the tables do not name, two levels deep (group.key). */
-static void check_unknown(config_setting_t *root, const char *file, struct pmhc_config_errors *errs)
+static void check_unknown(config_setting_t *root, const char *file, struct pmhc_errlist *errs)
 {
 	for (int i = 0; i < config_setting_length(root); i++) {
 		config_setting_t *g = config_setting_get_elem(root, (unsigned)i);
@@ -153,7 +120,7 @@ static void check_unknown(config_setting_t *root, const char *file, struct pmhc_
 		if (rules_section)
 			continue;	/* rules_load.c checks these itself */
 		if (!config_setting_is_group(g)) {
-			pmhc_config_error(errs, file, config_setting_source_line(g),
+			pmhc_errlist_add(errs, file, config_setting_source_line(g),
 				"unknown setting '%s' (settings live in groups such as kafka { ... })", gname);
 			continue;
 		}
@@ -162,13 +129,13 @@ static void check_unknown(config_setting_t *root, const char *file, struct pmhc_
 			char full[256];
 			snprintf(full, sizeof full, "%s.%s", gname, config_setting_name(s));
 			if (!key_known(full))
-				pmhc_config_error(errs, file, config_setting_source_line(s), "unknown setting '%s'", full);
+				pmhc_errlist_add(errs, file, config_setting_source_line(s), "unknown setting '%s'", full);
 		}
 	}
 }
 
 static void load_key(const config_t *cf, const struct key *k, struct pmhc_config *cfg,
-		     const char *file, struct pmhc_config_errors *errs)
+		     const char *file, struct pmhc_errlist *errs)
 {
 	config_setting_t *s = config_lookup(cf, k->name);
 	void *slot = (char *)cfg + k->offset;
@@ -176,7 +143,7 @@ static void load_key(const config_t *cf, const struct key *k, struct pmhc_config
 
 	if (s == NULL) {
 		if (k->required) {
-			pmhc_config_error(errs, file, 0, "required setting '%s' is missing", k->name);
+			pmhc_errlist_add(errs, file, 0, "required setting '%s' is missing", k->name);
 			return;
 		}
 		if (k->type == KEY_STRING)
@@ -191,9 +158,9 @@ static void load_key(const config_t *cf, const struct key *k, struct pmhc_config
 	case KEY_STRING: {
 		const char *v = config_setting_get_string(s);
 		if (v == NULL)
-			pmhc_config_error(errs, file, line, "'%s' must be a string in double quotes", k->name);
+			pmhc_errlist_add(errs, file, line, "'%s' must be a string in double quotes", k->name);
 		else if (v[0] == '\0')
-			pmhc_config_error(errs, file, line, "'%s' must not be empty", k->name);
+			pmhc_errlist_add(errs, file, line, "'%s' must not be empty", k->name);
 		else
 			*(char **)slot = strdup(v);
 		break;
@@ -201,19 +168,19 @@ static void load_key(const config_t *cf, const struct key *k, struct pmhc_config
 	case KEY_INT: {
 		int type = config_setting_type(s);
 		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-			pmhc_config_error(errs, file, line, "'%s' must be a whole number", k->name);
+			pmhc_errlist_add(errs, file, line, "'%s' must be a whole number", k->name);
 			break;
 		}
 		long long v = config_setting_get_int64(s);
 		if (v < k->min || v > k->max)
-			pmhc_config_error(errs, file, line, "'%s' is %lld, outside %d..%d", k->name, v, k->min, k->max);
+			pmhc_errlist_add(errs, file, line, "'%s' is %lld, outside %d..%d", k->name, v, k->min, k->max);
 		else
 			*(int *)slot = (int)v;
 		break;
 	}
 	case KEY_BOOL:
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			pmhc_config_error(errs, file, line, "'%s' must be true or false", k->name);
+			pmhc_errlist_add(errs, file, line, "'%s' must be true or false", k->name);
 		else
 			*(bool *)slot = config_setting_get_bool(s) != 0;
 		break;
@@ -221,14 +188,14 @@ static void load_key(const config_t *cf, const struct key *k, struct pmhc_config
 }
 
 static void load_kafka_properties(const config_t *cf, struct pmhc_config *cfg, const char *file,
-				  struct pmhc_config_errors *errs)
+				  struct pmhc_errlist *errs)
 {
 	config_setting_t *list = config_lookup(cf, "kafka.properties");
 	if (list == NULL)
 		return;
 	int line = config_setting_source_line(list);
 	if (!config_setting_is_aggregate(list) || config_setting_is_group(list)) {
-		pmhc_config_error(errs, file, line, "'kafka.properties' must be a list of \"name=value\" strings");
+		pmhc_errlist_add(errs, file, line, "'kafka.properties' must be a list of \"name=value\" strings");
 		return;
 	}
 	int n = config_setting_length(list);
@@ -239,13 +206,13 @@ static void load_kafka_properties(const config_t *cf, struct pmhc_config *cfg, c
 		const char *p = config_setting_get_string_elem(list, i);
 		const char *eq = p ? strchr(p, '=') : NULL;
 		if (eq == NULL || eq == p) {
-			pmhc_config_error(errs, file, line, "kafka.properties[%d] must be a \"name=value\" string", i);
+			pmhc_errlist_add(errs, file, line, "kafka.properties[%d] must be a \"name=value\" string", i);
 			continue;
 		}
 		char name[128];
 		snprintf(name, sizeof name, "%.*s", (int)(eq - p), p);
 		if (pmhc_config_kafka_property_owned(name)) {
-			pmhc_config_error(errs, file, line,
+			pmhc_errlist_add(errs, file, line,
 				"kafka.properties[%d]: '%s' is set by pmhcd itself and cannot be overridden%s", i,
 				name,
 				strcmp(name, "group.id") == 0 ? " (use kafka.group_id)" :
@@ -257,13 +224,13 @@ static void load_kafka_properties(const config_t *cf, struct pmhc_config *cfg, c
 }
 
 /* The file's bytes, less one trailing newline: see SPEC section 5. */
-static void load_subject_key(struct pmhc_config *cfg, const char *file, struct pmhc_config_errors *errs)
+static void load_subject_key(struct pmhc_config *cfg, const char *file, struct pmhc_errlist *errs)
 {
 	if (cfg->subject_key_file == NULL)
 		return;
 	FILE *f = fopen(cfg->subject_key_file, "rb");
 	if (f == NULL) {
-		pmhc_config_error(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s",
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s",
 			cfg->subject_key_file, strerror(errno));
 		return;
 	}
@@ -275,12 +242,12 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (failed)
-		pmhc_config_error(errs, file, 0, "privacy.subject_key_file '%s': read error", cfg->subject_key_file);
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s': read error", cfg->subject_key_file);
 	else if (too_long)
-		pmhc_config_error(errs, file, 0, "privacy.subject_key_file '%s' is over 4 KiB; a key is 32 to 64 bytes",
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' is over 4 KiB; a key is 32 to 64 bytes",
 			cfg->subject_key_file);
 	else if (n < 16)
-		pmhc_config_error(errs, file, 0,
+		pmhc_errlist_add(errs, file, 0,
 			"privacy.subject_key_file '%s' holds %zu bytes; use at least 16 random bytes "
 			"(e.g. head -c 32 /dev/urandom > FILE)", cfg->subject_key_file, n);
 	else if ((cfg->subject_key = malloc(n)) != NULL) {
@@ -290,22 +257,22 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 	explicit_bzero(buf, sizeof buf);
 }
 
-struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pmhc_config_errors *errs)
+struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pmhc_errlist *errs)
 {
 	config_t cf;
 	config_init(&cf);
 	struct pmhc_config *cfg = calloc(1, sizeof *cfg);
-	size_t errs_before = errs->n;
+	size_t errs_before = pmhc_errlist_count(errs);
 
 	if (cfg == NULL || (cfg->path = strdup(path)) == NULL) {
-		pmhc_config_error(errs, path, 0, "out of memory");
+		pmhc_errlist_add(errs, path, 0, "out of memory");
 		goto out;
 	}
 	if (!config_read_file(&cf, path)) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			pmhc_config_error(errs, path, 0, "cannot read the file: %s", strerror(errno));
+			pmhc_errlist_add(errs, path, 0, "cannot read the file: %s", strerror(errno));
 		else
-			pmhc_config_error(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
+			pmhc_errlist_add(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
 				config_error_line(&cf), "%s", config_error_text(&cf));
 		goto out;
 	}
@@ -318,12 +285,12 @@ struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pm
 
 	enum pmhc_log_level lvl;
 	if (cfg->log_level && pmhc_log_level_parse(cfg->log_level, &lvl) != 0)
-		pmhc_config_error(errs, path, 0, "log.level '%s' must be one of debug, info, warn, error", cfg->log_level);
+		pmhc_errlist_add(errs, path, 0, "log.level '%s' must be one of debug, info, warn, error", cfg->log_level);
 
 	cfg->rules = pmhc_rules_load(&cf, path, errs);
 out:
 	config_destroy(&cf);
-	if (errs->n != errs_before) {
+	if (pmhc_errlist_count(errs) != errs_before) {
 		pmhc_config_free(cfg);
 		return NULL;
 	}

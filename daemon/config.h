@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "errlist.h"
 #include "rules.h"
 
 struct pmhc_config {
@@ -40,25 +41,15 @@ struct pmhc_config {
 	struct pmhc_rules *rules;
 };
 
-/* Every problem found, each one line "FILE:LINE: what is wrong". */
-struct pmhc_config_errors {
-	char **lines;
-	size_t n;
-};
-
 enum {
 	/* Skip reading privacy.subject_key_file: for tools that only need the rules. */
 	PMHC_CONFIG_NO_SECRETS = 1 << 0,
 };
 
 /* NULL when anything is wrong; errs then holds every problem found. */
-struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pmhc_config_errors *errs);
+struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pmhc_errlist *errs);
 
-/* Adds one problem, as "FILE:LINE: message" (or "FILE: message" when line is 0). */
-void pmhc_config_error(struct pmhc_config_errors *errs, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 void pmhc_config_free(struct pmhc_config *cfg);
-void pmhc_config_errors_clear(struct pmhc_config_errors *errs);
 
 /*
  * Names of the settings that differ between a and b but only take effect on a

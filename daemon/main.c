@@ -87,14 +87,14 @@ static void usage(FILE *to)
 
 static int check_config(const char *path)
 {
-	struct pmhc_config_errors errs = { 0 };
+	struct pmhc_errlist errs = { 0 };
 	struct pmhc_config *cfg = pmhc_config_load(path, 0, &errs);
 	if (cfg == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.lines[i]);
-		fprintf(stderr, "pmhcd: %s: %zu problem%s; configuration refused\n", path, errs.n,
+		fprintf(stderr, "pmhcd: %s: %zu problem%s; configuration refused\n", path, pmhc_errlist_count(&errs),
 			errs.n == 1 ? "" : "s");
-		pmhc_config_errors_clear(&errs);
+		pmhc_errlist_clear(&errs);
 		return EX_CONFIG;
 	}
 	printf("%s: OK (%zu rules, rules_version %s)\n", path, cfg->rules->n_rules, cfg->rules->version);
@@ -108,13 +108,13 @@ static int run_explain(const char *config_path, int nfiles, char **files)
 	struct pmhc_config *cfg = NULL;
 	const struct pmhc_rules *rules;
 	if (config_path != NULL) {
-		struct pmhc_config_errors errs = { 0 };
+		struct pmhc_errlist errs = { 0 };
 		/* The rules are what is explained: no need for the subject key. */
 		cfg = pmhc_config_load(config_path, PMHC_CONFIG_NO_SECRETS, &errs);
 		if (cfg == NULL) {
 			for (size_t i = 0; i < errs.n; i++)
 				fprintf(stderr, "%s\n", errs.lines[i]);
-			pmhc_config_errors_clear(&errs);
+			pmhc_errlist_clear(&errs);
 			return EX_CONFIG;
 		}
 		rules = cfg->rules;
@@ -185,14 +185,14 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 
-	struct pmhc_config_errors errs = { 0 };
+	struct pmhc_errlist errs = { 0 };
 	struct pmhc_config *cfg = pmhc_config_load(config_path, 0, &errs);
 	if (cfg == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			pmhc_error("msg=\"configuration problem\" problem=\"%s\"", errs.lines[i]);
 		pmhc_error("msg=\"not starting: fix the configuration (pmhcd --check-config %s lists every problem)\"",
 			   config_path);
-		pmhc_config_errors_clear(&errs);
+		pmhc_errlist_clear(&errs);
 		return EX_CONFIG;
 	}
 	enum pmhc_log_level lvl;

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "arena.h"
+#include "clock.h"
+#include "digest.h"
 #include "kafka.h"
 #include "log.h"
 #include "recommend.h"
@@ -22,23 +22,14 @@
 
 #define ARENA_CHUNK (256 * 1024)
 #define STATS_EVERY_MS 60000
+/*
+ * A batch PostgreSQL refused for its own reasons is tried again from 200 ms, which
+ * rides out a deadlock or a failover without a visible stall, up to every 10 s, which
+ * finds a server back soon without flooding its log while it is down.
+ */
+#define WRITE_RETRY_FIRST_MS 200
+#define WRITE_RETRY_CAP_MS 10000
 
-static int64_t clock_ms(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-static int64_t mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
 
 /* The highest offset of one partition seen in a batch. */
 struct offset_mark {
@@ -167,7 +158,7 @@ static struct batch *batch_new(const struct pmhc_config *cfg)
 	if (b == NULL)
 		return NULL;
 	pmhc_arena_init(&b->arena, ARENA_CHUNK);
-	b->opened_ms = mono_ms();
+	b->opened_ms = pmhc_mono_ms();
 	/* The writer has no config: what it needs to name a refused row travels here. */
 	b->topic_calls = pmhc_arena_strdup(&b->arena, cfg->topic_calls);
 	b->topic_dispositions = pmhc_arena_strdup(&b->arena, cfg->topic_dispositions);
@@ -308,8 +299,7 @@ static int write_split(struct pmhc_store *store, struct batch *b)
 		const struct poison *x = &b->poison[i];
 		struct pmhc_rejected_row *row = &rej[b->n_rejected + i];
 		*row = (struct pmhc_rejected_row){ x->topic, x->partition, x->offset, x->reason, x->len, { 0 } };
-		unsigned int mdlen = 0;
-		EVP_Digest(x->bytes, x->len, row->payload_sha256, &mdlen, EVP_sha256(), NULL);
+		pmhc_sha256(x->bytes, x->len, row->payload_sha256);
 		pmhc_error("msg=\"row refused by PostgreSQL; sent to the DLQ instead\" topic=%s partition=%d offset=%lld "
 			   "reason=\"%s\"", x->topic, (int)x->partition, (long long)x->offset, x->reason);
 	}
@@ -326,7 +316,7 @@ static int write_split(struct pmhc_store *store, struct batch *b)
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	long backoff_ms = 200;
+	long backoff_ms = WRITE_RETRY_FIRST_MS;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->todo.head == NULL && !w->quit && !w->abandon)
@@ -349,7 +339,7 @@ static void *writer_main(void *arg)
 			if (w->db_down)
 				pmhc_info("msg=\"PostgreSQL back; catching up\" backlog_events=%zu", w->todo_events);
 			w->db_down = false;
-			backoff_ms = 200;
+			backoff_ms = WRITE_RETRY_FIRST_MS;
 			queue_pop(&w->todo);
 			w->todo_events -= b->n_messages;
 			queue_push(&w->done, b);
@@ -370,7 +360,7 @@ static void *writer_main(void *arg)
 		}
 		if (!w->abandon)
 			pthread_cond_timedwait(&w->cv, &w->mu, &until);
-		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
+		backoff_ms = pmhc_backoff_next(backoff_ms, WRITE_RETRY_CAP_MS);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -480,8 +470,7 @@ static void send_to_dlq(struct pipeline *p, struct batch *b, const rd_kafka_mess
 	r->offset = m->offset;
 	r->reason = pmhc_arena_strdup(&b->arena, reason);
 	r->size = m->len;
-	unsigned int mdlen = 0;
-	EVP_Digest(m->payload ? m->payload : "", m->len, r->payload_sha256, &mdlen, EVP_sha256(), NULL);
+	pmhc_sha256(m->payload ? m->payload : "", m->len, r->payload_sha256);
 
 	if (produce_dlq(p, b, topic, m->partition, m->offset, m->key, m->key_len, m->payload, m->len, reason))
 		pmhc_warn("msg=\"input rejected to the DLQ\" topic=%s partition=%d offset=%lld reason=\"%s\"", topic,
@@ -493,7 +482,7 @@ static int64_t arrival_ms(const rd_kafka_message_t *m)
 {
 	rd_kafka_timestamp_type_t type;
 	int64_t ts = rd_kafka_message_timestamp(m, &type);
-	return type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : wall_ms();
+	return type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : pmhc_wall_ms();
 }
 
 /* Copies a string into the batch arena; "" when out of memory (logged by caller's counts). */
@@ -535,7 +524,7 @@ static void publish(struct pipeline *p, struct batch *b, struct pmhc_rec_scratch
 static void handle_call(struct pipeline *p, struct batch *b, const rd_kafka_message_t *m)
 {
 	const struct pmhc_config *cfg = p->cfg;
-	int64_t now = wall_ms();
+	int64_t now = pmhc_wall_ms();
 	int64_t arrival = arrival_ms(m);
 
 	struct pmhc_wire_report rep;
@@ -727,11 +716,11 @@ static void drain_units(struct pipeline *p, int max)
 static int rebuild_roster(struct pipeline *p)
 {
 	char err[512];
-	int64_t t0 = mono_ms(), limit = t0 + (int64_t)p->cfg->pg_start_timeout_s * 1000;
+	int64_t t0 = pmhc_mono_ms(), limit = t0 + (int64_t)p->cfg->pg_start_timeout_s * 1000;
 	rd_kafka_topic_partition_list_t *end = NULL;
 	while (end == NULL) {
 		end = pmhc_kafka_end_offsets(p->units_reader, 5000, err, sizeof err);
-		if (end == NULL && (mono_ms() >= limit || p->sig->stop)) {
+		if (end == NULL && (pmhc_mono_ms() >= limit || p->sig->stop)) {
 			pmhc_error("msg=\"Kafka unreachable: cannot read %s\" error=\"%s\"", p->cfg->topic_units, err);
 			return -1;
 		}
@@ -756,7 +745,7 @@ static int rebuild_roster(struct pipeline *p)
 	}
 	rd_kafka_topic_partition_list_destroy(end);
 	pmhc_info("msg=\"unit roster rebuilt from %s\" units=%zu statuses=%lu took_ms=%lld", p->cfg->topic_units,
-		  pmhc_roster_size(p->roster), p->st.unit_statuses, (long long)(mono_ms() - t0));
+		  pmhc_roster_size(p->roster), p->st.unit_statuses, (long long)(pmhc_mono_ms() - t0));
 	return 0;
 }
 
@@ -911,12 +900,12 @@ static void trim_after_backlog(struct pipeline *p)
 static bool drain(struct pipeline *p, int64_t timeout_ms)
 {
 	seal(p);
-	int64_t until = mono_ms() + timeout_ms;
+	int64_t until = pmhc_mono_ms() + timeout_ms;
 	for (;;) {
 		reap(p);
 		if (drained(p))
 			return true;
-		if (mono_ms() >= until)
+		if (pmhc_mono_ms() >= until)
 			return false;
 		rd_kafka_poll(p->producer, 20);
 	}
@@ -1021,14 +1010,14 @@ static void log_stats(struct pipeline *p, const char *why)
 
 static void reload(struct pipeline *p)
 {
-	struct pmhc_config_errors errs = { 0 };
+	struct pmhc_errlist errs = { 0 };
 	struct pmhc_config *next = pmhc_config_load(p->cfg->path, 0, &errs);
 	if (next == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			pmhc_error("msg=\"config refused on reload\" problem=\"%s\"", errs.lines[i]);
 		pmhc_error("msg=\"reload refused; keeping the running configuration\" rules_version=%s",
 			   p->cfg->rules->version);
-		pmhc_config_errors_clear(&errs);
+		pmhc_errlist_clear(&errs);
 		return;
 	}
 	char changed[512];
@@ -1118,9 +1107,9 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pm
 	else
 		pmhc_info("msg=\"backfill running\" group=%s history_topic=%s rules_version=%s", group,
 			  cfg->topic_history, cfg->rules->version);
-	int64_t started = mono_ms();
+	int64_t started = pmhc_mono_ms();
 
-	p->last_stats_ms = mono_ms();
+	p->last_stats_ms = pmhc_mono_ms();
 	while (!sig->stop) {
 		if (sig->reload) {
 			sig->reload = 0;
@@ -1136,7 +1125,7 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pm
 		rd_kafka_poll(p->producer, 0);
 		struct batch *b = p->current;
 		if (b != NULL && batch_size(b) > 0 &&
-		    (batch_size(b) >= batch_limit(p) || mono_ms() - b->opened_ms >= batch_age_limit(p)))
+		    (batch_size(b) >= batch_limit(p) || pmhc_mono_ms() - b->opened_ms >= batch_age_limit(p)))
 			seal(p);
 		reap(p);
 		pace(p);
@@ -1145,14 +1134,14 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pm
 		if (!live && p->assigned > 0 && p->not_at_end == 0 && (p->current == NULL || batch_size(p->current) == 0) &&
 		    drained(p)) {
 			pmhc_info("msg=\"backfill caught up with every partition\" calls=%lu dispositions=%lu took_s=%.1f",
-				  p->st.calls, p->st.dispositions, (double)(mono_ms() - started) / 1000.0);
+				  p->st.calls, p->st.dispositions, (double)(pmhc_mono_ms() - started) / 1000.0);
 			break;
 		}
 		if (!live && p->assigned > 0 && p->not_at_end == 0)
 			seal(p);	/* nothing more is coming: do not wait out the batch age */
-		if (mono_ms() - p->last_stats_ms >= STATS_EVERY_MS) {
+		if (pmhc_mono_ms() - p->last_stats_ms >= STATS_EVERY_MS) {
 			log_stats(p, "stats");
-			p->last_stats_ms = mono_ms();
+			p->last_stats_ms = pmhc_mono_ms();
 		}
 	}
 

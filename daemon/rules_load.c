@@ -9,11 +9,11 @@ const char *const pmhc_rules_sections[] = { "screening", "flowchart", "sharing",
 
 struct loader {
 	const char *file;
-	struct pmhc_config_errors *errs;
+	struct pmhc_errlist *errs;
 	size_t errs_before;
 };
 
-#define ERR(ld, s, ...) pmhc_config_error((ld)->errs, (ld)->file, line_of(s), __VA_ARGS__)
+#define ERR(ld, s, ...) pmhc_errlist_add((ld)->errs, (ld)->file, line_of(s), __VA_ARGS__)
 
 static int line_of(const config_setting_t *s)
 {
@@ -348,10 +348,10 @@ static void load_flowchart(struct loader *ld, const config_setting_t *list, stru
 			ERR(ld, g, "flowchart: element %d must be a rule group { id = ...; ... }", i + 1);
 			continue;
 		}
-		size_t before = ld->errs->n;
+		size_t before = pmhc_errlist_count(ld->errs);
 		broken[r->n_rules] = false;
 		load_rule(ld, g, &rules[r->n_rules]);
-		broken[r->n_rules++] = ld->errs->n != before;
+		broken[r->n_rules++] = pmhc_errlist_count(ld->errs) != before;
 	}
 
 	const struct pmhc_rule *catch_all = NULL;
@@ -360,19 +360,19 @@ static void load_flowchart(struct loader *ld, const config_setting_t *list, stru
 		const char *id = rule->id ? rule->id : "?";
 		for (size_t j = 0; j < i && rule->id; j++)
 			if (rules[j].id && strcmp(rules[j].id, rule->id) == 0)
-				pmhc_config_error(ld->errs, ld->file, rule->line,
+				pmhc_errlist_add(ld->errs, ld->file, rule->line,
 						  "flowchart: duplicate rule id '%s' (first at line %d)", id, rules[j].line);
 		if (broken[i])
 			continue;
 		if (catch_all != NULL) {
-			pmhc_config_error(ld->errs, ld->file, rule->line,
+			pmhc_errlist_add(ld->errs, ld->file, rule->line,
 					  "flowchart rule '%s' can never match: rule '%s' at line %d before it has no "
 					  "condition", id, catch_all->id ? catch_all->id : "?", catch_all->line);
 			continue;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (!broken[j] && same_condition(&rules[j], rule)) {
-				pmhc_config_error(ld->errs, ld->file, rule->line,
+				pmhc_errlist_add(ld->errs, ld->file, rule->line,
 						  "flowchart rule '%s' can never match: its condition is the same as rule "
 						  "'%s' at line %d", id, rules[j].id ? rules[j].id : "?", rules[j].line);
 				break;
@@ -381,7 +381,7 @@ static void load_flowchart(struct loader *ld, const config_setting_t *list, stru
 			catch_all = rule;
 	}
 	if (r->n_rules > 0 && !broken[r->n_rules - 1] && !pmhc_rule_is_catch_all(&rules[r->n_rules - 1]))
-		pmhc_config_error(ld->errs, ld->file, rules[r->n_rules - 1].line,
+		pmhc_errlist_add(ld->errs, ld->file, rules[r->n_rules - 1].line,
 				  "flowchart: the last rule '%s' has a condition; the last rule must be the "
 				  "unconditional catch-all (only id, response and dispatch_code)",
 				  rules[r->n_rules - 1].id ? rules[r->n_rules - 1].id : "?");
@@ -504,12 +504,12 @@ static void load_units(struct loader *ld, const config_setting_t *g, struct pmhc
 }
 
 struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file,
-				   struct pmhc_config_errors *errs)
+				   struct pmhc_errlist *errs)
 {
-	struct loader ld = { file, errs, errs->n };
+	struct loader ld = { file, errs, pmhc_errlist_count(errs) };
 	struct pmhc_rules *r = pmhc_rules_default();
 	if (r == NULL) {
-		pmhc_config_error(errs, file, 0, "out of memory building the rules");
+		pmhc_errlist_add(errs, file, 0, "out of memory building the rules");
 		return NULL;
 	}
 	const config_setting_t *screening = config_lookup(cf, "screening");
@@ -530,9 +530,9 @@ struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file,
 	load_sharing(&ld, config_lookup(cf, "sharing"), r);
 	load_units(&ld, config_lookup(cf, "units"), r);
 
-	if (errs->n == ld.errs_before && pmhc_rules_seal(r) != 0)
-		pmhc_config_error(errs, file, 0, "out of memory computing rules_version");
-	if (errs->n != ld.errs_before) {
+	if (pmhc_errlist_count(errs) == ld.errs_before && pmhc_rules_seal(r) != 0)
+		pmhc_errlist_add(errs, file, 0, "out of memory computing rules_version");
+	if (pmhc_errlist_count(errs) != ld.errs_before) {
 		pmhc_rules_free(r);
 		return NULL;
 	}

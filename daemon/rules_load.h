@@ -8,7 +8,7 @@
 
 #include <libconfig.h>
 
-#include "config.h"
+#include "errlist.h"
 #include "rules.h"
 
 /* The top-level settings this loader owns. */
@@ -19,6 +19,6 @@ extern const char *const pmhc_rules_sections[];
  * "FILE:LINE: reason"; NULL when there was any.
  */
 struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file,
-				   struct pmhc_config_errors *errs);
+				   struct pmhc_errlist *errs);
 
 #endif

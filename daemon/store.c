@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include <libpq-fe.h>
-#include <openssl/evp.h>
 
+#include "clock.h"
+#include "digest.h"
+#include "enums.h"
 #include "log.h"
 #include "migrations.h"
 #include "pgtext.h"
@@ -21,6 +23,13 @@
 #define IO_TIMEOUT_MS 30000
 /* Serializes migrations between instances starting at once; any constant will do. */
 #define MIGRATION_LOCK 0x706d6863
+/*
+ * A start that finds PostgreSQL down retries from a quarter second, so a server
+ * restarting alongside pmhcd is caught at once, and never waits more than 5 s
+ * between tries, so it connects soon after the server comes back.
+ */
+#define CONNECT_BACKOFF_FIRST_MS 250
+#define CONNECT_BACKOFF_CAP_MS 5000
 
 struct pmhc_store {
 	PGconn *conn;
@@ -40,12 +49,6 @@ struct pmhc_store {
 	struct pmhc_pick_item *pick_items;
 	size_t *pick_keep, *pick_decide, pick_cap;
 };
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 /* PostgreSQL's words as one log field: its control characters and quotes become spaces. */
 static void one_line(char *text)
@@ -145,15 +148,13 @@ struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,
 		free(s);
 		return NULL;
 	}
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	long backoff = 250;
+	int64_t t0 = pmhc_mono_ms();
+	long backoff = CONNECT_BACKOFF_FIRST_MS;
 	for (int attempt = 1;; attempt++) {
 		s->conn = connect_once(conninfo);
 		if (PQstatus(s->conn) == CONNECTION_OK)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long elapsed = (long)(now.tv_sec - t0.tv_sec);
+		long elapsed = (long)((pmhc_mono_ms() - t0) / 1000);
 		if (elapsed >= timeout_s || (stop && *stop)) {
 			pmhc_error("msg=\"PostgreSQL unreachable; giving up\" attempts=%d waited_s=%ld error=\"%s\" "
 				   "hint=\"check postgres.conninfo and that the server is up\"",
@@ -167,8 +168,8 @@ struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,
 			  attempt, backoff, pq_error(s->conn));
 		PQfinish(s->conn);
 		s->conn = NULL;
-		sleep_ms(backoff);
-		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+		pmhc_sleep_ms(backoff);
+		backoff = pmhc_backoff_next(backoff, CONNECT_BACKOFF_CAP_MS);
 	}
 	pmhc_info("msg=\"connected to PostgreSQL\" server_version=%d", PQserverVersion(s->conn));
 	return s;
@@ -209,7 +210,6 @@ static int exec_ok(PGconn *conn, const char *sql, const char *what)
 	return rc;
 }
 
-static void sha256_hex(const char *text, char out[65]);
 
 int pmhc_store_migrate(struct pmhc_store *s)
 {
@@ -238,7 +238,7 @@ int pmhc_store_migrate(struct pmhc_store *s)
 		const struct pmhc_migration *m = &pmhc_migrations[i];
 		char version[16], hash[65];
 		snprintf(version, sizeof version, "%d", m->version);
-		sha256_hex(m->sql, hash);
+		pmhc_sha256_hex(m->sql, strlen(m->sql), hash);
 		const char *p1[] = { version };
 		PGresult *r = PQexecParams(c, "SELECT sha256 FROM pmhc.schema_migrations WHERE version = $1",
 					   1, NULL, p1, NULL, NULL, 0);
@@ -282,15 +282,6 @@ out:
 	snprintf(lock, sizeof lock, "SELECT pg_advisory_unlock(%d)", MIGRATION_LOCK);
 	exec_ok(c, lock, "releasing the migration lock");
 	return rc;
-}
-
-static void sha256_hex(const char *text, char out[65])
-{
-	unsigned char md[32];
-	unsigned int len = 0;
-	EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 /* ---- scratch text for one row's parameters ---- */
@@ -514,20 +505,6 @@ static bool send_prepared(struct pmhc_store *s, const char *stmt, int nparams, c
 	return true;
 }
 
-/*
- * The enum's name without its prefix for the database: DISP_REFERRED → REFERRED,
- * UNIT_CIT_OFFICER → CIT_OFFICER. 0 is UNSPECIFIED in every enum stored; wire.c
- * already turned unknown numbers into 0.
- */
-static const char *enum_short(const ProtobufCEnumDescriptor *d, int value, const char *prefix)
-{
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
-	size_t n = strlen(prefix);
-	if (value == 0 || v == NULL)
-		return "UNSPECIFIED";
-	return strncmp(v->name, prefix, n) == 0 ? v->name + n : v->name;
-}
-
 static void disposition_params(struct pmhc_sbuf *b, const struct pmhc_disposition_row *row,
 			       size_t off[DISPOSITION_NPARAMS])
 {
@@ -535,7 +512,7 @@ static void disposition_params(struct pmhc_sbuf *b, const struct pmhc_dispositio
 	off[0] = pmhc_sb_str(b, d->psap_id);
 	off[1] = pmhc_sb_str(b, d->call_id);
 	off[2] = pmhc_sb_fmt(b, "%" PRId64, d->closed_at_ms);
-	off[3] = pmhc_sb_str(b, enum_short(&pmhc__v1__disposition_code__descriptor, (int)d->code, "DISP_"));
+	off[3] = pmhc_sb_str(b, pmhc_enum_name(&pmhc__v1__disposition_code__descriptor, (int)d->code));
 	off[4] = pmhc_sb_array(b, d->unit_ids, d->n_unit_ids);
 	off[5] = pmhc_sb_str(b, d->arrest ? "t" : "f");
 	off[6] = pmhc_sb_str(b, d->use_of_force ? "t" : "f");
@@ -554,8 +531,8 @@ static void unit_params(struct pmhc_sbuf *b, const struct pmhc_unit_row *row, si
 	off[0] = pmhc_sb_str(b, u->psap_id);
 	off[1] = pmhc_sb_str(b, u->unit_id);
 	off[2] = pmhc_sb_fmt(b, "%" PRId64, u->at_ms);
-	off[3] = pmhc_sb_str(b, enum_short(&pmhc__v1__unit_kind__descriptor, (int)u->kind, "UNIT_"));
-	off[4] = pmhc_sb_str(b, enum_short(&pmhc__v1__unit_state__descriptor, (int)u->state, "UNIT_"));
+	off[3] = pmhc_sb_str(b, pmhc_enum_name(&pmhc__v1__unit_kind__descriptor, (int)u->kind));
+	off[4] = pmhc_sb_str(b, pmhc_enum_name(&pmhc__v1__unit_state__descriptor, (int)u->state));
 	off[5] = u->beat[0] ? pmhc_sb_str(b, u->beat) : NO_PARAM;
 	off[6] = u->district[0] ? pmhc_sb_str(b, u->district) : NO_PARAM;
 	off[7] = has_pos ? pmhc_sb_fmt(b, "%.17g", u->lat) : NO_PARAM;
@@ -998,15 +975,6 @@ static bool prepare(struct pmhc_store *s, const char *name, const char *sql)
 	return ok;
 }
 
-static double elapsed_ms(struct timespec *since)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	double ms = (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
-	*since = now;
-	return ms;
-}
-
 static size_t batch_events(const struct pmhc_store_batch *b)
 {
 	return b->n_calls + b->n_dispositions + b->n_rejected + b->n_units;
@@ -1021,8 +989,7 @@ static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	double calls_ms = 0, disp_ms = 0, rest_ms = 0, commit_ms = 0;
 	bool calls_merged = false, disp_merged = false;
 #define PATH(n, merged) ((n) == 0 ? "none" : (merged) ? "merge" : "copy")
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	int64_t t = pmhc_mono_us();
 	s->last_error[0] = '\0';
 	s->last_sqlstate[0] = '\0';
 	s->oom = false;
@@ -1040,10 +1007,10 @@ static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	if (!copy_calls(s, b, &res->applied, &calls_merged))
 		goto rollback;
 	res->stale = b->n_calls - res->applied;
-	calls_ms = elapsed_ms(&t);
+	calls_ms = pmhc_lap_ms(&t);
 	if (!copy_dispositions(s, b, &disp_merged))
 		goto rollback;
-	disp_ms = elapsed_ms(&t);
+	disp_ms = pmhc_lap_ms(&t);
 
 	/* Unit statuses and rejections: few beside the rest, sent as statements. */
 	struct pmhc_store_batch rest = *b;
@@ -1063,11 +1030,11 @@ static int write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, st
 	}
 	if (rest_rc != 0)
 		goto rollback;
-	rest_ms = elapsed_ms(&t);
+	rest_ms = pmhc_lap_ms(&t);
 	/* A deferred constraint is checked here: a refused COMMIT is classified like any statement. */
 	if (!exec_ok_s(s, "COMMIT"))
 		goto rollback;
-	commit_ms = elapsed_ms(&t);
+	commit_ms = pmhc_lap_ms(&t);
 	pmhc_debug("msg=\"batch written\" calls=%zu calls_path=%s calls_ms=%.1f dispositions=%zu "
 		   "dispositions_path=%s dispositions_ms=%.1f rest_ms=%.1f commit_ms=%.1f",
 		   b->n_calls, PATH(b->n_calls, calls_merged), calls_ms, b->n_dispositions,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
 #include "flags.h"
 #include "pmhc.pb-c.h"
 #include "subject.h"
@@ -48,7 +49,7 @@ struct pmhc_rejected_row {
 	int64_t offset;
 	const char *reason;
 	size_t size;
-	unsigned char payload_sha256[32];
+	unsigned char payload_sha256[PMHC_SHA256_LEN];
 };
 
 /* A disposition to store; strings borrowed from the decoded message. */

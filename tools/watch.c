@@ -29,6 +29,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "keycache.h"
 #include "pmhc.pb-c.h"
 #include "render.h"
@@ -449,7 +450,7 @@ static int add_calls(rd_kafka_t *rk, struct watch *w, rd_kafka_topic_partition_l
 		times = rd_kafka_topic_partition_list_new(n);
 		for (i = 0; i < n; i++)
 			rd_kafka_topic_partition_list_add(times, topic, ids[i])->offset =
-				pmhc_cli_wall_ms() - LOOKBACK_MS;
+				pmhc_wall_ms() - LOOKBACK_MS;
 		terr = rd_kafka_offsets_for_times(rk, times, PMHC_CLI_METADATA_TIMEOUT_MS);
 		if (terr)
 			fprintf(stderr, PROG ": cannot look up the calls of the last %d minutes "
@@ -707,11 +708,11 @@ static int set_private_group(rd_kafka_conf_t *conf)
 static int run(rd_kafka_t *rk, struct watch *w)
 {
 	const struct options *opt = w->opt;
-	int64_t last_rec = pmhc_cli_mono_ms();
+	int64_t last_rec = pmhc_mono_ms();
 	int idled = 0;
 
 	while (!pmhc_cli_stop_signal && !count_reached(w)) {
-		int64_t now = pmhc_cli_mono_ms();
+		int64_t now = pmhc_mono_ms();
 		int timeout = w->qlen > 0 ? 10 : POLL_MS;
 		rd_kafka_message_t *m;
 
@@ -726,7 +727,7 @@ static int run(rd_kafka_t *rk, struct watch *w)
 				timeout = (int)left;
 		}
 		m = rd_kafka_consumer_poll(rk, timeout);
-		now = pmhc_cli_mono_ms();
+		now = pmhc_mono_ms();
 		if (m) {
 			int rc = handle_message(w, m, now, &last_rec);
 
@@ -739,7 +740,7 @@ static int run(rd_kafka_t *rk, struct watch *w)
 			goto oom;
 	}
 	/* Idle: whatever is still held has waited long enough. */
-	if (idled && flush_pending(w, pmhc_cli_mono_ms(), 1) < 0)
+	if (idled && flush_pending(w, pmhc_mono_ms(), 1) < 0)
 		goto oom;
 	if (!pmhc_cli_stop_signal && opt->count > 0 && w->shown < opt->count) {
 		fprintf(stderr, PROG ": %ld of %ld blocks shown before %ld ms without a "
@@ -797,7 +798,7 @@ int main(int argc, char **argv)
 	if (status != 0)
 		goto out;
 
-	w.started_ms = pmhc_cli_mono_ms();
+	w.started_ms = pmhc_mono_ms();
 	if (assign_topics(rk, &w) < 0) {
 		status = pmhc_cli_stop_signal ? 0 : EX_UNAVAILABLE;
 		goto out;

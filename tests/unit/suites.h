@@ -1,19 +1,28 @@
-/* One Check suite per module; test_main.c runs them all. */
+/* One Check suite per module; each runner lists the suites it links. */
 #ifndef PMHC_TEST_SUITES_H
 #define PMHC_TEST_SUITES_H
 
 #include <check.h>
 
+/* Suites of the pure core (libpmhc): their runner links libpmhc alone. */
 Suite *suite_screen(void);
 Suite *suite_flowchart(void);
 Suite *suite_rules(void);
 Suite *suite_wire(void);
 Suite *suite_arena(void);
-Suite *suite_config(void);
-Suite *suite_rules_load(void);
 Suite *suite_units(void);
 Suite *suite_revcache(void);
 Suite *suite_pick(void);
 Suite *suite_pgtext(void);
+Suite *suite_digest(void);
+Suite *suite_enums(void);
+
+/* Suites of the daemon's edges that need no server: config and rules loading. */
+Suite *suite_config(void);
+Suite *suite_errlist(void);
+Suite *suite_rules_load(void);
+
+/* The runner's suites, NULL-terminated; each runner's *_suites.c defines it. */
+extern Suite *(*const pmhc_test_suites[])(void);
 
 #endif

@@ -43,7 +43,7 @@ static void write_conf(const char *body)
 	fclose(f);
 }
 
-static bool has_error(const struct pmhc_config_errors *e, const char *needle)
+static bool has_error(const struct pmhc_errlist *e, const char *needle)
 {
 	for (size_t i = 0; i < e->n; i++)
 		if (strstr(e->lines[i], needle))
@@ -55,7 +55,7 @@ START_TEST(test_minimal_config_gets_defaults)
 {
 	write_conf("postgres = { conninfo = \"dbname=pmhc\"; };\n"
 		   "privacy = { subject_key_file = \"%KEY%\"; };\n");
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	struct pmhc_config *c = pmhc_config_load(conf_path, 0, &e);
 	ck_assert_msg(c != NULL, "%s", e.n ? e.lines[0] : "");
 	ck_assert_str_eq(c->kafka_brokers, "localhost:9092");
@@ -77,7 +77,7 @@ START_TEST(test_every_problem_reported_with_line)
 		   "};\n"
 		   "limits = { batch_max_events = 0; };\n"			/* line 5 */
 		   "privacy = { subject_key_file = \"/nonexistent/key\"; };\n");
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
 	ck_assert(has_error(&e, ":2: unknown setting 'kafka.broker'"));
 	ck_assert(has_error(&e, ":3: kafka.properties[0]: 'enable.auto.offset.store' is set by pmhcd itself"));
@@ -86,18 +86,18 @@ START_TEST(test_every_problem_reported_with_line)
 	ck_assert(has_error(&e, "required setting 'postgres.conninfo' is missing"));
 	ck_assert(has_error(&e, "privacy.subject_key_file '/nonexistent/key' cannot be read"));
 	ck_assert_uint_eq(e.n, 6);
-	pmhc_config_errors_clear(&e);
+	pmhc_errlist_clear(&e);
 }
 END_TEST
 
 START_TEST(test_syntax_error_has_line)
 {
 	write_conf("postgres = { conninfo = \"x\"; };\n\nkafka = { brokers = ; };\n");
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
 	ck_assert_uint_eq(e.n, 1);
 	ck_assert_msg(strstr(e.lines[0], "pmhcd.conf:3: syntax error") != NULL, "%s", e.lines[0]);
-	pmhc_config_errors_clear(&e);
+	pmhc_errlist_clear(&e);
 }
 END_TEST
 
@@ -107,10 +107,10 @@ START_TEST(test_short_key_refused)
 	fputs("short\n", f);
 	fclose(f);
 	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n");
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
 	ck_assert(has_error(&e, "holds 5 bytes; use at least 16 random bytes"));
-	pmhc_config_errors_clear(&e);
+	pmhc_errlist_clear(&e);
 }
 END_TEST
 
@@ -118,7 +118,7 @@ START_TEST(test_restart_needed_lists_connection_settings)
 {
 	write_conf("postgres = { conninfo = \"dbname=a\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
 		   "log = { level = \"info\"; };\n");
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	struct pmhc_config *a = pmhc_config_load(conf_path, 0, &e);
 	write_conf("postgres = { conninfo = \"dbname=b\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
 		   "log = { level = \"debug\"; };\n");

@@ -4,17 +4,9 @@
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite_screen());
-	srunner_add_suite(sr, suite_flowchart());
-	srunner_add_suite(sr, suite_rules());
-	srunner_add_suite(sr, suite_wire());
-	srunner_add_suite(sr, suite_arena());
-	srunner_add_suite(sr, suite_config());
-	srunner_add_suite(sr, suite_rules_load());
-	srunner_add_suite(sr, suite_units());
-	srunner_add_suite(sr, suite_revcache());
-	srunner_add_suite(sr, suite_pick());
-	srunner_add_suite(sr, suite_pgtext());
+	SRunner *sr = srunner_create(pmhc_test_suites[0]());
+	for (size_t i = 1; pmhc_test_suites[i] != NULL; i++)
+		srunner_add_suite(sr, pmhc_test_suites[i]());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -13,7 +13,7 @@
 #include "suites.h"
 
 /* Loads rules from text; errs collects problems. */
-static struct pmhc_rules *load_text(const char *text, struct pmhc_config_errors *errs)
+static struct pmhc_rules *load_text(const char *text, struct pmhc_errlist *errs)
 {
 	config_t cf;
 	config_init(&cf);
@@ -45,7 +45,7 @@ START_TEST(test_shipped_config_is_the_spec_default)
 	config_init(&cf);
 	ck_assert_msg(config_read_file(&cf, path), "%s:%d: %s", path, config_error_line(&cf),
 		      config_error_text(&cf));
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	struct pmhc_rules *from_file = pmhc_rules_load(&cf, path, &e);
 	config_destroy(&cf);
 	ck_assert_msg(from_file != NULL, "%s", e.n ? e.lines[0] : "");
@@ -62,7 +62,7 @@ END_TEST
 
 START_TEST(test_layout_and_comments_do_not_change_the_version)
 {
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	struct pmhc_rules *a = load_text(default_flowchart, &e);
 	struct pmhc_rules *b = load_text(
 		"# a comment\nflowchart = ( { id = \"not-mh\"; none = [\"MH\"]; response = \"STANDARD\"; dispatch_code = \"\"; },\n"
@@ -193,7 +193,7 @@ static const struct invalid {
 START_TEST(test_invalid_is_refused_with_line_and_reason)
 {
 	const struct invalid *iv = &invalid[_i];
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	struct pmhc_rules *r = load_text(iv->text, &e);
 	ck_assert_msg(r == NULL, "%s: accepted", iv->name);
 	bool found = false;
@@ -201,13 +201,13 @@ START_TEST(test_invalid_is_refused_with_line_and_reason)
 		found = strstr(e.lines[i], iv->error) != NULL;
 	ck_assert_msg(found, "%s: want '%s', got %zu problems, first '%s'", iv->name, iv->error, e.n,
 		      e.n ? e.lines[0] : "");
-	pmhc_config_errors_clear(&e);
+	pmhc_errlist_clear(&e);
 }
 END_TEST
 
 START_TEST(test_every_problem_is_reported_at_once)
 {
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	ck_assert_ptr_null(load_text(
 		"flowchart = ( { id = \"a\"; all = [ \"X\" ]; response = \"Y\"; dispatch_code = \"\"; },\n"
 		"{ id = \"a\"; none = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"\"; } );\n"
@@ -215,14 +215,14 @@ START_TEST(test_every_problem_is_reported_at_once)
 		&e));
 	/* unknown flag, unknown response, duplicate id, last rule conditioned, narrative not a bool */
 	ck_assert_uint_eq(e.n, 5);
-	pmhc_config_errors_clear(&e);
+	pmhc_errlist_clear(&e);
 }
 END_TEST
 
 START_TEST(test_a_broken_rule_does_not_bury_the_real_error)
 {
 	/* Its only condition is misspelled: one error, not "the rules after it can never match". */
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	ck_assert_ptr_null(load_text(
 		"flowchart = ( { id = \"a\"; source = [ \"999\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
 		"{ id = \"b\"; all = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
@@ -230,14 +230,14 @@ START_TEST(test_a_broken_rule_does_not_bury_the_real_error)
 		&e));
 	ck_assert_uint_eq(e.n, 1);
 	ck_assert_ptr_nonnull(strstr(e.lines[0], "unknown source '999'"));
-	pmhc_config_errors_clear(&e);
+	pmhc_errlist_clear(&e);
 }
 END_TEST
 
 START_TEST(test_configured_flowchart_decides)
 {
 	/* A center that sends every 911 suicide call to mobile crisis, by nature code. */
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	struct pmhc_rules *r = load_text(
 		"screening = { aliases = ( { from = \"10-96\"; to = \"SUICIDE\"; } ); };\n"
 		"flowchart = ( { id = \"not-mh\"; none = [ \"MH\" ]; response = \"STANDARD\"; dispatch_code = \"\"; },\n"
@@ -270,7 +270,7 @@ END_TEST
 
 START_TEST(test_sharing_policy_withholds_everywhere)
 {
-	struct pmhc_config_errors e = { 0 };
+	struct pmhc_errlist e = { 0 };
 	struct pmhc_rules *r = load_text("sharing = { flags = [ \"MH\", \"WEAPON\" ]; narrative = true; };", &e);
 	ck_assert_ptr_nonnull(r);
 	Pmhc__V1__CallEvent call = PMHC__V1__CALL_EVENT__INIT;

@@ -69,12 +69,6 @@ int pmhc_cli_set_brokers(const char *prog, rd_kafka_conf_t *conf, const char *br
 /* How long a metadata or offset request to the brokers may take. */
 #define PMHC_CLI_METADATA_TIMEOUT_MS 10000
 
-/* The monotonic clock in milliseconds: for timeouts, which a clock change must not bend. */
-int64_t pmhc_cli_mono_ms(void);
-
-/* The wall clock in milliseconds since the epoch: for Kafka timestamps. */
-int64_t pmhc_cli_wall_ms(void);
-
 /* S as a whole decimal number of at least MIN into *OUT; -1 (nothing printed) if it is not. */
 int pmhc_cli_parse_long(const char *s, long min, long *out);
 

@@ -6,62 +6,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
+#include "enums.h"
 #include "pmhc.pb-c.h"
-
-static const char *const response_names[] = {
-	[PMHC__V1__RESPONSE__RESPONSE_UNSPECIFIED] = "UNSPECIFIED",
-	[PMHC__V1__RESPONSE__RESPONSE_STANDARD] = "STANDARD",
-	[PMHC__V1__RESPONSE__RESPONSE_CIT] = "CIT",
-	[PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP] = "CIT_WITH_BACKUP",
-	[PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER] = "CO_RESPONDER",
-	[PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS] = "MOBILE_CRISIS",
-	[PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT] = "EMS_AND_CIT",
-};
-
-static const char *const source_names[PMHC_SOURCE_COUNT] = {
-	[PMHC__V1__CALL_SOURCE__SOURCE_UNSPECIFIED] = "UNSPECIFIED",
-	[PMHC__V1__CALL_SOURCE__SOURCE_911] = "911",
-	[PMHC__V1__CALL_SOURCE__SOURCE_988] = "988",
-	[PMHC__V1__CALL_SOURCE__SOURCE_ADMIN] = "ADMIN",
-	[PMHC__V1__CALL_SOURCE__SOURCE_OFFICER_INITIATED] = "OFFICER_INITIATED",
-	[PMHC__V1__CALL_SOURCE__SOURCE_TEXT] = "TEXT",
-};
-
-#define N_RESPONSES (sizeof response_names / sizeof response_names[0])
 
 const char *pmhc_response_name(int response)
 {
-	return response >= 0 && (size_t)response < N_RESPONSES ? response_names[response] : "UNSPECIFIED";
+	return pmhc_enum_name(&pmhc__v1__response__descriptor, response);
 }
 
 /* The configuration may not ask for UNSPECIFIED: a rule must decide something. */
 int pmhc_response_parse(const char *name, int *out)
 {
-	for (size_t i = 1; i < N_RESPONSES; i++) {
-		if (strcmp(name, response_names[i]) == 0) {
-			*out = (int)i;
-			return 0;
-		}
-	}
-	return -1;
+	return pmhc_enum_parse(&pmhc__v1__response__descriptor, name, out);
 }
 
 const char *pmhc_source_name(int source)
 {
-	return source >= 0 && source < PMHC_SOURCE_COUNT ? source_names[source] : "UNSPECIFIED";
+	return pmhc_enum_name(&pmhc__v1__call_source__descriptor, source);
 }
 
 int pmhc_source_parse(const char *name, int *out)
 {
-	for (int i = 0; i < PMHC_SOURCE_COUNT; i++) {
-		if (strcmp(name, source_names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
+	if (strcmp(name, "UNSPECIFIED") == 0) {
+		*out = 0;
+		return 0;
 	}
-	return -1;
+	return pmhc_enum_parse(&pmhc__v1__call_source__descriptor, name, out);
 }
 
 int pmhc_code_normalize(const char *s, char *out, size_t outlen)
@@ -358,13 +329,7 @@ int pmhc_rules_seal(struct pmhc_rules *r)
 	char *text = pmhc_rules_canonical(r);
 	if (text == NULL)
 		return -1;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	int ok = EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL);
+	int rc = pmhc_sha256_hex(text, strlen(text), r->version);
 	free(text);
-	if (!ok || mdlen != 32)
-		return -1;
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(r->version + 2 * i, 3, "%02x", md[i]);
-	return 0;
+	return rc;
 }

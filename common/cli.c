@@ -152,24 +152,6 @@ int pmhc_cli_set_brokers(const char *prog, rd_kafka_conf_t *conf, const char *br
 	return 0;
 }
 
-static int64_t clock_ms(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t pmhc_cli_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
-int64_t pmhc_cli_wall_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
 int pmhc_cli_parse_long(const char *s, long min, long *out)
 {
 	char *end;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enums.h"
 #include "pairhash.h"
 
 #define K_PATROL PMHC__V1__UNIT_KIND__UNIT_PATROL
@@ -12,36 +13,29 @@
 #define K_MCT PMHC__V1__UNIT_KIND__UNIT_MOBILE_CRISIS
 #define K_EMS PMHC__V1__UNIT_KIND__UNIT_EMS
 
-static const struct {
-	const char *name, *words;
-} kind_table[PMHC_UNIT_KINDS] = {
-	[0] = { "UNSPECIFIED", "unit" },
-	[K_PATROL] = { "PATROL", "patrol unit" },
-	[K_CIT] = { "CIT_OFFICER", "CIT officer" },
-	[K_COR] = { "CO_RESPONDER", "co-responder team" },
-	[K_MCT] = { "MOBILE_CRISIS", "mobile crisis team" },
-	[K_EMS] = { "EMS", "EMS unit" },
+/* How a summary read by a dispatcher names each kind; the enum names the rest. */
+static const char *const kind_words[PMHC_UNIT_KINDS] = {
+	[0] = "unit",
+	[K_PATROL] = "patrol unit",
+	[K_CIT] = "CIT officer",
+	[K_COR] = "co-responder team",
+	[K_MCT] = "mobile crisis team",
+	[K_EMS] = "EMS unit",
 };
 
 const char *pmhc_unit_kind_words(int kind)
 {
-	return kind > 0 && kind < PMHC_UNIT_KINDS ? kind_table[kind].words : "unit";
+	return kind > 0 && kind < PMHC_UNIT_KINDS ? kind_words[kind] : "unit";
 }
 
 const char *pmhc_unit_kind_name(int kind)
 {
-	return kind >= 0 && kind < PMHC_UNIT_KINDS ? kind_table[kind].name : "UNSPECIFIED";
+	return pmhc_enum_name(&pmhc__v1__unit_kind__descriptor, kind);
 }
 
 int pmhc_unit_kind_parse(const char *name, int *out)
 {
-	for (int k = 1; k < PMHC_UNIT_KINDS; k++) {
-		if (strcmp(name, kind_table[k].name) == 0) {
-			*out = k;
-			return 0;
-		}
-	}
-	return -1;
+	return pmhc_enum_parse(&pmhc__v1__unit_kind__descriptor, name, out);
 }
 
 void pmhc_unit_policy_default(struct pmhc_unit_policy *p)

@@ -1,0 +1,7 @@
+#include <stddef.h>
+
+#include "suites.h"
+
+Suite *(*const pmhc_test_suites[])(void) = {
+	suite_config, suite_errlist, suite_rules_load, NULL,
+};
