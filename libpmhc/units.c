@@ -234,6 +234,53 @@ void pmhc_roster_release_call(struct pmhc_roster *r, const char *psap_id, const 
 	}
 }
 
+static bool names(char *const *ids, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* Whether a hold until `until` for call_id comes before the unit's own: earlier, then lower id. */
+static bool hold_wins(const struct pmhc_unit *u, int64_t until, const char *call_id, int64_t decided_ms)
+{
+	if (u->hold_call == NULL || u->hold_until_ms <= decided_ms)
+		return true;	/* not held when this decision was taken */
+	if (until != u->hold_until_ms)
+		return until < u->hold_until_ms;
+	return strcmp(call_id, u->hold_call) <= 0;
+}
+
+size_t pmhc_roster_learn_hold(struct pmhc_roster *r, const char *psap_id, const char *call_id,
+			      char *const *unit_ids, size_t n_unit_ids, int64_t decided_at_ms, int64_t hold_ms)
+{
+	int64_t until = decided_at_ms + hold_ms;
+	size_t held = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct pmhc_unit *u = &r->units[i];
+		if (u->hold_call != NULL && strcmp(u->hold_call, call_id) == 0 && strcmp(u->psap_id, psap_id) == 0 &&
+		    !names(unit_ids, n_unit_ids, u->unit_id))
+			release(u);	/* a later revision of the call no longer needs it */
+	}
+	for (size_t i = 0; i < n_unit_ids; i++) {
+		uint32_t s = r->slots[find_slot(r, psap_id, unit_ids[i])];
+		struct pmhc_unit *u = s ? &r->units[s - 1] : NULL;
+		if (u == NULL || u->at_ms > decided_at_ms)
+			continue;	/* unknown here, or its status is newer than the decision */
+		bool same = u->hold_call != NULL && strcmp(u->hold_call, call_id) == 0;
+		if (!same && !hold_wins(u, until, call_id, decided_at_ms))
+			continue;
+		if (!set_str(&u->hold_call, call_id))
+			continue;	/* out of memory: the unit stays as it was */
+		if (!same || until > u->hold_until_ms)
+			u->hold_until_ms = until;
+		held++;
+	}
+	return held;
+}
+
 /* ---- choice ---- */
 
 struct call_view {

@@ -57,6 +57,17 @@ const struct pmhc_unit *pmhc_roster_find(const struct pmhc_roster *r, const char
 /* The call's disposition arrived: its units are no longer held. */
 void pmhc_roster_release_call(struct pmhc_roster *r, const char *psap_id, const char *call_id);
 
+/*
+ * Another instance recommended UNIT_IDS for the call at decided_at_ms: hold them
+ * here too, until decided_at_ms + hold_ms, and let go of units held here for that
+ * call that its newest recommendation no longer names. Every instance settles the
+ * same way when two recommended one unit to two calls: the earlier decision keeps it
+ * (then the lower call_id). A unit whose status is newer than the decision is not
+ * held: it has moved on. Returns how many units are now held for the call.
+ */
+size_t pmhc_roster_learn_hold(struct pmhc_roster *r, const char *psap_id, const char *call_id,
+			      char *const *unit_ids, size_t n_unit_ids, int64_t decided_at_ms, int64_t hold_ms);
+
 struct pmhc_pick {
 	int need;		/* the UnitKind the response needs */
 	int got;		/* the kind found: need, a fallback kind, or 0 = nothing free */

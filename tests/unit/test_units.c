@@ -229,6 +229,43 @@ START_TEST(test_backup_is_another_unit)
 }
 END_TEST
 
+START_TEST(test_learned_holds)
+{
+	status("CIT-1", CIT, AVAIL, T0, "52-3", "52", 0, 0);
+	status("CIT-2", CIT, AVAIL, T0, "52-3", "52", 0, 0);
+	char *one[] = { (char *)"CIT-1" }, *two[] = { (char *)"CIT-2" }, *ghost[] = { (char *)"CIT-9" };
+	struct pmhc_choice c;
+
+	/* Another instance sent CIT-1 to C-9: this one must not send it to C-1. */
+	ck_assert_uint_eq(pmhc_roster_learn_hold(roster, "PSAP-A", "C-9", one, 1, NOW, policy.hold_ms), 1);
+	choose(R_CIT, NOW + 5, &c);
+	ck_assert_str_eq(c.picks[0].unit_id, "CIT-2");
+
+	/* A later revision of C-9 took CIT-2 instead: CIT-1 is free again, CIT-2 stays with C-1. */
+	ck_assert_uint_eq(pmhc_roster_learn_hold(roster, "PSAP-A", "C-9", two, 1, NOW + 10, policy.hold_ms), 0);
+	ck_assert_int_eq(pmhc_roster_find(roster, "PSAP-A", "CIT-1")->hold_until_ms, 0);
+	ck_assert_str_eq(pmhc_roster_find(roster, "PSAP-A", "CIT-2")->hold_call, "C-1");
+
+	/* Two instances took one unit in the same moment: the earlier decision keeps it. */
+	ck_assert_uint_eq(pmhc_roster_learn_hold(roster, "PSAP-A", "C-8", two, 1, NOW + 1, policy.hold_ms), 1);
+	ck_assert_str_eq(pmhc_roster_find(roster, "PSAP-A", "CIT-2")->hold_call, "C-8");
+	ck_assert_uint_eq(pmhc_roster_learn_hold(roster, "PSAP-A", "C-7", two, 1, NOW + 2, policy.hold_ms), 0);
+	ck_assert_str_eq(pmhc_roster_find(roster, "PSAP-A", "CIT-2")->hold_call, "C-8");
+	/* At the same moment, the lower call id. */
+	ck_assert_uint_eq(pmhc_roster_learn_hold(roster, "PSAP-A", "C-0", two, 1, NOW + 1, policy.hold_ms), 1);
+	ck_assert_str_eq(pmhc_roster_find(roster, "PSAP-A", "CIT-2")->hold_call, "C-0");
+
+	/* A unit this instance does not know, or whose status is newer, is not held. */
+	ck_assert_uint_eq(pmhc_roster_learn_hold(roster, "PSAP-A", "C-6", ghost, 1, NOW, policy.hold_ms), 0);
+	status("CIT-1", CIT, AVAIL, NOW + 50, "52-3", "52", 0, 0);
+	ck_assert_uint_eq(pmhc_roster_learn_hold(roster, "PSAP-A", "C-5", one, 1, NOW + 40, policy.hold_ms), 0);
+	ck_assert_int_eq(pmhc_roster_find(roster, "PSAP-A", "CIT-1")->hold_until_ms, 0);
+
+	/* Another PSAP's unit of the same id is another unit. */
+	ck_assert_uint_eq(pmhc_roster_learn_hold(roster, "PSAP-B", "C-4", one, 1, NOW + 60, policy.hold_ms), 0);
+}
+END_TEST
+
 START_TEST(test_holds_expire_and_release)
 {
 	status("CIT-1", CIT, AVAIL, T0, "52-3", "52", 0, 0);
@@ -363,6 +400,7 @@ Suite *suite_units(void)
 	tcase_add_test(tc, test_ems_has_no_fallback);
 	tcase_add_test(tc, test_backup_is_another_unit);
 	tcase_add_test(tc, test_holds_expire_and_release);
+	tcase_add_test(tc, test_learned_holds);
 	tcase_add_test(tc, test_new_revision_keeps_its_units);
 	tcase_add_test(tc, test_statuses_out_of_order);
 	tcase_add_test(tc, test_standard_needs_nothing);
