@@ -64,25 +64,33 @@ function emit_slug(t,   base, n) {
   if (n > 0) t = base "-" n
   print t
 }
-function links(line, n,   s, rest, i, c, depth, target, p) {
+# One report per target per line: a URL written as a link is also a bare address.
+function emit_link(n, target) {
+  if ((n, target) in emitted) return
+  emitted[n, target] = 1
+  print n "\t" target
+}
+function links(line, n,   s, rest, i, c, depth, target, p, u) {
   s = strip_code(line)
   # Reference definitions: [id]: target
   if (match(s, /^ ? ? ?\[[^\]]+\]:[ \t]*/)) {
     rest = substr(s, RSTART + RLENGTH)
     if (rest ~ /^</) { sub(/^</, "", rest); sub(/>.*$/, "", rest) } else sub(/[ \t].*$/, "", rest)
-    if (rest != "") print n "\t" rest
+    if (rest != "") emit_link(n, rest)
     return
   }
   # Autolinks: <scheme:...>
   rest = s
   while (match(rest, /<[A-Za-z][A-Za-z0-9+.-]*:[^ >]*>/)) {
-    print n "\t" substr(rest, RSTART + 1, RLENGTH - 2)
+    emit_link(n, substr(rest, RSTART + 1, RLENGTH - 2))
     rest = substr(rest, RSTART + RLENGTH)
   }
   # Bare addresses GitHub turns into links.
   rest = s
   while (match(rest, /(https?:\/\/|www\.)[^ \t)<>]+/)) {
-    print n "\t" substr(rest, RSTART, RLENGTH)
+    u = substr(rest, RSTART, RLENGTH)
+    sub(/[.,;:!?]+$/, "", u)    # trailing punctuation is not part of it, as on GitHub
+    emit_link(n, u)
     rest = substr(rest, RSTART + RLENGTH)
   }
   # Inline links and images: ](target "title")
@@ -107,7 +115,7 @@ function links(line, n,   s, rest, i, c, depth, target, p) {
       }
       rest = substr(rest, i)
     }
-    if (target != "") print n "\t" target
+    if (target != "") emit_link(n, target)
   }
 }
 BEGIN { fence = "" }
