@@ -8,7 +8,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev librdkafka-dev libpq-dev libconfig-dev
   libssl-dev libjson-c-dev check
   postgresql kcat jq valgrind procps
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format-14
 )
 
 missing=()
