@@ -38,6 +38,9 @@
 #define KEEPALIVES_COUNT "3"
 #define TCP_USER_TIMEOUT_MS "30000"
 
+/* Room for what store_server_refused() adds: " (SQLSTATE 57014, not the rows' fault)". */
+#define REFUSED_SUFFIX_LEN 64
+
 void store_one_line(char *text)
 {
 	for (unsigned char *q = (unsigned char *)text; *q; q++)
@@ -129,11 +132,18 @@ static void limit_lock_waits(PGconn *conn)
 struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,
 				   const volatile sig_atomic_t *stop)
 {
+	const struct store_statements *sql = store_statements();
+	if (sql == NULL) {
+		pmhc_error("msg=\"a statement made from the column tables is longer than STORE_SQL_LEN\" "
+			   "hint=\"a bug of pmhcd's: raise STORE_SQL_LEN in daemon/store_cols.h\"");
+		return NULL;
+	}
 	struct pmhc_store *s = calloc(1, sizeof *s);
 	if (s == NULL || (s->conninfo = strdup(conninfo)) == NULL) {
 		free(s);
 		return NULL;
 	}
+	s->sql = sql;
 	int64_t t0 = pmhc_mono_ms();
 	long backoff = CONNECT_BACKOFF_FIRST_MS;
 	for (int attempt = 1;; attempt++) {
@@ -260,10 +270,15 @@ bool store_server_trouble(const char *sqlstate)
 /* The server refused for a reason of its own: drop the connection (a failover needs a new one) and retry. */
 void store_server_refused(struct pmhc_store *s)
 {
-	char why[sizeof s->last_error + 64];
+	char why[sizeof s->last_error + REFUSED_SUFFIX_LEN];
 	snprintf(why, sizeof why, "%s (SQLSTATE %s, not the rows' fault)", s->last_error,
 		 s->last_sqlstate[0] ? s->last_sqlstate : "unknown");
 	store_lose_connection(s, why);
+}
+
+static size_t batch_events(const struct pmhc_store_batch *b)
+{
+	return b->n_calls + b->n_dispositions + b->n_rejected + b->n_units;
 }
 
 int store_refused(struct pmhc_store *s, const struct pmhc_store_batch *b)
@@ -274,9 +289,9 @@ int store_refused(struct pmhc_store *s, const struct pmhc_store_batch *b)
 		return -1;
 	}
 	/* A single row is the caller's to report: it is looking for the one refused. */
-	if (store_batch_events(b) > 1)
+	if (batch_events(b) > 1)
 		pmhc_error("msg=\"batch refused by PostgreSQL; nothing of it was written\" events=%zu error=\"%s\"",
-			   store_batch_events(b), s->last_error);
+			   batch_events(b), s->last_error);
 	return -1;
 }
 
@@ -296,11 +311,6 @@ bool store_exec(struct pmhc_store *s, const char *sql)
 	PGresult *r = store_exec_result(s, sql, PGRES_COMMAND_OK);
 	PQclear(r);
 	return r != NULL;
-}
-
-size_t store_batch_events(const struct pmhc_store_batch *b)
-{
-	return b->n_calls + b->n_dispositions + b->n_rejected + b->n_units;
 }
 
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,

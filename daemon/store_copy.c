@@ -8,15 +8,15 @@
  * statement of its own costs PostgreSQL several times the CPU (each execution
  * starts an executor and re-reads every CHECK constraint), and on a shared
  * machine that CPU is taken from the live path. They are merged into the
- * tables through staging tables whose columns are the rows' parameters, made
- * by the same row_params(), by statements that apply the replacement rules.
+ * tables through staging tables whose columns are the rows' values, made from
+ * the same column tables (store_cols.c), by statements that apply the
+ * replacement rules.
  * History is most likely new to the tables: pick.c decides in memory, by the
  * same rules, which of its rows reach them, and those are COPYed straight into
  * pmhc.calls, pmhc.decisions and pmhc.dispositions. A unique violation means
  * the batch meets stored rows after all (a re-read, a resumed run, a live
  * daemon): that part is rolled back to its savepoint and merged.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +24,10 @@
 #include <libpq-fe.h>
 
 #include "clock.h"
-#include "enums.h"
 #include "log.h"
-#include "rules.h"
 #include "store_int.h"
 #include "store_sql.h"
+#include "subject.h"
 
 /*
  * The staging tables keep their rows past COMMIT: ON COMMIT DELETE ROWS
@@ -41,127 +40,11 @@
 #define STAGE_TRUNCATE_EVERY 64
 #define STAGE_TRUNCATE_ROWS 2000
 
-#define CALL_NPARAMS 29
-#define DISPOSITION_NPARAMS 13
-/* The longest value converted for COPY: a subject hash as bytea, \x and 64 hex digits. */
-#define CONV_LEN (2 * PMHC_SUBJECT_HASH_LEN + 16)
-
-/* ---- scratch text for one row's parameters ---- */
-
-static size_t sb_flags(struct pmhc_sbuf *b, pmhc_flagset flags)
-{
-	char *names[PMHC_FLAG_COUNT];
-	size_t n = 0;
-	for (int f = 0; f < PMHC_FLAG_COUNT; f++)
-		if (flags & PMHC_BIT(f))
-			names[n++] = (char *)pmhc_flag_name((enum pmhc_flag)f);
-	return pmhc_sb_array(b, names, n);
-}
-
-/* Fills off[] with the offsets of the row's 29 parameters in the scratch buffer. */
-static void row_params(struct pmhc_sbuf *b, const struct pmhc_call_row *row, size_t off[CALL_NPARAMS])
-{
-	const Pmhc__V1__CallEvent *c = row->call;
-	const Pmhc__V1__Location *loc = c->location;
-	bool has_pos = loc != NULL && !(loc->lat == 0 && loc->lon == 0);
-
-	off[0] = pmhc_sb_str(b, c->psap_id);
-	off[1] = pmhc_sb_str(b, c->call_id);
-	off[2] = pmhc_sb_fmt(b, "%" PRIu32, c->revision);
-	off[3] = pmhc_sb_fmt(b, "%" PRId64, c->received_at_ms);
-	off[4] = pmhc_sb_str(b, pmhc_source_name((int)c->source));
-	off[5] = pmhc_sb_str(b, c->nature_code);
-	off[6] = pmhc_sb_str(b, row->nature_mapped);
-	off[7] = pmhc_sb_str(b, c->nature_text);
-	off[8] = pmhc_sb_array(b, c->premise_flags, c->n_premise_flags);
-	off[9] = sb_flags(b, row->flags);
-	off[10] = pmhc_sb_str(b, row->mental_health_call ? "t" : "f");
-	off[11] = pmhc_sb_str(b, row->rule_id);
-	off[12] = pmhc_sb_str(b, pmhc_response_name(row->response));
-	off[13] = pmhc_sb_str(b, row->dispatch_code);
-	off[14] = pmhc_sb_array(b, row->unit_ids, row->n_unit_ids);
-	off[15] = pmhc_sb_str(b, row->fallback_used ? "t" : "f");
-	off[16] = pmhc_sb_str(b, row->rules_version);
-	off[17] = pmhc_sb_fmt(b, "%" PRId64, row->decided_at_ms);
-	off[18] = loc && loc->beat[0] ? pmhc_sb_str(b, loc->beat) : STORE_NO_PARAM;
-	off[19] = loc && loc->district[0] ? pmhc_sb_str(b, loc->district) : STORE_NO_PARAM;
-	off[20] = has_pos ? pmhc_sb_fmt(b, "%.17g", loc->lat) : STORE_NO_PARAM;
-	off[21] = has_pos ? pmhc_sb_fmt(b, "%.17g", loc->lon) : STORE_NO_PARAM;
-	off[22] = row->has_subject_hash ? pmhc_sb_hex(b, row->subject_hash, sizeof row->subject_hash) : STORE_NO_PARAM;
-	off[23] = row->store_narrative ? pmhc_sb_str(b, c->narrative) : STORE_NO_PARAM;
-	off[24] = pmhc_sb_str(b, row->backfilled ? "t" : "f");
-	off[25] = pmhc_sb_fmt(b, "%" PRId32, row->partition);
-	off[26] = pmhc_sb_fmt(b, "%" PRId64, row->offset);
-	off[27] = pmhc_sb_array(b, row->reasons, row->n_reasons);
-	off[28] = pmhc_sb_str(b, row->summary ? row->summary : "");
-}
-
-static void disposition_params(struct pmhc_sbuf *b, const struct pmhc_disposition_row *row,
-			       size_t off[DISPOSITION_NPARAMS])
-{
-	const Pmhc__V1__Disposition *d = row->disp;
-	off[0] = pmhc_sb_str(b, d->psap_id);
-	off[1] = pmhc_sb_str(b, d->call_id);
-	off[2] = pmhc_sb_fmt(b, "%" PRId64, d->closed_at_ms);
-	off[3] = pmhc_sb_str(b, pmhc_enum_name(&pmhc__v1__disposition_code__descriptor, (int)d->code));
-	off[4] = pmhc_sb_array(b, d->unit_ids, d->n_unit_ids);
-	off[5] = pmhc_sb_str(b, d->arrest ? "t" : "f");
-	off[6] = pmhc_sb_str(b, d->use_of_force ? "t" : "f");
-	off[7] = pmhc_sb_str(b, d->connected_to_services ? "t" : "f");
-	off[8] = pmhc_sb_str(b, d->service_unavailable ? "t" : "f");
-	off[9] = pmhc_sb_str(b, d->service_name);
-	off[10] = pmhc_sb_str(b, row->backfilled ? "t" : "f");
-	off[11] = pmhc_sb_fmt(b, "%" PRId32, row->partition);
-	off[12] = pmhc_sb_fmt(b, "%" PRId64, row->offset);
-}
-
 /*
- * How a COPY column is made from a row's parameters: as the text the staging
- * tables take, or converted to what the real column's input function reads.
+ * The longest value converted for COPY: a subject hash as bytea, \x and 64 hex
+ * digits; a timestamp ("2025-11-23 04:00:00.000+00") is shorter.
  */
-enum copy_as { AS_TEXT, AS_TIMESTAMP, AS_BYTEA };
-struct copy_col {
-	unsigned char param;	/* index into the row's parameters */
-	unsigned char as;	/* enum copy_as */
-};
-
-/* CALLS_COLUMNS from row_params()' first 27 parameters. */
-static const struct copy_col calls_cols[] = {
-	{ 0, AS_TEXT }, { 1, AS_TEXT }, { 2, AS_TEXT }, { 3, AS_TIMESTAMP }, { 4, AS_TEXT }, { 5, AS_TEXT },
-	{ 6, AS_TEXT }, { 7, AS_TEXT }, { 8, AS_TEXT }, { 9, AS_TEXT }, { 10, AS_TEXT }, { 11, AS_TEXT },
-	{ 12, AS_TEXT }, { 13, AS_TEXT }, { 14, AS_TEXT }, { 15, AS_TEXT }, { 16, AS_TEXT },
-	{ 17, AS_TIMESTAMP }, { 18, AS_TEXT }, { 19, AS_TEXT }, { 20, AS_TEXT }, { 21, AS_TEXT },
-	{ 22, AS_BYTEA }, { 23, AS_TEXT }, { 24, AS_TEXT }, { 25, AS_TEXT }, { 26, AS_TEXT },
-};
-
-/* DECISIONS_COLUMNS from row_params(), as SQL_MOVE_CALLS's decisions take them. */
-static const struct copy_col decisions_cols[] = {
-	{ 0, AS_TEXT }, { 1, AS_TEXT }, { 2, AS_TEXT }, { 17, AS_TIMESTAMP }, { 16, AS_TEXT }, { 6, AS_TEXT },
-	{ 9, AS_TEXT }, { 10, AS_TEXT }, { 11, AS_TEXT }, { 12, AS_TEXT }, { 13, AS_TEXT }, { 14, AS_TEXT },
-	{ 15, AS_TEXT }, { 27, AS_TEXT }, { 28, AS_TEXT }, { 24, AS_TEXT },
-};
-
-/* DISPOSITIONS_COLUMNS from disposition_params(). */
-static const struct copy_col dispositions_cols[] = {
-	{ 0, AS_TEXT }, { 1, AS_TEXT }, { 2, AS_TIMESTAMP }, { 3, AS_TEXT }, { 4, AS_TEXT }, { 5, AS_TEXT },
-	{ 6, AS_TEXT }, { 7, AS_TEXT }, { 8, AS_TEXT }, { 9, AS_TEXT }, { 10, AS_TEXT }, { 11, AS_TEXT },
-	{ 12, AS_TEXT },
-};
-
-#define STAGE_COLS(n) (n), NULL	/* staging: every parameter as text, in order */
-#define COLS(map) (sizeof(map) / sizeof((map)[0])), (map)
-
-typedef void (*row_formatter)(struct pmhc_sbuf *b, const void *row, size_t *off);
-
-static void call_formatter(struct pmhc_sbuf *b, const void *row, size_t *off)
-{
-	row_params(b, row, off);
-}
-
-static void disposition_formatter(struct pmhc_sbuf *b, const void *row, size_t *off)
-{
-	disposition_params(b, row, off);
-}
+#define CONV_LEN (2 * PMHC_SUBJECT_HASH_LEN + 16)
 
 /* What copy_rows() copies: some rows (all when pick is NULL), each made into columns. */
 struct copy_job {
@@ -170,10 +53,49 @@ struct copy_job {
 	size_t row_size;
 	const size_t *pick;
 	size_t n;
-	row_formatter format;
-	size_t ncols;
-	const struct copy_col *cols;	/* NULL: the parameters in order, as text */
+	const struct store_cols *cols;
+	unsigned in;		/* which of the columns: STORE_IN_TABLE, STORE_IN_DECISIONS or STORE_STAGED */
+	/*
+	 * Into staging every value goes as the text the staging tables take; into
+	 * the real tables converted to what the column's input function reads.
+	 */
+	bool staging;
 };
+
+/*
+ * One row's COPY text into s->line. False when a value could not be converted
+ * (the COPY is then ended and the batch merged, which converts in SQL) or
+ * memory ran out (s->oom).
+ */
+static bool format_line(struct pmhc_store *s, const struct copy_job *j, const void *row)
+{
+	size_t off[STORE_MAX_COLS];
+	const struct store_col *col[STORE_MAX_COLS];
+	char conv[CONV_LEN];
+	s->scratch.len = 0;
+	size_t n = store_put_row(&s->scratch, j->cols, j->in, row, off, col);
+	if (s->scratch.oom) {
+		s->oom = true;	/* the offsets point nowhere: send nothing of this row */
+		return false;
+	}
+	struct pmhc_sbuf *line = &s->line;
+	line->len = 0;
+	bool ok = true;
+	for (size_t k = 0; k < n && ok; k++) {
+		const char *v = off[k] == STORE_NO_PARAM ? NULL : s->scratch.p + off[k];
+		if (v != NULL && !j->staging && col[k]->as != STORE_AS_TEXT) {
+			/* Unconvertible, the COPY fails and the batch is merged, which converts in SQL. */
+			ok = col[k]->as == STORE_AS_BYTEA ? pmhc_pg_bytea(v, conv, sizeof conv)
+							  : pmhc_pg_timestamp(v, conv, sizeof conv);
+			v = conv;
+		}
+		pmhc_copy_field(line, v, k == 0);
+	}
+	pmhc_sb_put(line, "\n", 1);
+	if (line->oom || s->scratch.oom)
+		s->oom = true;
+	return ok && !s->oom;
+}
 
 static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 {
@@ -182,37 +104,13 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 	if (r == NULL)
 		return false;
 	PQclear(r);
-	struct pmhc_sbuf *line = &s->line;
-	size_t off[CALL_NPARAMS];
-	char conv[CONV_LEN];
 	bool ok = true;
 	for (size_t i = 0; i < j->n && ok; i++) {
 		size_t row = j->pick ? j->pick[i] : i;
-		s->scratch.len = 0;
-		j->format(&s->scratch, (const char *)j->rows + row * j->row_size, off);
-		if (s->scratch.oom) {
-			s->oom = true;	/* the offsets point nowhere: send nothing of this row */
-			ok = false;
-			break;
-		}
-		line->len = 0;
-		for (size_t k = 0; k < j->ncols && ok; k++) {
-			size_t o = off[j->cols ? j->cols[k].param : k];
-			const char *v = o == STORE_NO_PARAM ? NULL : s->scratch.p + o;
-			if (v != NULL && j->cols && j->cols[k].as != AS_TEXT) {
-				/* Unconvertible, the COPY fails and the batch is merged, which converts in SQL. */
-				ok = j->cols[k].as == AS_BYTEA ? pmhc_pg_bytea(v, conv, sizeof conv)
-							       : pmhc_pg_timestamp(v, conv, sizeof conv);
-				v = conv;
-			}
-			pmhc_copy_field(line, v, k == 0);
-		}
-		pmhc_sb_put(line, "\n", 1);
-		if (line->oom || s->scratch.oom)
-			s->oom = true;
-		ok = ok && !s->oom && PQputCopyData(c, line->p, (int)line->len) == 1;
+		ok = format_line(s, j, (const char *)j->rows + row * j->row_size) &&
+		     PQputCopyData(c, s->line.p, (int)s->line.len) == 1;
 	}
-	line->oom = s->scratch.oom = false;
+	s->line.oom = s->scratch.oom = false;
 	s->unformatted = !ok && !s->oom;
 	if (PQputCopyEnd(c, ok ? NULL : "pmhcd could not format a row") != 1)
 		return false;
@@ -225,6 +123,43 @@ static bool copy_rows(struct pmhc_store *s, const struct copy_job *j)
 	}
 	return ok;
 }
+
+/*
+ * A part of a batch that goes by COPY, calls (with their decisions) or
+ * dispositions: its columns, how pick.c sees a row, and its staging table
+ * and merge.
+ */
+struct part {
+	const struct store_cols *cols;
+	size_t row_size;
+	struct pmhc_pick_item (*item)(const void *row);
+	const char *copy_stage, *merge, *truncate_stage, *delete_stage;
+};
+
+static struct pmhc_pick_item call_item(const void *row)
+{
+	const struct pmhc_call_row *r = row;
+	return (struct pmhc_pick_item){ r->call->psap_id, r->call->call_id, r->call->revision, r->partition,
+					r->offset, 0 };
+}
+
+static struct pmhc_pick_item disposition_item(const void *row)
+{
+	const struct pmhc_disposition_row *r = row;
+	return (struct pmhc_pick_item){ r->disp->psap_id, r->disp->call_id, r->disp->closed_at_ms, r->partition,
+					r->offset, 0 };
+}
+
+static const struct part calls_part = {
+	&store_call_cols, sizeof(struct pmhc_call_row), call_item,
+	SQL_COPY_STAGE_CALLS, SQL_STMT_MOVE_CALLS, SQL_TRUNCATE_STAGE_CALLS, SQL_DELETE_STAGE_CALLS,
+};
+
+static const struct part dispositions_part = {
+	&store_disposition_cols, sizeof(struct pmhc_disposition_row), disposition_item,
+	SQL_COPY_STAGE_DISPOSITIONS, SQL_STMT_MOVE_DISPOSITIONS, SQL_TRUNCATE_STAGE_DISPOSITIONS,
+	SQL_DELETE_STAGE_DISPOSITIONS,
+};
 
 /* Room for pick.c's work on n rows, kept between batches. */
 static bool pick_room(struct pmhc_store *s, size_t n)
@@ -245,6 +180,18 @@ static bool pick_room(struct pmhc_store *s, size_t n)
 		return false;
 	}
 	s->pick_cap = n;
+	return true;
+}
+
+/* pick.c's items for the part's n rows; false when memory ran out. */
+static bool pick_items(struct pmhc_store *s, const struct part *p, const void *rows, size_t n)
+{
+	if (!pick_room(s, n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		s->pick_items[i] = p->item((const char *)rows + i * p->row_size);
+		s->pick_items[i].row = i;
+	}
 	return true;
 }
 
@@ -277,13 +224,18 @@ static void merging(struct pmhc_store *s, bool *merged)
 enum direct { DIRECT_COPIED, DIRECT_MERGE, DIRECT_FAILED };
 
 /*
- * Tries the batch's part straight into the tables under a savepoint. When it
- * does not go in, the savepoint is rolled back and the caller merges instead
- * (*merged set, the reason logged), unless the connection is gone, memory
- * ran out or the server is in trouble (the SQLSTATE kept for the caller).
+ * Tries the batch's part straight into the tables under a savepoint, when the
+ * batch is likely new (otherwise it is merged at once). When it does not go
+ * in, the savepoint is rolled back and the caller merges instead (*merged
+ * set, the reason logged), unless the connection is gone, memory ran out or
+ * the server is in trouble (the SQLSTATE kept for the caller).
  */
-static enum direct copy_direct(struct pmhc_store *s, const struct copy_job *jobs, size_t n_jobs, bool *merged)
+static enum direct copy_direct(struct pmhc_store *s, bool likely_new, const struct copy_job *jobs, size_t n_jobs,
+			       bool *merged)
 {
+	*merged = !likely_new;
+	if (!likely_new)
+		return DIRECT_MERGE;
 	s->last_sqlstate[0] = '\0';
 	s->unformatted = false;
 	if (store_exec(s, SQL_SAVEPOINT)) {
@@ -316,10 +268,24 @@ static PGresult *exec_prepared(struct pmhc_store *s, const char *name)
 }
 
 /* Empties a staging table inside the batch's transaction (see STAGE_TRUNCATE_EVERY). */
-static bool clear_stage(struct pmhc_store *s, const char *truncate_sql, const char *delete_sql, size_t rows)
+static bool clear_stage(struct pmhc_store *s, const struct part *p, size_t rows)
 {
 	bool truncate = rows >= STAGE_TRUNCATE_ROWS || ++s->stage_merges % STAGE_TRUNCATE_EVERY == 0;
-	return store_exec(s, truncate ? truncate_sql : delete_sql);
+	return store_exec(s, truncate ? p->truncate_stage : p->delete_stage);
+}
+
+/* Stages all n rows of the part and merges them: the merge's result, or NULL with last_error set. */
+static PGresult *merge(struct pmhc_store *s, const struct part *p, const void *rows, size_t n)
+{
+	const struct copy_job stage = { p->copy_stage, rows, p->row_size, NULL, n, p->cols, STORE_STAGED, true };
+	PGresult *r;
+	if (!copy_rows(s, &stage) || (r = exec_prepared(s, p->merge)) == NULL)
+		return NULL;
+	if (!clear_stage(s, p, n)) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
 }
 
 /* *applied: the decisions written (a new revision each); the other calls were stale. */
@@ -329,34 +295,27 @@ static bool copy_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, s
 	*applied = 0;
 	if (b->n_calls == 0)
 		return true;
-	if (!pick_room(s, b->n_calls))
+	if (!pick_items(s, &calls_part, b->calls, b->n_calls))
 		return false;
-	for (size_t i = 0; i < b->n_calls; i++) {
-		const struct pmhc_call_row *r = &b->calls[i];
-		s->pick_items[i] = (struct pmhc_pick_item){ r->call->psap_id, r->call->call_id, r->call->revision,
-							    r->partition, r->offset, i };
-	}
 	size_t n_keep, n_decide;
 	pmhc_pick_revisions(s->pick_items, b->n_calls, s->pick_keep, &n_keep, s->pick_decide, &n_decide);
 	const struct copy_job direct[] = {
-		{ SQL_COPY_CALLS, b->calls, sizeof *b->calls, s->pick_keep, n_keep, call_formatter, COLS(calls_cols) },
-		{ SQL_COPY_DECISIONS, b->calls, sizeof *b->calls, s->pick_decide, n_decide, call_formatter,
-		  COLS(decisions_cols) },
+		{ s->sql->copy_calls, b->calls, sizeof *b->calls, s->pick_keep, n_keep, &store_call_cols,
+		  STORE_IN_TABLE, false },
+		{ s->sql->copy_decisions, b->calls, sizeof *b->calls, s->pick_decide, n_decide, &store_call_cols,
+		  STORE_IN_DECISIONS, false },
 	};
-	enum direct d = b->likely_new ? copy_direct(s, direct, 2, merged) : DIRECT_MERGE;
-	*merged = d == DIRECT_MERGE;
+	enum direct d = copy_direct(s, b->likely_new, direct, 2, merged);
 	if (d == DIRECT_COPIED)
 		*applied = n_decide;
 	if (d != DIRECT_MERGE)
 		return d == DIRECT_COPIED;
-	const struct copy_job stage = { SQL_COPY_STAGE_CALLS, b->calls, sizeof *b->calls, NULL,
-					b->n_calls, call_formatter, STAGE_COLS(CALL_NPARAMS) };
-	PGresult *r;
-	if (!copy_rows(s, &stage) || (r = exec_prepared(s, "pmhc_move_calls")) == NULL)
+	PGresult *r = merge(s, &calls_part, b->calls, b->n_calls);
+	if (r == NULL)
 		return false;
 	*applied = (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
 	PQclear(r);
-	return clear_stage(s, SQL_TRUNCATE_STAGE_CALLS, SQL_DELETE_STAGE_CALLS, b->n_calls);
+	return true;
 }
 
 static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batch *b, bool *merged)
@@ -364,29 +323,18 @@ static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batc
 	*merged = false;
 	if (b->n_dispositions == 0)
 		return true;
-	if (!pick_room(s, b->n_dispositions))
+	if (!pick_items(s, &dispositions_part, b->dispositions, b->n_dispositions))
 		return false;
-	for (size_t i = 0; i < b->n_dispositions; i++) {
-		const struct pmhc_disposition_row *r = &b->dispositions[i];
-		s->pick_items[i] = (struct pmhc_pick_item){ r->disp->psap_id, r->disp->call_id, r->disp->closed_at_ms,
-							    r->partition, r->offset, i };
-	}
 	size_t n_keep;
 	pmhc_pick_latest(s->pick_items, b->n_dispositions, s->pick_keep, &n_keep);
-	const struct copy_job direct = { SQL_COPY_DISPOSITIONS, b->dispositions, sizeof *b->dispositions,
-					 s->pick_keep, n_keep, disposition_formatter, COLS(dispositions_cols) };
-	enum direct d = b->likely_new ? copy_direct(s, &direct, 1, merged) : DIRECT_MERGE;
-	*merged = d == DIRECT_MERGE;
+	const struct copy_job direct = { s->sql->copy_dispositions, b->dispositions, sizeof *b->dispositions,
+					 s->pick_keep, n_keep, &store_disposition_cols, STORE_IN_TABLE, false };
+	enum direct d = copy_direct(s, b->likely_new, &direct, 1, merged);
 	if (d != DIRECT_MERGE)
 		return d == DIRECT_COPIED;
-	const struct copy_job stage = { SQL_COPY_STAGE_DISPOSITIONS, b->dispositions, sizeof *b->dispositions,
-					NULL, b->n_dispositions, disposition_formatter,
-					STAGE_COLS(DISPOSITION_NPARAMS) };
-	PGresult *r;
-	if (!copy_rows(s, &stage) || (r = exec_prepared(s, "pmhc_move_dispositions")) == NULL)
-		return false;
+	PGresult *r = merge(s, &dispositions_part, b->dispositions, b->n_dispositions);
 	PQclear(r);
-	return clear_stage(s, SQL_TRUNCATE_STAGE_DISPOSITIONS, SQL_DELETE_STAGE_DISPOSITIONS, b->n_dispositions);
+	return r != NULL;
 }
 
 /* The merges are planned once per connection, not once per batch. */
@@ -405,9 +353,9 @@ static bool stage_once(struct pmhc_store *s)
 {
 	if (s->staged)
 		return true;
-	if (!store_exec(s, SQL_STAGE_CALLS) || !store_exec(s, SQL_STAGE_DISPOSITIONS) ||
-	    !prepare(s, "pmhc_move_calls", SQL_MOVE_CALLS) ||
-	    !prepare(s, "pmhc_move_dispositions", SQL_MOVE_DISPOSITIONS))
+	if (!store_exec(s, s->sql->stage_calls) || !store_exec(s, s->sql->stage_dispositions) ||
+	    !prepare(s, SQL_STMT_MOVE_CALLS, s->sql->move_calls) ||
+	    !prepare(s, SQL_STMT_MOVE_DISPOSITIONS, s->sql->move_dispositions))
 		return false;
 	/* The planner's JIT costs more than it saves here; a server without it has nothing to turn off. */
 	PQclear(PQexec(s->conn, SQL_JIT_OFF));

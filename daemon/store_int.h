@@ -7,6 +7,7 @@
  *   store_migrate.c  the migrations at start
  *   store_copy.c     calls, decisions and dispositions by COPY, and the merges
  *   store_stmt.c     unit statuses and rejections as pipelined statements
+ *   store_cols.c     the columns of each kind of row, and the SQL made from them
  *   store_sql.h      the SQL text
  */
 #ifndef PMHC_STORE_INT_H
@@ -19,18 +20,18 @@
 
 #include "pgtext.h"
 #include "pick.h"
+#include "store_cols.h"
 #include "store.h"
 
 /* PostgreSQL's words for a refused statement: its message and a constraint's detail fit. */
 #define STORE_ERROR_LEN 512
 /* A SQLSTATE: five characters and a NUL. */
 #define STORE_SQLSTATE_LEN 6
-/* The offset of a value that is SQL NULL, among a row's values in the scratch buffer. */
-#define STORE_NO_PARAM ((size_t)-1)
 
 struct pmhc_store {
 	PGconn *conn;
 	char *conninfo;
+	const struct store_statements *sql;	/* made from the column tables */
 	bool prepared;
 	bool lost;
 	bool staged;		/* the COPY staging table exists on this connection */
@@ -75,7 +76,6 @@ int store_refused(struct pmhc_store *s, const struct pmhc_store_batch *b);
 PGresult *store_exec_result(struct pmhc_store *s, const char *sql, ExecStatusType want);
 /* One statement that returns no rows; false with last_error set. */
 bool store_exec(struct pmhc_store *s, const char *sql);
-size_t store_batch_events(const struct pmhc_store_batch *b);
 
 /* store_copy.c: calls and dispositions through COPY, the rest as statements, in one transaction. */
 int store_write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res);

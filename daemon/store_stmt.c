@@ -3,20 +3,16 @@
  * one prepared statement a row, pipelined. A batch of nothing else takes this
  * path alone; otherwise it runs inside store_copy.c's transaction.
  */
-#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 
 #include <libpq-fe.h>
 
-#include "enums.h"
 #include "store_int.h"
 #include "store_sql.h"
 
 /* Any one round trip longer than this means the server is gone or stuck. */
 #define IO_TIMEOUT_MS 30000
-/* The most parameters a statement takes: a unit status's. */
-#define MAX_PARAMS SQL_UNIT_NPARAMS
 
 /* Waits until the socket is ready; false on timeout or error. */
 static bool wait_socket(PGconn *conn, bool for_write)
@@ -52,15 +48,16 @@ static PGresult *next_result(PGconn *conn, bool *io_failed)
 bool store_prepare_statements(struct pmhc_store *s)
 {
 	/* Every statement a batch may send, prepared once per connection. */
-	static const struct {
+	const struct {
 		const char *name, *sql;
-		int nparams;
+		const struct store_cols *cols;
 	} statements[] = {
-		{ "pmhc_insert_unit_status", SQL_INSERT_UNIT_STATUS, SQL_UNIT_NPARAMS },
-		{ "pmhc_insert_rejected", SQL_INSERT_REJECTED, SQL_REJECT_NPARAMS },
+		{ SQL_STMT_INSERT_UNIT_STATUS, s->sql->insert_unit_status, &store_unit_cols },
+		{ SQL_STMT_INSERT_REJECTED, s->sql->insert_rejected, &store_rejected_cols },
 	};
 	for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
-		PGresult *r = PQprepare(s->conn, statements[i].name, statements[i].sql, statements[i].nparams, NULL);
+		int nparams = (int)store_count_cols(statements[i].cols, STORE_IN_TABLE);
+		PGresult *r = PQprepare(s->conn, statements[i].name, statements[i].sql, nparams, NULL);
 		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 		PQclear(r);
 		if (!ok) {
@@ -71,65 +68,36 @@ bool store_prepare_statements(struct pmhc_store *s)
 	return true;
 }
 
-/* Queues one prepared statement whose parameters sit in the scratch buffer at off[]. */
-static bool send_prepared(struct pmhc_store *s, const char *stmt, int nparams, const size_t *off)
+/* Queues one prepared statement, its parameters made from row by the columns cols. */
+static bool send_prepared(struct pmhc_store *s, const char *stmt, const struct store_cols *cols, const void *row)
 {
-	const char *values[MAX_PARAMS];
+	size_t off[STORE_MAX_COLS];
+	const char *values[STORE_MAX_COLS];
+	s->scratch.len = 0;
+	size_t n = store_put_row(&s->scratch, cols, STORE_IN_TABLE, row, off, NULL);
 	if (s->scratch.oom) {
 		s->scratch.oom = false;
 		store_lose_connection(s, "out of memory formatting a row");
 		return false;
 	}
-	for (int p = 0; p < nparams; p++)
+	for (size_t p = 0; p < n; p++)
 		values[p] = off[p] == STORE_NO_PARAM ? NULL : s->scratch.p + off[p];
-	if (!PQsendQueryPrepared(s->conn, stmt, nparams, values, NULL, NULL, 0) || !flush_all(s->conn)) {
+	if (!PQsendQueryPrepared(s->conn, stmt, (int)n, values, NULL, NULL, 0) || !flush_all(s->conn)) {
 		store_lose_connection(s, store_pq_error(s->conn));
 		return false;
 	}
 	return true;
 }
 
-static void unit_params(struct pmhc_sbuf *b, const struct pmhc_unit_row *row, size_t off[SQL_UNIT_NPARAMS])
-{
-	const Pmhc__V1__UnitStatus *u = row->status;
-	bool has_pos = !(u->lat == 0 && u->lon == 0);
-	off[0] = pmhc_sb_str(b, u->psap_id);
-	off[1] = pmhc_sb_str(b, u->unit_id);
-	off[2] = pmhc_sb_fmt(b, "%" PRId64, u->at_ms);
-	off[3] = pmhc_sb_str(b, pmhc_enum_name(&pmhc__v1__unit_kind__descriptor, (int)u->kind));
-	off[4] = pmhc_sb_str(b, pmhc_enum_name(&pmhc__v1__unit_state__descriptor, (int)u->state));
-	off[5] = u->beat[0] ? pmhc_sb_str(b, u->beat) : STORE_NO_PARAM;
-	off[6] = u->district[0] ? pmhc_sb_str(b, u->district) : STORE_NO_PARAM;
-	off[7] = has_pos ? pmhc_sb_fmt(b, "%.17g", u->lat) : STORE_NO_PARAM;
-	off[8] = has_pos ? pmhc_sb_fmt(b, "%.17g", u->lon) : STORE_NO_PARAM;
-}
-
-static void rejected_params(struct pmhc_sbuf *b, const struct pmhc_rejected_row *r, size_t off[SQL_REJECT_NPARAMS])
-{
-	off[0] = pmhc_sb_str(b, r->topic);
-	off[1] = pmhc_sb_fmt(b, "%" PRId32, r->partition);
-	off[2] = pmhc_sb_fmt(b, "%" PRId64, r->offset);
-	off[3] = pmhc_sb_str(b, r->reason);
-	off[4] = pmhc_sb_fmt(b, "%zu", r->size);
-	off[5] = pmhc_sb_hex(b, r->payload_sha256, sizeof r->payload_sha256);
-}
-
 /* Queues every row's statement and the sync that ends them; false with the connection lost. */
 static bool send_rows(struct pmhc_store *s, const struct pmhc_store_batch *b)
 {
-	size_t off[MAX_PARAMS];
-	for (size_t i = 0; i < b->n_rejected; i++) {
-		s->scratch.len = 0;
-		rejected_params(&s->scratch, &b->rejected[i], off);
-		if (!send_prepared(s, "pmhc_insert_rejected", SQL_REJECT_NPARAMS, off))
+	for (size_t i = 0; i < b->n_rejected; i++)
+		if (!send_prepared(s, SQL_STMT_INSERT_REJECTED, &store_rejected_cols, &b->rejected[i]))
 			return false;
-	}
-	for (size_t i = 0; i < b->n_units; i++) {
-		s->scratch.len = 0;
-		unit_params(&s->scratch, &b->units[i], off);
-		if (!send_prepared(s, "pmhc_insert_unit_status", SQL_UNIT_NPARAMS, off))
+	for (size_t i = 0; i < b->n_units; i++)
+		if (!send_prepared(s, SQL_STMT_INSERT_UNIT_STATUS, &store_unit_cols, &b->units[i]))
 			return false;
-	}
 	if (!PQpipelineSync(s->conn) || !flush_all(s->conn)) {
 		store_lose_connection(s, store_pq_error(s->conn));
 		return false;
