@@ -1,7 +1,7 @@
 /*
  * Which rows of a batch reach the tables, decided in memory, so that a batch
  * touching no stored call can be COPYed straight into them. The rules are
- * those of the merge statements in store.c, applied within the batch:
+ * those of the merge statements in daemon/store_sql.h, applied within the batch:
  *
  *   calls      A revision counts when it is 0 (unversioned) or newer than every
  *              earlier arrival of the same call. Each counted revision gets a
