@@ -129,7 +129,8 @@ static int record_rejected(struct pmhc_store *store, struct pmhc_batch *b)
 	struct pmhc_rejected_row *rej = pmhc_arena_alloc(&b->arena, (b->n_rejected + b->n_poison + 1) * sizeof *rej);
 	if (rej == NULL)
 		return -1;
-	memcpy(rej, b->rejected, b->n_rejected * sizeof *rej);
+	if (b->n_rejected > 0)	/* b->rejected is NULL until the first: memcpy must not see it */
+		memcpy(rej, b->rejected, b->n_rejected * sizeof *rej);
 	for (size_t i = 0; i < b->n_poison; i++) {
 		const struct pmhc_poison *x = &b->poison[i];
 		struct pmhc_rejected_row *row = &rej[b->n_rejected + i];
