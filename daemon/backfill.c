@@ -47,6 +47,7 @@ void pmhc_backfill_assigned(struct pipeline *p, const rd_kafka_topic_partition_l
 	for (int i = 0; i < parts->cnt; i++)
 		if (parts->elems[i].partition > max)
 			max = parts->elems[i].partition;
+	/* A slot for each partition up to max, and one more so that an empty assignment is no calloc(0). */
 	bool *slots = calloc((size_t)max + 2, sizeof *slots);
 	if (slots == NULL) {
 		pmhc_error("msg=\"out of memory tracking partitions\"");

@@ -34,6 +34,13 @@
  */
 #define TRIM_AFTER_BACKLOG 10000
 
+/*
+ * Paused at limits.backlog_max_events, consumption resumes once the backlog is
+ * down to half of it: a gap wide enough that it does not pause and resume at
+ * every batch written.
+ */
+#define RESUME_DIVISOR 2
+
 /* 2^20 calls: a day or more of a large center, 12 MB. */
 #define REVCACHE_CALLS (1u << 20)
 
@@ -158,7 +165,7 @@ static void pace(struct pipeline *p)
 	if (backlog > p->backlog_peak)
 		p->backlog_peak = backlog;
 	bool over = backlog >= (size_t)p->cfg->backlog_max_events;
-	bool under = backlog <= (size_t)p->cfg->backlog_max_events / 2;
+	bool under = backlog <= (size_t)p->cfg->backlog_max_events / RESUME_DIVISOR;
 	if (!p->paused && over) {
 		pause_consumer(p, true);
 		pmhc_warn("msg=\"backlog full; consumption paused until PostgreSQL catches up\" backlog_events=%zu",
@@ -311,7 +318,9 @@ static bool open_kafka(struct pipeline *p, int *rc)
 	/* One group for both: a call and its disposition, keyed alike, meet on one instance. */
 	const char *live_topics[] = { cfg->topic_calls, cfg->topic_dispositions };
 	const char *history_topics[] = { cfg->topic_history };
-	if (pmhc_kafka_subscribe(p->consumer, live ? live_topics : history_topics, live ? 2 : 1, err,
+	size_t n_live = sizeof live_topics / sizeof *live_topics;
+	size_t n_history = sizeof history_topics / sizeof *history_topics;
+	if (pmhc_kafka_subscribe(p->consumer, live ? live_topics : history_topics, live ? n_live : n_history, err,
 				 sizeof err) != 0) {
 		pmhc_error("msg=\"%s\"", err);
 		return false;
