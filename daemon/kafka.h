@@ -1,7 +1,8 @@
 /*
  * Kafka handles configured from pmhcd's config: the consumer in the group that
  * shares cad.calls, and the producer for recommendations and the DLQ. Thin on
- * purpose: the batching, offsets and rebalance policy live in pipeline.c.
+ * purpose: the batching and offsets live in batch.c, the rebalance policy in
+ * pipeline.c.
  */
 #ifndef PMHC_KAFKA_H
 #define PMHC_KAFKA_H

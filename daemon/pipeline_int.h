@@ -1,0 +1,65 @@
+/*
+ * The loop's own state, shared by the files that make up the pipeline:
+ * pipeline.c (the loop), intake.c, outbox.c and backfill.c. Only those include
+ * this header; batch.c and writer.c do not need it and must not, so the batch
+ * and the writer stay plain parts the loop drives.
+ */
+#ifndef PMHC_PIPELINE_INT_H
+#define PMHC_PIPELINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "batch.h"
+#include "config.h"
+#include "pipeline.h"
+#include "recommend.h"
+#include "writer.h"
+
+#define MS_PER_S 1000
+
+/* Room for an error from librdkafka or our own Kafka setup; a longer one is cut. */
+#define PMHC_ERR_LEN 512
+
+struct pipeline_stats {
+	unsigned long calls, mh, rejected, degraded, stale, written, recs, recs_failed, dlq_resent;
+	unsigned long unit_statuses, units_out_of_order, units_rejected, fallbacks, dispositions;
+	unsigned long stale_skipped;	/* of stale: caught in memory, never re-published */
+};
+
+/* Backfill: which assigned partitions have been read to their end. */
+struct backfill_progress {
+	bool *at_end;
+	size_t n_at_end_slots, assigned, not_at_end;
+};
+
+struct pipeline {
+	struct pmhc_config *cfg;
+	enum pmhc_mode mode;
+	struct backfill_progress bf;
+	struct pmhc_signals *sig;
+	rd_kafka_t *consumer, *producer;
+	rd_kafka_t *units_reader;	/* all of cad.units, outside the group */
+	struct pmhc_roster *roster;
+	struct pmhc_revcache *revisions;	/* what this process already decided */
+	struct pmhc_writer w;
+	struct pmhc_batch *current;
+	bool paused;
+	size_t backlog_peak;	/* events queued for the writer at most since the last trim */
+	struct pipeline_stats st;
+	int64_t started_ms, last_stats_ms;
+	struct pmhc_rec_scratch scratch;
+	uint8_t *packbuf;	/* outbox.c: a recommendation, packed */
+	size_t packcap;
+};
+
+/* The batch being filled, opened when the first input arrives; NULL when out of memory (logged). */
+struct pmhc_batch *pmhc_pipeline_batch(struct pipeline *p);
+
+/* Hands the batch being filled, if it holds anything, to the writer. */
+void pmhc_pipeline_seal(struct pipeline *p);
+
+#endif
