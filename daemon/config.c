@@ -34,6 +34,7 @@ static const struct key {
 #define B(n, d, f, rel) { n, KEY_BOOL, NULL, d, 0, 1, offsetof(struct pmhc_config, f), rel, false }
 	S("kafka.brokers", "localhost:9092", kafka_brokers, false),
 	S("kafka.group_id", "pmhcd", kafka_group_id, false),
+	B("kafka.share_holds", 1, share_holds, false),
 	R("postgres.conninfo", pg_conninfo),
 	I("postgres.start_timeout", 60, 0, 86400, pg_start_timeout_s, false),
 	S("topics.calls", "cad.calls", topic_calls, false),

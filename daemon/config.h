@@ -16,6 +16,7 @@ struct pmhc_config {
 
 	char *kafka_brokers;
 	char *kafka_group_id;
+	bool share_holds;	/* learn the other instances' unit holds from their recommendations */
 	char **kafka_properties;	/* "name=value", already checked */
 	size_t n_kafka_properties;
 

@@ -149,8 +149,21 @@ int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, ch
 	return 0;
 }
 
-rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int timeout_ms,
-				  char *err, size_t errlen)
+/*
+ * Turns the times in parts' offsets into the first offset at or after each; a
+ * partition with nothing that recent starts at its end.
+ */
+static rd_kafka_resp_err_t start_at_time(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int timeout_ms)
+{
+	rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, parts, timeout_ms);
+	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < parts->cnt; i++)
+		if (parts->elems[i].offset < 0)
+			parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+	return e;
+}
+
+rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms,
+				  int timeout_ms, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
 	if (conf == NULL)
@@ -212,12 +225,14 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 		rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
 	for (int i = 0; i < md->topics[0].partition_cnt; i++)
 		rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id)->offset =
-			RD_KAFKA_OFFSET_BEGINNING;
+			from_ms == PMHC_KAFKA_FROM_BEGINNING ? RD_KAFKA_OFFSET_BEGINNING : from_ms;
 	rd_kafka_metadata_destroy(md);
-	e = rd_kafka_assign(rk, parts);
+	e = from_ms == PMHC_KAFKA_FROM_BEGINNING ? RD_KAFKA_RESP_ERR_NO_ERROR : start_at_time(rk, parts, timeout_ms);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+		e = rd_kafka_assign(rk, parts);
 	rd_kafka_topic_partition_list_destroy(parts);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		snprintf(err, errlen, "cannot assign the partitions of %s: %s", topic, rd_kafka_err2str(e));
+		snprintf(err, errlen, "cannot start reading the partitions of %s: %s", topic, rd_kafka_err2str(e));
 		rd_kafka_destroy(rk);
 		return NULL;
 	}

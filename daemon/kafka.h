@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -36,12 +37,15 @@ int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, ch
 
 
 /*
- * A reader of every partition of topic from the beginning, outside any
- * consumer group: each pmhcd instance must see all of cad.units. It commits
- * nothing. Waits up to timeout_ms for the topic's metadata.
+ * A reader of every partition of topic, outside any consumer group: each pmhcd
+ * instance must see all of cad.units, and all of the recommendations for the
+ * others' unit holds. It starts at the first message at or after from_ms (wall
+ * clock), or at the beginning when from_ms is PMHC_KAFKA_FROM_BEGINNING, and
+ * commits nothing. Waits up to timeout_ms for the topic's metadata.
  */
-rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int timeout_ms,
-				  char *err, size_t errlen);
+#define PMHC_KAFKA_FROM_BEGINNING (-1)
+rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms,
+				  int timeout_ms, char *err, size_t errlen);
 
 /*
  * The end offsets (high watermarks) of the reader's partitions as of now, so

@@ -182,11 +182,15 @@ void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const struct 
 	if (dv == NULL)
 		return;
 	*dv = (struct delivery){ b, false };
-	rd_kafka_resp_err_t e = produce(p, cfg->topic_recommendations, key, klen, p->packbuf, len, NULL, dv);
+	/* Names this process, so that its own holds reader passes over what it already holds. */
+	rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+	rd_kafka_header_add(h, PMHC_INSTANCE_HEADER, -1, p->instance, -1);
+	rd_kafka_resp_err_t e = produce(p, cfg->topic_recommendations, key, klen, p->packbuf, len, h, dv);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		b->undelivered++;
 		p->st.recs++;
 	} else {
+		rd_kafka_headers_destroy(h);
 		pmhc_error("msg=\"cannot queue a recommendation\" call=%s error=\"%s\"", key, rd_kafka_err2str(e));
 	}
 }

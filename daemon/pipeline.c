@@ -212,14 +212,17 @@ static void log_stats(struct pipeline *p, const char *why)
 {
 	bool down;
 	size_t backlog = pmhc_writer_backlog(&p->w, &down);
+	unsigned long learned, read;
+	pmhc_holds_counts(p->holds, &learned, &read);
 	pmhc_info("msg=\"%s\" calls=%lu mh=%lu rejected=%lu dlq_resent=%lu degraded=%lu stale=%lu "
 		  "stale_skipped_in_memory=%lu stored=%lu recommendations=%lu recommendations_failed=%lu "
 		  "fallbacks=%lu dispositions=%lu units=%zu unit_statuses=%lu unit_statuses_out_of_order=%lu "
-		  "unit_statuses_rejected=%lu backlog_events=%zu db=%s paused=%s",
+		  "unit_statuses_rejected=%lu holds_learned=%lu recommendations_read=%lu backlog_events=%zu db=%s "
+		  "paused=%s",
 		  why, p->st.calls, p->st.mh, p->st.rejected, p->st.dlq_resent, p->st.degraded, p->st.stale,
 		  p->st.stale_skipped, p->st.written, p->st.recs, p->st.recs_failed, p->st.fallbacks,
 		  p->st.dispositions, pmhc_roster_size(p->roster), p->st.unit_statuses, p->st.units_out_of_order,
-		  p->st.units_rejected, backlog, down ? "down" : "up", p->paused ? "yes" : "no");
+		  p->st.units_rejected, learned, read, backlog, down ? "down" : "up", p->paused ? "yes" : "no");
 }
 
 static void log_stats_when_due(struct pipeline *p)
@@ -275,6 +278,28 @@ static bool open_store(struct pipeline *p, int *rc)
 	return true;
 }
 
+/* The other instances' unit holds, from what they recommended within the hold time. */
+static bool open_holds(struct pipeline *p, int *rc)
+{
+	const struct pmhc_config *cfg = p->cfg;
+	char err[PMHC_ERR_LEN];
+	if (!cfg->share_holds) {
+		pmhc_info("msg=\"unit holds are not shared (kafka.share_holds = false): run one instance only\"");
+		return true;
+	}
+	p->holds = pmhc_holds_open(cfg, p->instance, cfg->pg_start_timeout_s * MS_PER_S, err, sizeof err);
+	if (p->holds == NULL) {
+		pmhc_error("msg=\"Kafka unreachable at start\" error=\"%s\" hint=\"check that %s exists\"", err,
+			   cfg->topic_recommendations);
+		*rc = EX_UNAVAILABLE;
+		return false;
+	}
+	/* What the others held when this instance started, before it decides anything. */
+	while (pmhc_holds_apply(p->holds, p->roster, UNITS_PER_STEP) > 0)
+		;
+	return true;
+}
+
 /* What decisions remember: the revisions decided, and (live) the roster rebuilt from cad.units. */
 static bool open_memory(struct pipeline *p, int *rc)
 {
@@ -286,7 +311,7 @@ static bool open_memory(struct pipeline *p, int *rc)
 	if (p->mode != PMHC_MODE_LIVE)
 		return true;
 	int wait_ms = cfg->pg_start_timeout_s * MS_PER_S;
-	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, wait_ms, err, sizeof err) : NULL;
+	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, PMHC_KAFKA_FROM_BEGINNING, wait_ms, err, sizeof err) : NULL;
 	if (p->units_reader == NULL) {
 		pmhc_error("msg=\"Kafka unreachable at start\" error=\"%s\" hint=\"check kafka.brokers and that %s exists\"",
 			   p->roster ? err : "out of memory", cfg->topic_units);
@@ -297,7 +322,7 @@ static bool open_memory(struct pipeline *p, int *rc)
 		*rc = EX_UNAVAILABLE;
 		return false;
 	}
-	return true;
+	return open_holds(p, rc);
 }
 
 /* The producer, the consumer in its group subscribed to the mode's topics, and the writer thread. */
@@ -350,6 +375,8 @@ static bool step(struct pipeline *p)
 	}
 	if (p->mode == PMHC_MODE_LIVE)
 		pmhc_intake_units(p, UNITS_PER_STEP);
+	if (p->holds != NULL)
+		pmhc_holds_apply(p->holds, p->roster, UNITS_PER_STEP);
 	rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, POLL_WAIT_MS);
 	if (m != NULL) {
 		pmhc_intake_message(p, m);
@@ -394,6 +421,7 @@ static void close_all(struct pipeline *p)
 		rd_kafka_consumer_close(p->units_reader);
 		rd_kafka_destroy(p->units_reader);
 	}
+	pmhc_holds_close(p->holds);
 	pmhc_roster_free(p->roster);
 	pmhc_revcache_free(p->revisions);
 	free(p->bf.at_end);
@@ -416,6 +444,7 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pm
 	p->cfg = cfg;
 	p->sig = sig;
 	p->mode = mode;
+	pmhc_holds_instance_name(p->instance);
 	int rc = EX_SOFTWARE;
 	if (open_store(p, &rc) && open_memory(p, &rc) && open_kafka(p, &rc)) {
 		p->started_ms = p->last_stats_ms = pmhc_mono_ms();

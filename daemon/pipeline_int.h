@@ -15,6 +15,7 @@
 
 #include "batch.h"
 #include "config.h"
+#include "holds.h"
 #include "pipeline.h"
 #include "recommend.h"
 #include "writer.h"
@@ -44,6 +45,8 @@ struct pipeline {
 	rd_kafka_t *consumer, *producer;
 	rd_kafka_t *units_reader;	/* all of cad.units, outside the group */
 	struct pmhc_roster *roster;
+	struct pmhc_holds *holds;	/* the other instances' unit holds; NULL when not shared */
+	char instance[PMHC_INSTANCE_LEN];	/* this process, on every recommendation it publishes */
 	struct pmhc_revcache *revisions;	/* what this process already decided */
 	struct pmhc_writer w;
 	struct pmhc_batch *current;
