@@ -59,6 +59,9 @@
 /* Room for the names of the settings a reload cannot apply. */
 #define CHANGED_LEN 512
 
+/* Room for the partitions of a rebalance in the log: dozens of them; more are cut with "...". */
+#define PARTITION_LIST_LEN 1024
+
 /* ---- the batch being filled ---- */
 
 struct pmhc_batch *pmhc_pipeline_batch(struct pipeline *p)
@@ -176,13 +179,32 @@ static void pace(struct pipeline *p)
 	}
 }
 
+/* "cad.calls/0,cad.calls/3,..." into buf, cut with "..." when it does not fit: who owns what, for the log. */
+static const char *partition_list(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < parts->cnt; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s/%d", i ? "," : "", parts->elems[i].topic,
+				 (int)parts->elems[i].partition);
+		if (n < 0 || (size_t)n >= len - used) {
+			snprintf(buf + (used < len - 4 ? used : len - 4), 4, "...");
+			break;
+		}
+		used += (size_t)n;
+	}
+	return buf;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	struct pipeline *p = opaque;
 	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		pmhc_info("msg=\"partitions assigned\" count=%d", parts->cnt);
+		char list[PARTITION_LIST_LEN];
+		pmhc_info("msg=\"partitions assigned\" count=%d partitions=%s", parts->cnt,
+			  partition_list(parts, list, sizeof list));
 		pmhc_backfill_assigned(p, parts);
 		if (coop)
 			rd_kafka_incremental_assign(rk, parts);
@@ -197,7 +219,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	/* Revoked: finish what we hold for these partitions and commit, so the next owner resumes after it. */
 	bool done = drain(p, shutdown_ms(p));
 	rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
-	pmhc_info("msg=\"partitions revoked\" count=%d drained=%s commit=\"%s\"", parts->cnt,
+	char list[PARTITION_LIST_LEN];
+	pmhc_info("msg=\"partitions revoked\" count=%d partitions=%s drained=%s commit=\"%s\"", parts->cnt,
+		  partition_list(parts, list, sizeof list),
 		  done ? "yes" : "no (the next owner replays the rest)",
 		  e == RD_KAFKA_RESP_ERR__NO_OFFSET ? "nothing new" : rd_kafka_err2str(e));
 	if (coop)
