@@ -257,6 +257,16 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 	explicit_bzero(buf, sizeof buf);
 }
 
+int pmhc_config_read_file(config_t *cf, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	if (dir != NULL)
+		config_set_include_dir(cf, dir);
+	free(dir);
+	return config_read_file(cf, path);
+}
+
 struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pmhc_errlist *errs)
 {
 	config_t cf;
@@ -268,7 +278,7 @@ struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pm
 		pmhc_errlist_add(errs, path, 0, "out of memory");
 		goto out;
 	}
-	if (!config_read_file(&cf, path)) {
+	if (!pmhc_config_read_file(&cf, path)) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
 			pmhc_errlist_add(errs, path, 0, "cannot read the file: %s", strerror(errno));
 		else

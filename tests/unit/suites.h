@@ -16,11 +16,13 @@ Suite *suite_pick(void);
 Suite *suite_pgtext(void);
 Suite *suite_digest(void);
 Suite *suite_enums(void);
+Suite *suite_properties(void);
 
 /* Suites of the daemon's edges that need no server: config and rules loading. */
 Suite *suite_config(void);
 Suite *suite_errlist(void);
 Suite *suite_rules_load(void);
+Suite *suite_draw(void);
 
 /* The runner's suites, NULL-terminated; each runner's *_suites.c defines it. */
 extern Suite *(*const pmhc_test_suites[])(void);
