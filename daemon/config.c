@@ -281,6 +281,11 @@ struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pm
 	if (!pmhc_config_read_file(&cf, path)) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
 			pmhc_errlist_add(errs, path, 0, "cannot read the file: %s", strerror(errno));
+		else if (strstr(config_error_text(&cf), "include") != NULL)
+			/* libconfig does not say which file or where it looked. */
+			pmhc_errlist_add(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
+				config_error_line(&cf), "%s (an @include path is read from the directory of %s; "
+				"copy the file there)", config_error_text(&cf), path);
 		else
 			pmhc_errlist_add(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
 				config_error_line(&cf), "%s", config_error_text(&cf));
