@@ -33,9 +33,9 @@ static inline Pmhc__V1__Answer *fixture_answer(struct fixture_call *f, enum pmhc
 {
 	Pmhc__V1__Screening *s = &f->screening;
 	Pmhc__V1__Answer *a[PMHC_QUESTION_COUNT] = {
-		&s->mental_health_issue, &s->about_mental_state, &s->substance_use, &s->weapon_involved,
-		&s->violence_in_progress, &s->danger_to_self, &s->danger_to_others, &s->history_of_violence,
-		&s->at_risk_of_victimization, &s->off_medication, &s->medical_emergency, &s->attempt_in_progress,
+		&s->mental_health_issue,      &s->about_mental_state, &s->substance_use,     &s->weapon_involved,
+		&s->violence_in_progress,     &s->danger_to_self,     &s->danger_to_others,  &s->history_of_violence,
+		&s->at_risk_of_victimization, &s->off_medication,     &s->medical_emergency, &s->attempt_in_progress,
 	};
 	return a[q];
 }
@@ -44,7 +44,7 @@ static inline Pmhc__V1__Answer *fixture_answer(struct fixture_call *f, enum pmhc
 static inline void fixture_answers(struct fixture_call *f, const char *answers)
 {
 	for (int q = 0; q < PMHC_QUESTION_COUNT && answers[q]; q++)
-		*fixture_answer(f, (enum pmhc_question)q) = answers[q] == 'Y'	  ? PMHC__V1__ANSWER__ANSWER_YES
+		*fixture_answer(f, (enum pmhc_question)q) = answers[q] == 'Y'   ? PMHC__V1__ANSWER__ANSWER_YES
 							    : answers[q] == 'N' ? PMHC__V1__ANSWER__ANSWER_NO
 										: PMHC__V1__ANSWER__ANSWER_UNKNOWN;
 }

@@ -68,7 +68,7 @@ START_TEST(test_unknown_not_reported_when_flag_holds_anyway)
 	f.call.nature_code = (char *)"OD";
 	f.screening.mental_health_issue = PMHC__V1__ANSWER__ANSWER_YES;
 	pmhc_screen(rules, &f.call, &s);
-	ck_assert_uint_eq(count_kind(&s, PMHC_WHY_UNANSWERED), 3);	/* weapon, violence, danger to others */
+	ck_assert_uint_eq(count_kind(&s, PMHC_WHY_UNANSWERED), 3); /* weapon, violence, danger to others */
 }
 END_TEST
 
@@ -184,7 +184,8 @@ START_TEST(test_questions_behind_flags)
 	ck_assert_uint_eq(pmhc_flag_questions(PMHC_F_PREMISE_MH), 0);
 	ck_assert_uint_eq(pmhc_flag_questions(PMHC_F_PREMISE_VIOLENCE), 0);
 	ck_assert_uint_eq(pmhc_questioned_flags(),
-			  PMHC_ALL_FLAGS & (pmhc_flagset)~(PMHC_BIT(PMHC_F_PREMISE_MH) | PMHC_BIT(PMHC_F_PREMISE_VIOLENCE)));
+			  PMHC_ALL_FLAGS &
+				  (pmhc_flagset) ~(PMHC_BIT(PMHC_F_PREMISE_MH) | PMHC_BIT(PMHC_F_PREMISE_VIOLENCE)));
 	ck_assert_uint_eq(pmhc_question_flags(PMHC_Q_ATTEMPT_IN_PROGRESS),
 			  PMHC_BIT(PMHC_F_SELF_HARM) | PMHC_BIT(PMHC_F_MEDICAL));
 	ck_assert_str_eq(pmhc_question_topic(PMHC_Q_ATTEMPT_IN_PROGRESS), "attempt in progress");
@@ -214,7 +215,7 @@ START_TEST(test_nature_known)
 	f.call.nature_code = (char *)" od ";
 	pmhc_screen(rules, &f.call, &s);
 	ck_assert(s.nature_known);
-	f.call.nature_code = (char *)"BURG";	/* not in the built-in map, and no code table */
+	f.call.nature_code = (char *)"BURG"; /* not in the built-in map, and no code table */
 	pmhc_screen(rules, &f.call, &s);
 	ck_assert(!s.nature_known);
 	f.call.nature_code = (char *)"";
@@ -232,7 +233,7 @@ START_TEST(test_nature_known)
 	ck_assert_str_eq(s.nature_mapped, "BURG");
 	ck_assert(s.nature_known);
 	ck_assert(pmhc_nature_known(rules, "BURG"));
-	ck_assert(!pmhc_nature_known(rules, "10-31"));	/* mapped codes only: the alias already applied */
+	ck_assert(!pmhc_nature_known(rules, "10-31")); /* mapped codes only: the alias already applied */
 }
 END_TEST
 
