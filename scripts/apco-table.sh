@@ -6,7 +6,7 @@
 #   (default CSV: config/apco/apco_common_incident_types_2.103.2-2019.csv)
 #
 # Every code becomes known to pmhcd (a nature code no table or alias knows is
-# counted). A code raises flags only where it clearly is a mental-health,
+# an unknown code, one the center's mappings miss). A code raises flags only where it clearly is a mental-health,
 # suicide, overdose or intoxication type; FLAGS below says which, and why
 # WELFARE raises none. The CSV's known defects are handled (config/apco/README.md):
 # a quoted newline (PERUNCON), the FRAUD row glued onto FOTHER's notes, and the
@@ -70,8 +70,8 @@ END {
   print "#     @include \"apco-2.103.2.conf\""
   print "#     ..."
   print "# (a relative path is read from the directory of the file that includes it)."
-  print "# Every code below is known to pmhcd; a code no table or alias knows is counted"
-  print "# as unknown. Codes with flags raise them as a nature code does, unless the"
+  print "# Every code below is known to pmhcd; a code no table or alias knows is an"
+  print "# unknown code. Codes with flags raise them as a nature code does, unless the"
   print "# center'\''s own screening.nature_codes maps the same code: that mapping wins."
   print "# " ncodes " codes; " nflags() " raise flags."
   print "code_table = ("
