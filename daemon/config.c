@@ -258,6 +258,16 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 	explicit_bzero(buf, sizeof buf);
 }
 
+int pmhc_config_read_file(config_t *cf, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	if (dir != NULL)
+		config_set_include_dir(cf, dir);
+	free(dir);
+	return config_read_file(cf, path);
+}
+
 struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pmhc_errlist *errs)
 {
 	config_t cf;
@@ -269,9 +279,14 @@ struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pm
 		pmhc_errlist_add(errs, path, 0, "out of memory");
 		goto out;
 	}
-	if (!config_read_file(&cf, path)) {
+	if (!pmhc_config_read_file(&cf, path)) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
 			pmhc_errlist_add(errs, path, 0, "cannot read the file: %s", strerror(errno));
+		else if (strstr(config_error_text(&cf), "include") != NULL)
+			/* libconfig does not say which file or where it looked. */
+			pmhc_errlist_add(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
+				config_error_line(&cf), "%s (an @include path is read from the directory of %s; "
+				"copy the file there)", config_error_text(&cf), path);
 		else
 			pmhc_errlist_add(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
 				config_error_line(&cf), "%s", config_error_text(&cf));

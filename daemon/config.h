@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <libconfig.h>
+
 #include "errlist.h"
 #include "rules.h"
 
@@ -46,6 +48,13 @@ enum {
 	/* Skip reading privacy.subject_key_file: for tools that only need the rules. */
 	PMHC_CONFIG_NO_SECRETS = 1 << 0,
 };
+
+/*
+ * libconfig's config_read_file, with @include "FILE" read relative to PATH's own
+ * directory (as an operator expects of "@include \"apco-2.103.2.conf\"" beside
+ * pmhcd.conf), not the working directory. Returns what config_read_file returns.
+ */
+int pmhc_config_read_file(config_t *cf, const char *path);
 
 /* NULL when anything is wrong; errs then holds every problem found. */
 struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pmhc_errlist *errs);

@@ -38,8 +38,31 @@ static void explain_call(const struct pmhc_rules *rules, const Pmhc__V1__CallEve
 			text);
 	}
 
+	/* Every flag's state: a rule can test ruled out and unknown as well as raised. */
+	fprintf(out, "  flag states:\n");
+	for (int f = 0; f < PMHC_FLAG_COUNT; f++) {
+		enum pmhc_flag_state st = pmhc_flag_state(s, (enum pmhc_flag)f);
+		fprintf(out, "    %-17s %s", pmhc_flag_name((enum pmhc_flag)f), pmhc_flag_state_words(st));
+		uint32_t qs = pmhc_flag_questions((enum pmhc_flag)f);
+		if (qs == 0) {
+			fprintf(out, " (no question behind it)\n");
+			continue;
+		}
+		/* Which answers left it open, or which NOs ruled it out. */
+		const char *sep = st == PMHC_STATE_UNKNOWN ? " (not answered: " : st == PMHC_STATE_RULED_OUT ? " (answered no: " : NULL;
+		for (int q = 0; sep != NULL && q < PMHC_QUESTION_COUNT; q++) {
+			if (!(qs & (1u << q)))
+				continue;
+			Pmhc__V1__Answer a = pmhc_answer(call, (enum pmhc_question)q);
+			if ((st == PMHC_STATE_UNKNOWN) != (a == PMHC__V1__ANSWER__ANSWER_UNKNOWN))
+				continue;
+			fprintf(out, "%sQ%d %s", sep, q + 1, pmhc_question_topic((enum pmhc_question)q));
+			sep = ", ";
+		}
+		fprintf(out, "%s\n", sep != NULL ? ")" : "");
+	}
 	fprintf(out, "  rules, first match wins (rules_version %.12s…):\n", rules->version);
-	struct pmhc_facts facts = { s->flags, (int)call->source, s->nature_mapped };
+	struct pmhc_facts facts = { s->flags, s->ruled_out, s->unknown, (int)call->source, s->nature_mapped };
 	for (size_t i = 0; i < rules->n_rules; i++) {
 		const struct pmhc_rule *r = &rules->rules[i];
 		char why[256];

@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include "config.h"
+#include "draw.h"
 #include "explain.h"
 #include "log.h"
 #include "pipeline.h"
@@ -33,12 +34,17 @@ static const char usage_text[] =
 	"       pmhcd --check-config FILE  validate FILE, report every problem, exit\n"
 	"       pmhcd --backfill --config FILE load history, exit when caught up\n"
 	"       pmhcd --explain [--config FILE] [CALLS.jsonl...]\n"
+	"       pmhcd --draw-flowchart [--config FILE] > flowchart.dot\n"
 	"       pmhcd --version | --help\n"
 	"\n"
 	"pmhcd screens every CAD call event on Kafka for mental-health indicators,\n"
 	"walks the center's dispatch flowchart, publishes a recommendation (CIT,\n"
-	"co-responder, mobile crisis, EMS or standard patrol) for the dispatcher's\n"
-	"screen, and records every call and its decision in PostgreSQL.\n"
+	"co-responder, mobile crisis, EMS, call diversion to a crisis counselor, or\n"
+	"standard patrol) for the dispatcher's screen, and records every call and its\n"
+	"decision in PostgreSQL. Each flag is raised, ruled out (its questions answered\n"
+	"no) or unknown, and unknown is never no: the default flowchart keeps police\n"
+	"away only where the answers rule out a weapon, violence and a medical\n"
+	"emergency, with a crisis counselor on the phone or a mobile crisis team.\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE        configuration file (libconfig); see config/pmhcd.conf,\n"
@@ -58,6 +64,13 @@ static const char usage_text[] =
 	"                           the recommendation that would be published; uses the\n"
 	"                           rules of --config FILE, or the built-in SPEC defaults.\n"
 	"                           Touches neither Kafka nor PostgreSQL\n"
+	"      --draw-flowchart     write the flowchart of --config FILE (or the\n"
+	"                           built-in defaults) to stdout as a Graphviz DOT\n"
+	"                           graph: each rule in order with its condition in\n"
+	"                           plain words, the response and the units it sends,\n"
+	"                           and the fallback chains. Render it for staff with\n"
+	"                           dot -Tsvg -o flowchart.svg (Debian package\n"
+	"                           graphviz). Touches neither Kafka nor PostgreSQL\n"
 	"  -l, --log-level LEVEL    debug, info, warn or error (overrides log.level)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n"
@@ -75,6 +88,8 @@ static const char usage_text[] =
 	"  69  Kafka or PostgreSQL unreachable at start (after postgres.start_timeout)\n"
 	"  70  internal error       78  configuration problem (also an unreadable\n"
 	"                               privacy.subject_key_file)\n"
+	"  65  --explain: a line is not a call    66  --explain: a file cannot be opened\n"
+	"  74  --draw-flowchart: the graph could not be written\n"
 	"\n"
 	"Delivery: an input's Kafka offset is committed only after its rows are\n"
 	"committed in PostgreSQL (or, for rejected input, its DLQ copy is delivered\n"
@@ -102,27 +117,45 @@ static int check_config(const char *path)
 	return EX_OK;
 }
 
+/* The rules of --config FILE, or the built-in defaults; NULL (after saying why) when the file is bad. */
+static const struct pmhc_rules *tool_rules(const char *config_path, struct pmhc_config **cfg,
+					   struct pmhc_rules **defaults)
+{
+	*cfg = NULL;
+	*defaults = NULL;
+	if (config_path == NULL)
+		return *defaults = pmhc_rules_default();
+	struct pmhc_errlist errs = { 0 };
+	/* The rules are what is shown: no need for the subject key. */
+	*cfg = pmhc_config_load(config_path, PMHC_CONFIG_NO_SECRETS, &errs);
+	for (size_t i = 0; *cfg == NULL && i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
+	pmhc_errlist_clear(&errs);
+	return *cfg ? (*cfg)->rules : NULL;
+}
+
+static int run_draw(const char *config_path)
+{
+	struct pmhc_config *cfg;
+	struct pmhc_rules *defaults;
+	const struct pmhc_rules *rules = tool_rules(config_path, &cfg, &defaults);
+	if (rules == NULL)
+		return config_path ? EX_CONFIG : EX_SOFTWARE;
+	int rc = pmhc_draw_flowchart(rules, stdout) == 0 && fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+	if (rc != EX_OK)
+		fprintf(stderr, "pmhcd: writing the flowchart: %s\n", strerror(errno));
+	pmhc_config_free(cfg);
+	pmhc_rules_free(defaults);
+	return rc;
+}
+
 static int run_explain(const char *config_path, int nfiles, char **files)
 {
-	struct pmhc_rules *defaults = NULL;
-	struct pmhc_config *cfg = NULL;
-	const struct pmhc_rules *rules;
-	if (config_path != NULL) {
-		struct pmhc_errlist errs = { 0 };
-		/* The rules are what is explained: no need for the subject key. */
-		cfg = pmhc_config_load(config_path, PMHC_CONFIG_NO_SECRETS, &errs);
-		if (cfg == NULL) {
-			for (size_t i = 0; i < errs.n; i++)
-				fprintf(stderr, "%s\n", errs.lines[i]);
-			pmhc_errlist_clear(&errs);
-			return EX_CONFIG;
-		}
-		rules = cfg->rules;
-	} else {
-		if ((defaults = pmhc_rules_default()) == NULL)
-			return EX_SOFTWARE;
-		rules = defaults;
-	}
+	struct pmhc_config *cfg;
+	struct pmhc_rules *defaults;
+	const struct pmhc_rules *rules = tool_rules(config_path, &cfg, &defaults);
+	if (rules == NULL)
+		return config_path ? EX_CONFIG : EX_SOFTWARE;
 	int rc = EX_OK;
 	if (nfiles == 0)
 		rc = pmhc_explain_stream(rules, stdin, "stdin", stdout);
@@ -149,6 +182,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, 'C' },
 		{ "explain", no_argument, NULL, 'E' },
+		{ "draw-flowchart", no_argument, NULL, 'D' },
 		{ "backfill", no_argument, NULL, 'B' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
@@ -156,13 +190,14 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *check_path = NULL, *level = NULL;
-	bool explain = false, backfill = false;
+	bool explain = false, backfill = false, draw = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
 		case 'C': check_path = optarg; break;
 		case 'E': explain = true; break;
+		case 'D': draw = true; break;
 		case 'B': backfill = true; break;
 		case 'l': level = optarg; break;
 		case 'V': printf("pmhcd %s\n", PMHC_VERSION); return EX_OK;
@@ -174,6 +209,8 @@ int main(int argc, char **argv)
 	}
 	if (explain)
 		return run_explain(config_path, argc - optind, argv + optind);
+	if (draw && optind == argc)
+		return run_draw(config_path);
 	if (optind < argc) {
 		fprintf(stderr, "pmhcd: unexpected argument '%s'\nTry 'pmhcd --help'.\n", argv[optind]);
 		return EX_USAGE;

@@ -5,19 +5,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enums.h"
+#include "screen.h"
+
 const char *const pmhc_rules_sections[] = { "screening", "flowchart", "sharing", "units", NULL };
 
 struct loader {
 	const char *file;
 	struct pmhc_errlist *errs;
 	size_t errs_before;
+	char included[4096];	/* the path of an @include'd file, for its messages */
 };
 
-#define ERR(ld, s, ...) pmhc_errlist_add((ld)->errs, (ld)->file, line_of(s), __VA_ARGS__)
+#define ERR(ld, s, ...) pmhc_errlist_add((ld)->errs, file_of(ld, s), line_of(s), __VA_ARGS__)
 
 static int line_of(const config_setting_t *s)
 {
 	return s ? config_setting_source_line(s) : 0;
+}
+
+/*
+ * The file a setting came from: an @include'd file names itself, so its lines are
+ * its own. libconfig names it as the @include line did; it was read from the
+ * directory of the including file (config.c), and the message says so.
+ */
+static const char *file_of(struct loader *ld, const config_setting_t *s)
+{
+	const char *f = s ? config_setting_source_file(s) : NULL;
+	if (f == NULL || strcmp(f, ld->file) == 0)
+		return ld->file;
+	const char *slash = strrchr(ld->file, '/');
+	if (f[0] == '/' || slash == NULL)
+		return f;
+	snprintf(ld->included, sizeof ld->included, "%.*s/%s", (int)(slash - ld->file), ld->file, f);
+	return ld->included;
 }
 
 static bool is_string_list(const config_setting_t *s)
@@ -47,6 +68,21 @@ static void check_members(struct loader *ld, const config_setting_t *g, const ch
 	}
 }
 
+/* The flags some screening question stands behind, "MH, SUD, ...". */
+static const char *questioned_flags(void)
+{
+	static char list[256];
+	if (!list[0])
+		for (int f = 0; f < PMHC_FLAG_COUNT; f++) {
+			if (!(pmhc_questioned_flags() & PMHC_BIT(f)))
+				continue;
+			if (list[0])
+				strcat(list, ", ");
+			strcat(list, pmhc_flag_name((enum pmhc_flag)f));
+		}
+	return list;
+}
+
 static const char *known_flags(void)
 {
 	static char list[256];
@@ -59,15 +95,17 @@ static const char *known_flags(void)
 	return list;
 }
 
-/* A non-empty list of flag names → mask; 0 with an error otherwise. */
-static pmhc_flagset flag_list(struct loader *ld, const config_setting_t *s, const char *what)
+/* A list of flag names → mask; an empty list is an error unless allow_empty. */
+static pmhc_flagset flag_list_ex(struct loader *ld, const config_setting_t *s, const char *what,
+				 bool allow_empty)
 {
 	if (!is_string_list(s)) {
 		ERR(ld, s, "%s must be a list of flags, e.g. [ \"MH\", \"WEAPON\" ]", what);
 		return 0;
 	}
 	if (config_setting_length(s) == 0) {
-		ERR(ld, s, "%s is an empty list; leave it out instead", what);
+		if (!allow_empty)
+			ERR(ld, s, "%s is an empty list; leave it out instead", what);
 		return 0;
 	}
 	pmhc_flagset mask = 0;
@@ -82,6 +120,29 @@ static pmhc_flagset flag_list(struct loader *ld, const config_setting_t *s, cons
 			mask |= PMHC_BIT(f);
 	}
 	return mask;
+}
+
+/* A non-empty list of flag names → mask; 0 with an error otherwise. */
+static pmhc_flagset flag_list(struct loader *ld, const config_setting_t *s, const char *what)
+{
+	return flag_list_ex(ld, s, what, false);
+}
+
+/* The values of an enum, "A, B, C", for an error message: never out of date. */
+static const char *enum_names(const ProtobufCEnumDescriptor *d, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < d->n_values; i++) {
+		if (d->values[i].value == 0)
+			continue;
+		int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+				 pmhc_enum_name(d, d->values[i].value));
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
 }
 
 /* A string member of g, normalized as a code (trimmed, upper-case); NULL with an error. */
@@ -107,12 +168,14 @@ static char *code_member(struct loader *ld, const config_setting_t *g, const cha
 }
 
 static const char *const map_members_nature[] = { "code", "flags", NULL };
+static const char *const map_members_table[] = { "code", "flags", NULL };
 static const char *const map_members_premise[] = { "flag", "flags", NULL };
 static const char *const alias_members[] = { "from", "to", NULL };
-static const char *const rule_members[] = { "id",   "all",      "any",           "none", "source",
-					    "nature", "response", "dispatch_code", NULL };
+static const char *const rule_members[] = { "id",     "all",    "any",      "none",          "ruled_out",
+					    "unknown", "source", "nature", "response", "dispatch_code", NULL };
 static const char *const sharing_members[] = { "flags", "narrative", NULL };
-static const char *const screening_members[] = { "nature_codes", "premise_flags", "aliases", NULL };
+static const char *const screening_members[] = { "nature_codes", "premise_flags", "aliases", "code_table",
+						 NULL };
 
 /*
  * A list of { <key> = "CODE"; flags = [...]; } → the map. Replaces *map on
@@ -139,9 +202,11 @@ static void load_map(struct loader *ld, const config_setting_t *list, const char
 			continue;
 		}
 		check_members(ld, g, what, members);
+		size_t before = pmhc_errlist_count(ld->errs);
 		char *code = code_member(ld, g, key, what);
-		pmhc_flagset flags = flag_list(ld, config_setting_get_member(g, "flags"), what);
-		if (code == NULL || flags == 0) {
+		/* A nature code may raise nothing: it is then known, for the unknown-code count. */
+		pmhc_flagset flags = flag_list_ex(ld, config_setting_get_member(g, "flags"), what, !premise);
+		if (code == NULL || pmhc_errlist_count(ld->errs) != before) {
 			free(code);
 			continue;
 		}
@@ -166,6 +231,43 @@ static void load_map(struct loader *ld, const config_setting_t *list, const char
 	free(*map);
 	*map = m;
 	*n = used;
+}
+
+/*
+ * The code table (config/apco-2.103.2.conf, @include'd into screening): every code
+ * it lists becomes known, and raises its flags unless nature_codes maps the same
+ * code, which wins: that is how a center maps otherwise.
+ */
+static void load_code_table(struct loader *ld, const config_setting_t *list, struct pmhc_rules *r)
+{
+	if (list == NULL)
+		return;
+	struct pmhc_code_map *table = NULL;
+	size_t n_table = 0;
+	load_map(ld, list, "screening.code_table", "code", map_members_table, false, &table, &n_table);
+	struct pmhc_code_map *merged = calloc(r->n_nature_map + n_table + 1, sizeof *merged);
+	if (merged == NULL) {
+		for (size_t i = 0; i < n_table; i++)
+			free(table[i].code);
+		free(table);
+		pmhc_errlist_add(ld->errs, ld->file, 0, "out of memory loading screening.code_table");
+		return;
+	}
+	size_t n = r->n_nature_map;
+	memcpy(merged, r->nature_map, n * sizeof *merged);
+	for (size_t i = 0; i < n_table; i++) {
+		bool mapped = false;
+		for (size_t j = 0; j < r->n_nature_map && !mapped; j++)
+			mapped = strcmp(r->nature_map[j].code, table[i].code) == 0;
+		if (mapped)
+			free(table[i].code);
+		else
+			merged[n++] = table[i];
+	}
+	free(table);
+	free(r->nature_map);
+	r->nature_map = merged;
+	r->n_nature_map = n;
 }
 
 static void load_aliases(struct loader *ld, const config_setting_t *list, struct pmhc_rules *r)
@@ -227,7 +329,9 @@ static int cmp_str(const void *a, const void *b)
 static bool same_condition(const struct pmhc_rule *a, const struct pmhc_rule *b)
 {
 	if (a->has_all != b->has_all || a->has_any != b->has_any || a->has_none != b->has_none ||
-	    a->all != b->all || a->any != b->any || a->none != b->none || a->sources != b->sources ||
+	    a->has_ruled_out != b->has_ruled_out || a->has_unknown != b->has_unknown || a->all != b->all ||
+	    a->any != b->any || a->none != b->none || a->ruled_out != b->ruled_out || a->unknown != b->unknown ||
+	    a->sources != b->sources ||
 	    (a->nature_codes == NULL) != (b->nature_codes == NULL) || a->n_nature_codes != b->n_nature_codes)
 		return false;
 	/* Both lists are kept sorted, so equal sets compare equal element by element. */
@@ -235,6 +339,24 @@ static bool same_condition(const struct pmhc_rule *a, const struct pmhc_rule *b)
 		if (strcmp(a->nature_codes[i], b->nature_codes[i]) != 0)
 			return false;
 	return true;
+}
+
+/* A non-empty list of call sources → a bit per CallSource number; 0 with an error otherwise. */
+static uint32_t source_list(struct loader *ld, const config_setting_t *s, const char *what)
+{
+	uint32_t sources = 0;
+	if (!is_string_list(s) || config_setting_length(s) == 0)
+		ERR(ld, s, "%s: 'source' must be a non-empty list such as [ \"988\" ]", what);
+	for (int i = 0; is_string_list(s) && i < config_setting_length(s); i++) {
+		const char *name = config_setting_get_string_elem(s, i);
+		int src;
+		if (name == NULL || pmhc_source_parse(name, &src) != 0)
+			ERR(ld, s, "%s: unknown source '%s' (known: 911, 988, ADMIN, OFFICER_INITIATED, TEXT, "
+				   "UNSPECIFIED)", what, name ? name : "?");
+		else
+			sources |= 1u << src;
+	}
+	return sources;
 }
 
 static void load_rule(struct loader *ld, const config_setting_t *g, struct pmhc_rule *rule)
@@ -266,19 +388,47 @@ static void load_rule(struct loader *ld, const config_setting_t *g, struct pmhc_
 		rule->has_none = true;
 		rule->none = flag_list(ld, s, what);
 	}
-	if ((s = config_setting_get_member(g, "source")) != NULL) {
-		if (!is_string_list(s) || config_setting_length(s) == 0)
-			ERR(ld, s, "%s: 'source' must be a non-empty list such as [ \"988\" ]", what);
-		for (int i = 0; is_string_list(s) && i < config_setting_length(s); i++) {
-			const char *name = config_setting_get_string_elem(s, i);
-			int src;
-			if (name == NULL || pmhc_source_parse(name, &src) != 0)
-				ERR(ld, s, "%s: unknown source '%s' (known: 911, 988, ADMIN, OFFICER_INITIATED, TEXT, "
-					   "UNSPECIFIED)", what, name ? name : "?");
-			else
-				rule->sources |= 1u << src;
+	/* ruled_out and unknown are states of the answers: a flag no question stands behind has neither. */
+	static const char *const state_parts[] = { "ruled_out", "unknown" };
+	for (size_t p = 0; p < 2; p++) {
+		if ((s = config_setting_get_member(g, state_parts[p])) == NULL)
+			continue;
+		pmhc_flagset set = flag_list(ld, s, what);
+		pmhc_flagset unasked = set & (pmhc_flagset)~pmhc_questioned_flags();
+		for (int f = 0; f < PMHC_FLAG_COUNT; f++)
+			if (unasked & PMHC_BIT(f))
+				ERR(ld, s, "%s: %s: no screening question stands behind %s, so it is raised or not, "
+					   "never ruled out or unknown (flags with a question: %s)",
+				    what, state_parts[p], pmhc_flag_name((enum pmhc_flag)f), questioned_flags());
+		if (p == 0) {
+			rule->has_ruled_out = true;
+			rule->ruled_out = set;
+		} else {
+			rule->has_unknown = true;
+			rule->unknown = set;
 		}
 	}
+	/* A flag cannot be in two states at once: such a rule could never match. */
+	const struct {
+		const char *a, *b;
+		pmhc_flagset both;
+	} clash[] = {
+		{ "all", "ruled_out", rule->all & rule->ruled_out },
+		{ "all", "unknown", rule->all & rule->unknown },
+		{ "all", "none", rule->all & rule->none },
+		{ "ruled_out", "unknown", rule->ruled_out & rule->unknown },
+	};
+	for (size_t c = 0; c < sizeof clash / sizeof clash[0]; c++)
+		for (int f = 0; f < PMHC_FLAG_COUNT; f++)
+			if (clash[c].both & PMHC_BIT(f))
+				ERR(ld, g, "%s can never match: %s is in both '%s' and '%s'", what,
+				    pmhc_flag_name((enum pmhc_flag)f), clash[c].a, clash[c].b);
+	pmhc_flagset never_raised = rule->ruled_out | rule->unknown | rule->none;
+	if (rule->has_any && rule->any != 0 && (rule->any & (pmhc_flagset)~never_raised) == 0)
+		ERR(ld, g, "%s can never match: every flag in 'any' is also in 'none', 'ruled_out' or 'unknown'",
+		    what);
+	if ((s = config_setting_get_member(g, "source")) != NULL)
+		rule->sources = source_list(ld, s, what);
 	if ((s = config_setting_get_member(g, "nature")) != NULL) {
 		int n = is_string_list(s) ? config_setting_length(s) : 0;
 		if (n == 0)
@@ -300,9 +450,11 @@ static void load_rule(struct loader *ld, const config_setting_t *g, struct pmhc_
 	const char *resp = (s = config_setting_get_member(g, "response")) ? config_setting_get_string(s) : NULL;
 	if (resp == NULL)
 		ERR(ld, s ? s : g, "%s: 'response' must be given as a string", what);
-	else if (pmhc_response_parse(resp, &rule->response) != 0)
-		ERR(ld, s, "%s: unknown response '%s' (known: STANDARD, CIT, CIT_WITH_BACKUP, CO_RESPONDER, "
-			   "MOBILE_CRISIS, EMS_AND_CIT)", what, resp);
+	else if (pmhc_response_parse(resp, &rule->response) != 0) {
+		char names[512];
+		ERR(ld, s, "%s: unknown response '%s' (known: %s)", what, resp,
+		    enum_names(&pmhc__v1__response__descriptor, names, sizeof names));
+	}
 
 	const char *code = (s = config_setting_get_member(g, "dispatch_code")) ? config_setting_get_string(s) : NULL;
 	if (code == NULL)
@@ -413,7 +565,7 @@ static void load_sharing(struct loader *ld, const config_setting_t *g, struct pm
 }
 
 static const char *const units_members[] = { "max_status_age", "hold", "fallbacks", NULL };
-static const char *const fallback_members[] = { "kind", "then", NULL };
+static const char *const fallback_members[] = { "kind", "source", "then", NULL };
 
 /* A whole number of seconds in lo..hi, or an error. */
 static void seconds_member(struct loader *ld, const config_setting_t *g, const char *name, long long lo,
@@ -465,7 +617,10 @@ static void load_units(struct loader *ld, const config_setting_t *g, struct pmhc
 	}
 	/* Given at all, the list replaces every default chain: a kind not listed has none. */
 	memset(r->units.fallback, 0, sizeof r->units.fallback);
+	memset(r->units.by_source, 0, sizeof r->units.by_source);
+	memset(r->units.by_source_set, 0, sizeof r->units.by_source_set);
 	bool seen[PMHC_UNIT_KINDS] = { false };
+	bool seen_src[PMHC_SOURCE_COUNT][PMHC_UNIT_KINDS] = { { false } };
 	for (int i = 0; i < config_setting_length(list); i++) {
 		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
 		if (!config_setting_is_group(e)) {
@@ -476,29 +631,53 @@ static void load_units(struct loader *ld, const config_setting_t *g, struct pmhc
 		const config_setting_t *ks = config_setting_get_member(e, "kind");
 		int kind = unit_kind(ld, ks ? ks : e, ks ? config_setting_get_string(ks) : NULL, what);
 		const config_setting_t *then = config_setting_get_member(e, "then");
-		if (kind == 0)
+		const config_setting_t *ss = config_setting_get_member(e, "source");
+		uint32_t sources = ss ? source_list(ld, ss, what) : 0;
+		if (kind == 0 || (ss != NULL && sources == 0))
 			continue;
-		if (seen[kind]) {
-			ERR(ld, e, "%s: %s has two chains; give one", what, pmhc_unit_kind_name(kind));
+		bool twice = false;
+		if (ss == NULL) {
+			twice = seen[kind];
+			seen[kind] = true;
+		}
+		for (int src = 0; src < PMHC_SOURCE_COUNT; src++) {
+			if (!(sources & (1u << src)))
+				continue;
+			twice = twice || seen_src[src][kind];
+			seen_src[src][kind] = true;
+		}
+		if (twice) {
+			ERR(ld, e, "%s: %s has two chains%s; give one", what, pmhc_unit_kind_name(kind),
+			    ss ? " for one source" : "");
 			continue;
 		}
-		seen[kind] = true;
-		if (!is_string_list(then) || config_setting_length(then) == 0) {
+		/* For a source an empty chain says "no fallback for these calls"; the default
+		 * chain is left out instead. */
+		if (!is_string_list(then) || (config_setting_length(then) == 0 && ss == NULL)) {
 			ERR(ld, then ? then : e, "%s: %s: 'then' must be a non-empty list of unit kinds (leave the "
 					     "entry out for no fallback)", what, pmhc_unit_kind_name(kind));
 			continue;
 		}
+		int chain[PMHC_UNIT_KINDS] = { 0 };
 		int n = 0;
 		for (int j = 0; j < config_setting_length(then); j++) {
 			int f = unit_kind(ld, then, config_setting_get_string_elem(then, j), what);
 			bool dup = f == kind;
 			for (int x = 0; x < n && !dup; x++)
-				dup = r->units.fallback[kind][x] == f;
+				dup = chain[x] == f;
 			if (f != 0 && dup)
 				ERR(ld, then, "%s: %s: %s appears twice or stands in for itself", what,
 				    pmhc_unit_kind_name(kind), pmhc_unit_kind_name(f));
 			else if (f != 0 && n < PMHC_UNIT_KINDS - 1)
-				r->units.fallback[kind][n++] = f;
+				chain[n++] = f;
+		}
+		if (ss == NULL)
+			memcpy(r->units.fallback[kind], chain, sizeof chain);
+		for (int src = 0; src < PMHC_SOURCE_COUNT; src++) {
+			if (!(sources & (1u << src)))
+				continue;
+			r->units.by_source_set[src][kind] = true;
+			memcpy(r->units.by_source[src][kind], chain, sizeof chain);
 		}
 	}
 }
@@ -524,6 +703,8 @@ struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file,
 				 "screening.premise_flags", "flag", map_members_premise, true, &r->premise_map,
 				 &r->n_premise_map);
 			load_aliases(&ld, config_setting_get_member(screening, "aliases"), r);
+			/* After nature_codes: the center's own mapping of a code wins over the table's. */
+			load_code_table(&ld, config_setting_get_member(screening, "code_table"), r);
 		}
 	}
 	load_flowchart(&ld, config_lookup(cf, "flowchart"), r);

@@ -11,6 +11,8 @@ void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call
 	pmhc_screen(rules, call, &out->screening);
 	struct pmhc_facts facts = {
 		.flags = out->screening.flags,
+		.ruled_out = out->screening.ruled_out,
+		.unknown = out->screening.unknown,
 		.source = (int)call->source,
 		.nature_mapped = out->screening.nature_mapped,
 	};
@@ -19,7 +21,7 @@ void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call
 	out->source = (int)call->source;
 }
 
-static const char *response_words(int response)
+static const char *response_words(int response, int source)
 {
 	switch (response) {
 	case PMHC__V1__RESPONSE__RESPONSE_STANDARD: return "standard patrol response";
@@ -29,8 +31,26 @@ static const char *response_words(int response)
 		return "send a co-responder team (officer and clinician)";
 	case PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS: return "send a mobile crisis team, not police";
 	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT: return "send EMS and a CIT officer";
+	case PMHC__V1__RESPONSE__RESPONSE_CALL_DIVERSION:
+		return source == PMHC__V1__CALL_SOURCE__SOURCE_988
+			       ? "keep the caller with the 988 crisis counselor on the phone, no unit"
+			       : "keep the caller on the phone with a crisis counselor (911 telecounselor or warm "
+				 "transfer to 988), no unit";
+	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_MOBILE_CRISIS: return "send EMS and a mobile crisis team, not police";
+	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT_WITH_BACKUP:
+		return "send EMS and a CIT officer with patrol backup";
 	default: return "no response decided";
 	}
+}
+
+/* What a stand-in of kind got for a need of kind need means, when it is not plain. */
+static const char *stand_in_note(int need, int got)
+{
+	if (pmhc_unit_kind_is_police(need) || !pmhc_unit_kind_is_police(got))
+		return "";
+	/* A civilian need filled by police must say so: the response words said "not police". */
+	return got == PMHC__V1__UNIT_KIND__UNIT_CO_RESPONDER ? ", so an officer goes with the clinician"
+							     : ", which is police";
 }
 
 /* Appends with snprintf semantics: *used may pass len, later appends then do nothing. */
@@ -69,19 +89,21 @@ int pmhc_decision_summary(const struct pmhc_decision *d, const struct pmhc_choic
 	if (*sep == ',')
 		append(buf, len, &used, ")");
 
-	append(buf, len, &used, ": %s", response_words(d->rule ? d->rule->response : 0));
+	append(buf, len, &used, ": %s", response_words(d->rule ? d->rule->response : 0, d->source));
 	if (d->rule && d->rule->dispatch_code[0])
 		append(buf, len, &used, ", code %s", d->rule->dispatch_code);
 
 	for (size_t i = 0; units != NULL && i < units->n; i++) {
 		const struct pmhc_pick *p = &units->picks[i];
-		bool backup = d->rule->response == PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP && i == 1;
+		/* Patrol is needed only as a CIT officer's backup (section 4). */
+		bool backup = p->need == PMHC__V1__UNIT_KIND__UNIT_PATROL;
 		if (p->unit_id == NULL)
 			append(buf, len, &used, "; no %s free — request %s", pmhc_unit_kind_words(p->need),
 			       p->need == PMHC__V1__UNIT_KIND__UNIT_EMS ? "EMS" : "one");
 		else if (p->got != p->need)
-			append(buf, len, &used, "; no %s free — %s %s instead%s", pmhc_unit_kind_words(p->need),
-			       pmhc_unit_kind_words(p->got), p->unit_id, backup ? " as backup" : "");
+			append(buf, len, &used, "; no %s free — %s %s instead%s%s", pmhc_unit_kind_words(p->need),
+			       pmhc_unit_kind_words(p->got), p->unit_id, backup ? " as backup" : "",
+			       stand_in_note(p->need, p->got));
 		else
 			append(buf, len, &used, "; %s %s%s", pmhc_unit_kind_words(p->got), p->unit_id,
 			       backup ? " as backup" : "");

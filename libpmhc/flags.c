@@ -16,6 +16,7 @@ static const struct {
 	[PMHC_F_OFF_MEDS] = { "OFF_MEDS", "off medication" },
 	[PMHC_F_MEDICAL] = { "MEDICAL", "medical emergency" },
 	[PMHC_F_PREMISE_MH] = { "PREMISE_MH", "mental-health history at this location" },
+	[PMHC_F_PREMISE_VIOLENCE] = { "PREMISE_VIOLENCE", "violence or weapons history at this location" },
 };
 
 const char *pmhc_flag_name(enum pmhc_flag flag)

@@ -18,10 +18,13 @@ enum pmhc_flag {
 	PMHC_F_OFF_MEDS,
 	PMHC_F_MEDICAL,
 	PMHC_F_PREMISE_MH,
+	PMHC_F_PREMISE_VIOLENCE,
 	PMHC_FLAG_COUNT
 };
 
+/* One bit per flag; 11 of 16 used. Widen together with PMHC_FLAG_COUNT. */
 typedef uint16_t pmhc_flagset;
+_Static_assert(PMHC_FLAG_COUNT <= 16, "pmhc_flagset is too narrow for the flags");
 #define PMHC_BIT(f) ((pmhc_flagset)(1u << (f)))
 #define PMHC_ALL_FLAGS ((pmhc_flagset)((1u << PMHC_FLAG_COUNT) - 1u))
 

@@ -55,6 +55,32 @@ bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *fa
 		    flag_list(facts->flags & rule->none, b, sizeof b));
 		return false;
 	}
+	if (rule->has_ruled_out && (facts->ruled_out & rule->ruled_out) != rule->ruled_out) {
+		if (why != NULL) {
+			pmhc_flagset missing = rule->ruled_out & (pmhc_flagset)~facts->ruled_out;
+			/* Not ruled out and not raised: a question behind it is unanswered. */
+			pmhc_flagset unknown = missing & (pmhc_flagset)~facts->flags;
+			/* Unknown is what a dispatcher can fix by asking: say it first. */
+			if (unknown)
+				say(why, whylen, "ruled_out=[%s] but %s unknown, not ruled out",
+				    flag_list(rule->ruled_out, a, sizeof a), flag_list(unknown, b, sizeof b));
+			else
+				say(why, whylen, "ruled_out=[%s] but %s raised", flag_list(rule->ruled_out, a, sizeof a),
+				    flag_list(missing, b, sizeof b));
+		}
+		return false;
+	}
+	if (rule->has_unknown && (facts->unknown & rule->unknown) != rule->unknown) {
+		if (why != NULL) {
+			pmhc_flagset missing = rule->unknown & (pmhc_flagset)~facts->unknown;
+			say(why, whylen, "unknown=[%s] but %s %s", flag_list(rule->unknown, a, sizeof a),
+			    flag_list(missing, b, sizeof b),
+			    (missing & facts->flags) == missing	      ? "raised"
+			    : (missing & facts->ruled_out) == missing ? "ruled out"
+								      : "raised or ruled out");
+		}
+		return false;
+	}
 	if (rule->sources != 0 &&
 	    (facts->source < 0 || facts->source >= PMHC_SOURCE_COUNT ||
 	     (rule->sources & (1u << facts->source)) == 0)) {
@@ -72,8 +98,12 @@ bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *fa
 			return false;
 		}
 	}
-	if (why != NULL)
-		say(why, whylen, "%s", pmhc_rule_is_catch_all(rule) ? "catch-all: always matches" : "all parts hold");
+	if (why != NULL) {
+		if (rule->has_unknown)
+			say(why, whylen, "all parts hold: %s unknown, not ruled out", flag_list(rule->unknown, a, sizeof a));
+		else
+			say(why, whylen, "%s", pmhc_rule_is_catch_all(rule) ? "catch-all: always matches" : "all parts hold");
+	}
 	return true;
 }
 

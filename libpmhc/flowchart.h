@@ -12,14 +12,17 @@
 
 /* What a rule is tested against: the flags and the call fields a condition may name. */
 struct pmhc_facts {
-	pmhc_flagset flags;
+	pmhc_flagset flags;		/* raised */
+	pmhc_flagset ruled_out;		/* see enum pmhc_flag_state in screen.h */
+	pmhc_flagset unknown;
 	int source;			/* CallSource number */
 	const char *nature_mapped;	/* upper-case, after aliases */
 };
 
 /*
  * Whether the rule's condition holds. When why is not NULL it receives the first
- * part that failed ("none=[MH] but MH holds") or "all parts hold".
+ * part that failed ("none=[MH] but MH holds", "ruled_out=[WEAPON,MEDICAL] but
+ * MEDICAL unknown, not ruled out") or "all parts hold".
  */
 bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *facts,
 		       char *why, size_t whylen);

@@ -55,8 +55,8 @@ int pmhc_code_normalize(const char *s, char *out, size_t outlen)
 
 bool pmhc_rule_is_catch_all(const struct pmhc_rule *rule)
 {
-	return !rule->has_all && !rule->has_any && !rule->has_none && rule->sources == 0 &&
-	       rule->nature_codes == NULL;
+	return !rule->has_all && !rule->has_any && !rule->has_none && !rule->has_ruled_out &&
+	       !rule->has_unknown && rule->sources == 0 && rule->nature_codes == NULL;
 }
 
 void pmhc_rules_free(struct pmhc_rules *rules)
@@ -87,6 +87,8 @@ void pmhc_rules_free(struct pmhc_rules *rules)
 }
 
 #define F(x) PMHC_BIT(PMHC_F_##x)
+#define SRC(x) (1u << PMHC__V1__CALL_SOURCE__SOURCE_##x)
+#define R(x) PMHC__V1__RESPONSE__RESPONSE_##x
 
 static const struct {
 	const char *code;
@@ -101,29 +103,52 @@ static const struct {
 	{ "INTOX", F(SUD) },
 }, default_premise[] = {
 	{ "MH_HISTORY", F(PREMISE_MH) },
-	{ "VIOLENCE_HISTORY", F(HISTORY_VIOLENCE) },
-	{ "WEAPONS_HISTORY", F(HISTORY_VIOLENCE) },
+	/* A location's history informs responders; only the caller's answer routes. */
+	{ "VIOLENCE_HISTORY", F(PREMISE_VIOLENCE) },
+	{ "WEAPONS_HISTORY", F(PREMISE_VIOLENCE) },
 };
 
+/* Calls a 911 call-taker (voice or text) or the administrative line answered. */
+#define SRC_911 (SRC(911) | SRC(TEXT) | SRC(ADMIN))
+
+/*
+ * The default flowchart of SPEC section 3; config/pmhcd.conf writes it out with
+ * the source of each rule. Properties it holds (tests/unit/test_properties.c):
+ * a civilian-only response only when weapon, violence and medical are each ruled
+ * out; MEDICAL raised means EMS goes; WEAPON or VIOLENCE raised means a CIT
+ * officer with backup; premise flags never change the response; unknown is never
+ * treated as no.
+ */
 static const struct {
 	const char *id;
-	pmhc_flagset all, any, none;
+	pmhc_flagset all, any, none, ruled_out;
 	uint32_t sources;
 	int response;
 	const char *code;
 } default_rules[] = {
-	{ "not-mh", 0, 0, F(MH), 0, PMHC__V1__RESPONSE__RESPONSE_STANDARD, "" },
-	{ "mh-medical", F(MEDICAL), 0, 0, 0, PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT, "MH-EMS" },
-	{ "mh-weapon-violence", 0, F(WEAPON) | F(VIOLENCE), 0, 0,
-	  PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP, "MH-CITB" },
-	{ "mh-history-violence", F(HISTORY_VIOLENCE), 0, 0, 0, PMHC__V1__RESPONSE__RESPONSE_CIT,
-	  "MH-CIT" },
-	{ "mh-988", 0, 0, 0, 1u << PMHC__V1__CALL_SOURCE__SOURCE_988,
-	  PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS, "MH-MCT" },
-	{ "mh-self-harm", F(SELF_HARM), 0, 0, 0, PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER, "MH-COR" },
-	{ "mh-default", 0, 0, 0, 0, PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER, "MH-COR" },
+	{ "not-mh", 0, 0, F(MH), 0, 0, R(STANDARD), "" },
+	{ "mh-medical-danger", F(MEDICAL), F(WEAPON) | F(VIOLENCE), 0, 0, 0, R(EMS_AND_CIT_WITH_BACKUP), "MH-EMSB" },
+	{ "mh-weapon-violence", 0, F(WEAPON) | F(VIOLENCE), 0, 0, 0, R(CIT_WITH_BACKUP), "MH-CITB" },
+	{ "mh-988-medical", F(MEDICAL), 0, F(HISTORY_VIOLENCE), F(WEAPON) | F(VIOLENCE), SRC(988),
+	  R(EMS_AND_MOBILE_CRISIS), "MH-EMSM" },
+	{ "mh-911-medical", F(MEDICAL), 0, 0, F(WEAPON) | F(VIOLENCE) | F(HISTORY_VIOLENCE), SRC_911,
+	  R(EMS_AND_MOBILE_CRISIS), "MH-EMSM" },
+	{ "mh-medical", F(MEDICAL), 0, 0, 0, 0, R(EMS_AND_CIT), "MH-EMS" },
+	{ "mh-history-violence", F(HISTORY_VIOLENCE), 0, 0, 0, 0, R(CIT), "MH-CIT" },
+	{ "mh-988-diversion", 0, 0, 0, F(WEAPON) | F(VIOLENCE) | F(MEDICAL) | F(SELF_HARM), SRC(988),
+	  R(CALL_DIVERSION), "MH-DIV" },
+	{ "mh-988", 0, 0, 0, F(WEAPON) | F(VIOLENCE) | F(MEDICAL), SRC(988), R(MOBILE_CRISIS), "MH-MCT" },
+	{ "mh-911-diversion", 0, 0, 0, F(WEAPON) | F(VIOLENCE) | F(MEDICAL) | F(SELF_HARM) | F(HISTORY_VIOLENCE),
+	  SRC_911, R(CALL_DIVERSION), "MH-DIV" },
+	{ "mh-911-mobile-crisis", 0, 0, 0, F(WEAPON) | F(VIOLENCE) | F(MEDICAL) | F(HISTORY_VIOLENCE), SRC_911,
+	  R(MOBILE_CRISIS), "MH-MCT" },
+	{ "mh-self-harm", F(SELF_HARM), 0, 0, 0, 0, R(CO_RESPONDER), "MH-COR" },
+	{ "mh-default", 0, 0, 0, 0, 0, R(CO_RESPONDER), "MH-COR" },
 };
 
+#undef SRC_911
+#undef R
+#undef SRC
 #undef F
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -154,9 +179,11 @@ struct pmhc_rules *pmhc_rules_default(void)
 		rule->all = default_rules[i].all;
 		rule->any = default_rules[i].any;
 		rule->none = default_rules[i].none;
+		rule->ruled_out = default_rules[i].ruled_out;
 		rule->has_all = rule->all != 0;
 		rule->has_any = rule->any != 0;
 		rule->has_none = rule->none != 0;
+		rule->has_ruled_out = rule->ruled_out != 0;
 		rule->sources = default_rules[i].sources;
 		rule->response = default_rules[i].response;
 		rule->id = strdup(default_rules[i].id);
@@ -248,6 +275,9 @@ static void text_maps(struct text *t, const char *kind, const struct pmhc_code_m
 		sorted[i] = &map[i];
 	qsort(sorted, n, sizeof *sorted, cmp_map);
 	for (size_t i = 0; i < n; i++) {
+		/* A code that raises nothing decides nothing: the code table's plain entries. */
+		if (sorted[i]->flags == 0)
+			continue;
 		text_printf(t, "%s %s ", kind, sorted[i]->code);
 		text_flags(t, sorted[i]->flags);
 		text_printf(t, "\n");
@@ -290,6 +320,15 @@ char *pmhc_rules_canonical(const struct pmhc_rules *r)
 			text_printf(&t, " none=");
 			text_flags(&t, rule->none);
 		}
+		/* Written only when present, so a rule set without them keeps its version. */
+		if (rule->has_ruled_out) {
+			text_printf(&t, " ruled_out=");
+			text_flags(&t, rule->ruled_out);
+		}
+		if (rule->has_unknown) {
+			text_printf(&t, " unknown=");
+			text_flags(&t, rule->unknown);
+		}
 		if (rule->sources) {
 			const char *sep = " source=";
 			for (int s = 0; s < PMHC_SOURCE_COUNT; s++) {
@@ -311,6 +350,17 @@ char *pmhc_rules_canonical(const struct pmhc_rules *r)
 			text_printf(&t, "%s%s", f ? "," : " ", pmhc_unit_kind_name(r->units.fallback[k][f]));
 		text_printf(&t, "\n");
 	}
+	for (int src = 0; src < PMHC_SOURCE_COUNT; src++) {
+		for (int k = 0; k < PMHC_UNIT_KINDS; k++) {
+			if (!r->units.by_source_set[src][k])
+				continue;
+			const int *chain = r->units.by_source[src][k];
+			text_printf(&t, "fallback %s source=%s", pmhc_unit_kind_name(k), pmhc_source_name(src));
+			for (int f = 0; f < PMHC_UNIT_KINDS && chain[f]; f++)
+				text_printf(&t, "%s%s", f ? "," : " ", pmhc_unit_kind_name(chain[f]));
+			text_printf(&t, "%s\n", chain[0] ? "" : " -");
+		}
+	}
 	text_printf(&t, "units max_status_age_ms=%lld hold_ms=%lld\n", (long long)r->units.max_status_age_ms,
 		    (long long)r->units.hold_ms);
 	text_printf(&t, "share flags=");
@@ -324,8 +374,36 @@ char *pmhc_rules_canonical(const struct pmhc_rules *r)
 	return t.buf;
 }
 
+static int cmp_map_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct pmhc_code_map *)a)->code, ((const struct pmhc_code_map *)b)->code);
+}
+
+const struct pmhc_code_map *pmhc_nature_find(const struct pmhc_rules *r, const char *mapped)
+{
+	if (r->n_nature_map == 0)
+		return NULL;
+	struct pmhc_code_map key = { (char *)mapped, 0 };
+	return bsearch(&key, r->nature_map, r->n_nature_map, sizeof *r->nature_map, cmp_map_entry);
+}
+
+bool pmhc_nature_known(const struct pmhc_rules *r, const char *mapped)
+{
+	if (mapped[0] == '\0')
+		return false;
+	if (pmhc_nature_find(r, mapped) != NULL)
+		return true;
+	for (size_t i = 0; i < r->n_aliases; i++)
+		if (strcmp(r->aliases[i].to, mapped) == 0)
+			return true;
+	return false;
+}
+
 int pmhc_rules_seal(struct pmhc_rules *r)
 {
+	/* Codes are unique (the loader refuses a code mapped twice), so the order is total. */
+	if (r->n_nature_map > 1)
+		qsort(r->nature_map, r->n_nature_map, sizeof *r->nature_map, cmp_map_entry);
 	char *text = pmhc_rules_canonical(r);
 	if (text == NULL)
 		return -1;

@@ -17,10 +17,8 @@
 /* Longest nature code or premise flag we compare; longer ones match nothing. */
 #define PMHC_CODE_MAX 64
 
-/* Source numbers are the CallSource enum of the wire contract. */
-#define PMHC_SOURCE_COUNT 6
-
-/* A nature code or premise flag and the flags it raises. code is upper-case. */
+/* A nature code or premise flag and the flags it raises (a nature code may raise
+ * none: it is then only known). code is upper-case. */
 struct pmhc_code_map {
 	char *code;
 	pmhc_flagset flags;
@@ -36,11 +34,14 @@ struct pmhc_alias {
  * A condition holds when every present part holds; a part is present when its
  * has_ flag is set (an empty list in the file is refused, so presence is
  * explicit). A rule without any part is the unconditional catch-all.
+ * all, any and none test raised flags; ruled_out and unknown test the state of
+ * flags a screening question stands behind (screen.h): every flag in ruled_out
+ * must be ruled out, every flag in unknown must be unknown.
  */
 struct pmhc_rule {
 	char *id;
-	bool has_all, has_any, has_none;
-	pmhc_flagset all, any, none;
+	bool has_all, has_any, has_none, has_ruled_out, has_unknown;
+	pmhc_flagset all, any, none, ruled_out, unknown;
 	uint32_t sources;	/* bit per CallSource number; 0 = not constrained */
 	char **nature_codes;	/* upper-case mapped codes; NULL = not constrained */
 	size_t n_nature_codes;
@@ -50,6 +51,8 @@ struct pmhc_rule {
 };
 
 struct pmhc_rules {
+	/* The center's nature codes and the code table it includes, one entry a code,
+	 * sorted by code once sealed. Entries without flags only make a code known. */
 	struct pmhc_code_map *nature_map;
 	size_t n_nature_map;
 	struct pmhc_code_map *premise_map;
@@ -79,8 +82,20 @@ void pmhc_rules_free(struct pmhc_rules *rules);
  * it came from cannot change it. Caller frees.
  */
 char *pmhc_rules_canonical(const struct pmhc_rules *rules);
-/* Fills rules->version from the canonical text. 0 or -1 (out of memory). */
+/*
+ * Makes a built rule set ready for use: sorts the nature map for lookup and fills
+ * rules->version from the canonical text. 0 or -1 (out of memory).
+ */
 int pmhc_rules_seal(struct pmhc_rules *rules);
+
+/* The entry for a mapped nature code, NULL when the rules do not map it. Sealed rules. */
+const struct pmhc_code_map *pmhc_nature_find(const struct pmhc_rules *rules, const char *mapped);
+/*
+ * Whether a mapped nature code (after trimming, upper-casing and aliases) is known:
+ * in the nature map or code table (with or without flags), or what an alias maps
+ * to. An empty code is not known. For counting the codes a center's tables miss.
+ */
+bool pmhc_nature_known(const struct pmhc_rules *rules, const char *mapped);
 
 /* Upper-cased, trimmed copy of s into out; -1 when it does not fit. */
 int pmhc_code_normalize(const char *s, char *out, size_t outlen);

@@ -38,16 +38,36 @@ int pmhc_unit_kind_parse(const char *name, int *out)
 	return pmhc_enum_parse(&pmhc__v1__unit_kind__descriptor, name, out);
 }
 
+bool pmhc_unit_kind_is_police(int kind)
+{
+	return kind == K_PATROL || kind == K_CIT || kind == K_COR;
+}
+
 void pmhc_unit_policy_default(struct pmhc_unit_policy *p)
 {
 	memset(p, 0, sizeof *p);
-	/* The chain MOBILE_CRISIS → CO_RESPONDER → CIT → PATROL; EMS and PATROL have none. */
-	static const int chain[] = { K_MCT, K_COR, K_CIT, K_PATROL };
-	for (size_t i = 0; i < 4; i++)
-		for (size_t j = i + 1; j < 4; j++)
-			p->fallback[chain[i]][j - i - 1] = chain[j];
+	/*
+	 * A mobile crisis team is a civilian response: it may become a co-responder team
+	 * (a clinician still goes, with an officer), and otherwise goes unfilled. It never
+	 * silently becomes CIT or patrol. CO_RESPONDER → CIT → PATROL and CIT → PATROL
+	 * keep a police response a police response; EMS and PATROL have none.
+	 */
+	p->fallback[K_MCT][0] = K_COR;
+	p->fallback[K_COR][0] = K_CIT;
+	p->fallback[K_COR][1] = K_PATROL;
+	p->fallback[K_CIT][0] = K_PATROL;
 	p->max_status_age_ms = 12LL * 3600 * 1000;
 	p->hold_ms = 120LL * 1000;
+}
+
+const int *pmhc_fallback_chain(const struct pmhc_unit_policy *p, int source, int kind)
+{
+	static const int none[PMHC_UNIT_KINDS] = { 0 };
+	if (kind <= 0 || kind >= PMHC_UNIT_KINDS)
+		return none;
+	if (source >= 0 && source < PMHC_SOURCE_COUNT && p->by_source_set[source][kind])
+		return p->by_source[source][kind];
+	return p->fallback[kind];
 }
 
 size_t pmhc_units_needed(int response, int kinds[PMHC_NEEDS_MAX])
@@ -70,8 +90,18 @@ size_t pmhc_units_needed(int response, int kinds[PMHC_NEEDS_MAX])
 		kinds[0] = K_EMS;
 		kinds[1] = K_CIT;
 		return 2;
+	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_MOBILE_CRISIS:
+		kinds[0] = K_EMS;
+		kinds[1] = K_MCT;
+		return 2;
+	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT_WITH_BACKUP:
+		kinds[0] = K_EMS;
+		kinds[1] = K_CIT;
+		kinds[2] = K_PATROL;	/* the backup is always patrol */
+		return 3;
 	default:
-		/* STANDARD: the CAD's own rules pick patrol units for calls that are not MH. */
+		/* STANDARD: the CAD's own rules pick patrol units for calls that are not MH.
+		 * CALL_DIVERSION: the call stays on the phone with a crisis counselor. */
 		return 0;
 	}
 }
@@ -393,9 +423,10 @@ void pmhc_units_choose(struct pmhc_roster *r, const struct pmhc_unit_policy *pol
 		p->unit_id = NULL;
 		struct pmhc_unit *u = best_of_kind(r, needs[i], &c, out);
 		int got = u ? needs[i] : 0;
-		for (size_t f = 0; u == NULL && f < PMHC_UNIT_KINDS && pol->fallback[needs[i]][f]; f++) {
-			u = best_of_kind(r, pol->fallback[needs[i]][f], &c, out);
-			got = pol->fallback[needs[i]][f];
+		const int *chain = pmhc_fallback_chain(pol, (int)call->source, needs[i]);
+		for (size_t f = 0; u == NULL && f < PMHC_UNIT_KINDS && chain[f]; f++) {
+			u = best_of_kind(r, chain[f], &c, out);
+			got = chain[f];
 		}
 		if (u == NULL) {
 			out->fallback_used = true;

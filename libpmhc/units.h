@@ -14,7 +14,10 @@
 
 /* UnitKind numbers of the wire contract. */
 #define PMHC_UNIT_KINDS 6
-#define PMHC_NEEDS_MAX 2
+/* The most units a response needs: EMS_AND_CIT_WITH_BACKUP needs three. */
+#define PMHC_NEEDS_MAX 3
+/* Source numbers are the CallSource enum of the wire contract. */
+#define PMHC_SOURCE_COUNT 6
 
 struct pmhc_unit {
 	char *psap_id, *unit_id;	/* never change once the unit is known */
@@ -29,13 +32,20 @@ struct pmhc_unit {
 /*
  * What unit choice may be configured with: per needed kind, the kinds to try
  * in order when none of it is free (0-terminated), how old a status may be,
- * and how long a recommended unit is held.
+ * and how long a recommended unit is held. A chain set for a call source
+ * (by_source_set) replaces the kind's chain for calls from that source; an
+ * empty one means no fallback for them.
  */
 struct pmhc_unit_policy {
 	int fallback[PMHC_UNIT_KINDS][PMHC_UNIT_KINDS];
+	bool by_source_set[PMHC_SOURCE_COUNT][PMHC_UNIT_KINDS];
+	int by_source[PMHC_SOURCE_COUNT][PMHC_UNIT_KINDS][PMHC_UNIT_KINDS];
 	int64_t max_status_age_ms;
 	int64_t hold_ms;
 };
+
+/* The chain walked for a need of kind on a call from source (0-terminated). */
+const int *pmhc_fallback_chain(const struct pmhc_unit_policy *p, int source, int kind);
 
 void pmhc_unit_policy_default(struct pmhc_unit_policy *p);
 
@@ -95,6 +105,8 @@ void pmhc_units_choose(struct pmhc_roster *r, const struct pmhc_unit_policy *pol
 /* Great-circle distance in km (haversine, R = 6371 km). */
 double pmhc_distance_km(double lat1, double lon1, double lat2, double lon2);
 
+/* Whether a kind of unit brings a police officer: patrol, CIT, co-responder. */
+bool pmhc_unit_kind_is_police(int kind);
 /* "CIT officer", "patrol unit", ... for a dispatcher's sentence. */
 const char *pmhc_unit_kind_words(int kind);
 /* "CIT_OFFICER", "PATROL", ... as in the config file. */

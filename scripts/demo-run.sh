@@ -22,9 +22,19 @@ sed -e "s|brokers = \"localhost:9092\";|brokers = \"$PMHC_BROKERS\";|" \
     -e "s|subject_key_file = \"/etc/pmhcd/subject.key\";|subject_key_file = \"$dir/subject.key\";|" \
     -e 's|properties = ( );|properties = ( "fetch.wait.max.ms=10" );|' \
     config/pmhcd.conf > "$dir/pmhcd.conf"
+# It @includes the APCO code table from its own directory.
+cp config/apco-2.103.2.conf "$dir/"
 
 say "pmhcd --check-config"
 "$build/daemon/pmhcd" --check-config "$dir/pmhcd.conf"
+
+say "the flowchart for staff: pmhcd --draw-flowchart (docs/flowchart.svg is the default one)"
+"$build/daemon/pmhcd" --draw-flowchart --config "$dir/pmhcd.conf" > "$dir/flowchart.dot"
+if command -v dot >/dev/null; then
+  dot -Tsvg "$dir/flowchart.dot" -o "$dir/flowchart.svg" && echo "  $dir/flowchart.svg"
+else
+  echo "  $dir/flowchart.dot (install graphviz to render it)"
+fi
 
 # The samples are dated 2025-11-23 04:00 UTC; move them to the last few minutes so
 # they read like a live shift (unit statuses and calls shift alike).

@@ -9,6 +9,7 @@ packages=(
   libssl-dev libjson-c-dev check
   postgresql kcat jq valgrind procps
   clang libclang-rt-14-dev clang-format-14
+  graphviz
 )
 
 missing=()

@@ -224,11 +224,14 @@ static const char *response_sgr(int response)
 	switch (response) {
 	case PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP:
 	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT:
+	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT_WITH_BACKUP:
 		return SGR_BOLD ";" SGR_RED;
 	case PMHC__V1__RESPONSE__RESPONSE_CIT:
 	case PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER:
 		return SGR_BOLD ";" SGR_YELLOW;
 	case PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS:
+	case PMHC__V1__RESPONSE__RESPONSE_CALL_DIVERSION:
+	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_MOBILE_CRISIS:
 		return SGR_BOLD ";" SGR_GREEN;
 	default:
 		return NULL;
@@ -327,11 +330,12 @@ void pmhc_watch_render(FILE *out, const struct pmhc_watch_block *b, int width, i
 			put_phrase(&p, NULL, s, 2);
 		free(s);
 	} else {
-		/* pmhcd picks no unit for STANDARD: the CAD's own rules send patrol. */
+		/* pmhcd picks no unit for STANDARD: the CAD's own rules send patrol. A call
+		 * diversion needs none: the call stays with a crisis counselor. */
 		put_phrase(&p, NULL,
-			   rec->response == PMHC__V1__RESPONSE__RESPONSE_STANDARD
-				   ? "CAD assigns patrol"
-				   : "no units",
+			   rec->response == PMHC__V1__RESPONSE__RESPONSE_STANDARD	  ? "CAD assigns patrol"
+			   : rec->response == PMHC__V1__RESPONSE__RESPONSE_CALL_DIVERSION ? "on the phone, no unit"
+											  : "no units",
 			   2);
 	}
 	if (rec->n_flags > 0) {

@@ -14,11 +14,17 @@ source "$(dirname "$0")/lib.sh"
   > "$PMHC_TEST_DIR/samples.jsonl"
 "$PMHC_PRODUCE" -b "$PMHC_BROKERS" --history cad.history "$PMHC_TEST_DIR/history.jsonl" "$PMHC_TEST_DIR/samples.jsonl"
 printf 'no header here' | kcat -P -b "$PMHC_BROKERS" -t cad.history -k 'x/y'
-calls=$(($(grep -c '"type":"call"' "$PMHC_TEST_DIR/history.jsonl") + 10))
+# 18 sample calls since the eight calls of the safer routes (branch routing); there were 10.
+calls=$(($(grep -c '"type":"call"' "$PMHC_TEST_DIR/history.jsonl") + 18))
 
 # At debug level each batch says whether it went straight into the tables or was merged.
 write_config 'log = { level = "debug"; };'
 sql "SELECT 1" >/dev/null
+# The schema first (the live daemon migrates it and finds no call), so that the new
+# responses can be accepted before the backfill stores any (lib.sh says why).
+start_daemon
+stop_daemon
+until_migration_accepts_new_responses
 start=$(date +%s%N)
 rc=0
 timeout 180 "$PMHCD" --backfill --config "$PMHC_TEST_DIR/pmhcd.conf" 2>"$PMHC_TEST_DIR/backfill.log" || rc=$?
@@ -36,9 +42,10 @@ expect_eq "no units chosen" "$(sql "SELECT count(*) FROM pmhc.calls WHERE cardin
 expect_eq "revisions in one batch: the newest stored, the stale one decided nothing" \
   "$(sql "SELECT c.revision || ' ' || c.rule_id || ' ' || (SELECT count(*) FROM pmhc.decisions d
           WHERE d.call_id = c.call_id) FROM pmhc.calls c WHERE call_id = '24-000101'")" "2 mh-weapon-violence 2"
+# The safer default flowchart (branch routing) changed 103, 105 and 109, and 111-118 are new.
 expect_eq "sample decisions as on the live path" \
   "$(sql "SELECT string_agg(rule_id, ',' ORDER BY call_id) FROM pmhc.calls WHERE psap_id = 'TPS'")" \
-  "mh-weapon-violence,mh-weapon-violence,mh-988,mh-medical,mh-history-violence,not-mh,mh-self-harm,mh-weapon-violence,mh-988,not-mh"
+  "mh-weapon-violence,mh-weapon-violence,mh-self-harm,mh-medical,mh-default,not-mh,mh-self-harm,mh-weapon-violence,mh-default,not-mh,mh-988,mh-988-diversion,mh-911-diversion,mh-911-mobile-crisis,mh-911-medical,mh-988-medical,mh-medical-danger,mh-988"
 expect_eq "dispositions stored as backfilled" \
   "$(sql "SELECT count(*) = count(*) FILTER (WHERE backfilled) AND count(*) > 3000 FROM pmhc.dispositions")" t
 expect_eq "a message without pmhc-type is rejected, not lost" \

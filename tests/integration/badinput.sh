@@ -132,9 +132,10 @@ degraded_calls="G-ENUM G-COORDS G-NAN G-FUTURE G-NO-TIME G-TEXT G-NUL G-ADDR G-N
 n_degraded=12	# ten calls, one disposition, one unit status
 
 # The valid call whose summary is cut: every safety flag but medical, so the response
-# is a CIT officer with patrol backup, and both long-id units are named.
+# is a CIT officer with patrol backup, and both long-id units are named. Medical is
+# ruled out by Q11 and Q12 both answered NO (Q12 came with the safer routing).
 produce <<EOF
-{"type":"call","call_id":"L-1","psap_id":"LONG","revision":1,"received_at_ms":$NOW,"source":"SOURCE_911","nature_code":"MNTL","location":{"beat":"1"},"screening":{"mental_health_issue":"ANSWER_YES","weapon_involved":"ANSWER_YES","violence_in_progress":"ANSWER_YES","danger_to_self":"ANSWER_YES","danger_to_others":"ANSWER_YES","history_of_violence":"ANSWER_YES","at_risk_of_victimization":"ANSWER_YES","off_medication":"ANSWER_YES","medical_emergency":"ANSWER_NO"},"premise_flags":["MH_HISTORY"]}
+{"type":"call","call_id":"L-1","psap_id":"LONG","revision":1,"received_at_ms":$NOW,"source":"SOURCE_911","nature_code":"MNTL","location":{"beat":"1"},"screening":{"mental_health_issue":"ANSWER_YES","weapon_involved":"ANSWER_YES","violence_in_progress":"ANSWER_YES","danger_to_self":"ANSWER_YES","danger_to_others":"ANSWER_YES","history_of_violence":"ANSWER_YES","at_risk_of_victimization":"ANSWER_YES","off_medication":"ANSWER_YES","medical_emergency":"ANSWER_NO","attempt_in_progress":"ANSWER_NO"},"premise_flags":["MH_HISTORY"]}
 EOF
 sent=$((sent - 1))	# not malformed
 

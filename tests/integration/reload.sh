@@ -6,8 +6,11 @@ source "$(dirname "$0")/lib.sh"
 
 write_config
 start_daemon
+# A suicidal 988 caller with weapon, violence and medical answered NO: since the safer
+# routing (branch routing) the default sends a mobile crisis team only when those are
+# ruled out, so the call answers them (it answered none before).
 call() {
-  printf '{"type":"call","call_id":"%s","psap_id":"P","revision":1,"source":"SOURCE_988","nature_code":"SUICTHRT","screening":{"danger_to_self":"ANSWER_YES"}}\n' "$1" \
+  printf '{"type":"call","call_id":"%s","psap_id":"P","revision":1,"source":"SOURCE_988","nature_code":"SUICTHRT","screening":{"danger_to_self":"ANSWER_YES","weapon_involved":"ANSWER_NO","violence_in_progress":"ANSWER_NO","danger_to_others":"ANSWER_NO","medical_emergency":"ANSWER_NO","attempt_in_progress":"ANSWER_NO"}}\n' "$1" \
     | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
 }
 call R-1

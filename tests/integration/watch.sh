@@ -41,15 +41,18 @@ widest() {
 
 write_config
 start_daemon
+until_migration_accepts_new_responses
+# 19 recommendations since the sample calls gained the eight calls of the safer routes
+# (branch routing); there were 11.
 "$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$DATA/sample-calls.jsonl"
 # What pmhcd published, to hold the console's blocks against.
-"$PMHC_CONSUME" -b "$PMHC_BROKERS" --from-beginning -c 11 --idle-ms 15000 --meta >"$out/recs.jsonl" \
-  || fail "fewer than 11 recommendations for pmhc-consume"
+"$PMHC_CONSUME" -b "$PMHC_BROKERS" --from-beginning -c 19 --idle-ms 15000 --meta >"$out/recs.jsonl" \
+  || fail "fewer than 19 recommendations for pmhc-consume"
 
 # --- A replay, piped: plain text, 80 columns -----------------------------------
-watch --from-beginning -c 11 --idle-ms 15000 --color=never >"$out/plain.txt" 2>"$out/plain.err" \
-  || fail "pmhc-watch did not show 11 blocks: $(cat "$out/plain.err")"
-expect_eq "11 blocks" "$(blocks "$out/plain.txt")" 11
+watch --from-beginning -c 19 --idle-ms 15000 --color=never >"$out/plain.txt" 2>"$out/plain.err" \
+  || fail "pmhc-watch did not show 19 blocks: $(cat "$out/plain.err")"
+expect_eq "19 blocks" "$(blocks "$out/plain.txt")" 19
 grep -q 'watching pmhc.recommendations (4 partitions) from the beginning; beats from cad.calls' \
   "$out/plain.err" || fail "no start line on stderr: $(cat "$out/plain.err")"
 ok "start line on stderr"
@@ -58,7 +61,17 @@ expect_eq "beat of 24-000102 joined from cad.calls" \
 expect_eq "every block has its beat" "$(grep -c 'beat ?' "$out/plain.txt" || true)" 0
 expect_eq "first line of 24-000103" \
   "$(block 24-000103 1 "$out/plain.txt" | sed -n 1p | cut -c 11-)" \
-  "TPS/24-000103  rev 1  beat 14-2  MOBILE_CRISIS  MH-MCT"
+  "TPS/24-000103  rev 1  beat 14-2  CO_RESPONDER  MH-COR"
+expect_eq "first line of 24-000111" \
+  "$(block 24-000111 1 "$out/plain.txt" | sed -n 1p | cut -c 11-)" \
+  "TPS/24-000111  rev 1  beat 14-1  MOBILE_CRISIS  MH-MCT"
+for id in 24-000112 24-000113; do
+  grep -q '  CALL_DIVERSION  MH-DIV$' <<<"$(block "$id" 1 "$out/plain.txt" | sed -n 1p)" \
+    || fail "$id is not shown as CALL_DIVERSION: $(block "$id" 1 "$out/plain.txt")"
+  grep -q 'on the phone, no unit' <<<"$(block "$id" 1 "$out/plain.txt")" \
+    || fail "$id: no 'on the phone, no unit': $(block "$id" 1 "$out/plain.txt")"
+done
+ok "CALL_DIVERSION calls: on the phone, no unit"
 grep -q '(supersedes rev 1)' <<<"$(block 24-000101 2 "$out/plain.txt")" \
   || fail "24-000101 rev 2 not marked as superseding rev 1: $(block 24-000101 2 "$out/plain.txt")"
 ok "24-000101 rev 2 supersedes rev 1"
@@ -87,12 +100,15 @@ ok "no line wider than 80 columns"
 expect_eq "no escape codes with --color=never" "$(grep -c $'\033' "$out/plain.txt" || true)" 0
 
 # --- Colour on request: same text, with escape codes -----------------------------
-watch --from-beginning -c 11 --idle-ms 15000 --color=always >"$out/color.txt" 2>/dev/null \
-  || fail "pmhc-watch --color=always did not show 11 blocks"
+watch --from-beginning -c 19 --idle-ms 15000 --color=always >"$out/color.txt" 2>/dev/null \
+  || fail "pmhc-watch --color=always did not show 19 blocks"
 [ "$(grep -c $'\033\\[' "$out/color.txt")" -gt 0 ] || fail "no escape codes with --color=always"
 ok "escape codes with --color=always"
 grep -q $'\033\\[1;31mCIT_WITH_BACKUP\033\\[0m' "$out/color.txt" || fail "CIT_WITH_BACKUP is not red"
 grep -q $'\033\\[1;32mMOBILE_CRISIS\033\\[0m' "$out/color.txt" || fail "MOBILE_CRISIS is not green"
+grep -q $'\033\\[1;32mCALL_DIVERSION\033\\[0m' "$out/color.txt" || fail "CALL_DIVERSION is not green"
+grep -q $'\033\\[1;32mEMS_AND_MOBILE_CRISIS\033\\[0m' "$out/color.txt" || fail "EMS_AND_MOBILE_CRISIS is not green"
+grep -q $'\033\\[1;31mEMS_AND_CIT_WITH_BACKUP\033\\[0m' "$out/color.txt" || fail "EMS_AND_CIT_WITH_BACKUP is not red"
 ok "responses coloured"
 # Partitions may interleave differently from one run to the next: compare the lines.
 diff <(sed $'s/\033\\[[0-9;]*m//g' "$out/color.txt" | sort) <(sort "$out/plain.txt") >/dev/null \
@@ -104,8 +120,8 @@ TERM=xterm-256color watch --from-beginning -c 1 --idle-ms 15000 >"$out/auto.txt"
 expect_eq "--color=auto into a pipe: no escape codes" "$(grep -c $'\033' "$out/auto.txt" || true)" 0
 
 # --- COLUMNS is the width when the output is not a terminal ----------------------
-COLUMNS=50 watch --from-beginning -c 11 --idle-ms 15000 --color=never >"$out/narrow.txt" 2>/dev/null \
-  || fail "pmhc-watch with COLUMNS=50 did not show 11 blocks"
+COLUMNS=50 watch --from-beginning -c 19 --idle-ms 15000 --color=never >"$out/narrow.txt" 2>/dev/null \
+  || fail "pmhc-watch with COLUMNS=50 did not show 19 blocks"
 [ "$(widest "$out/narrow.txt")" -le 50 ] || fail "COLUMNS=50: a line is $(widest "$out/narrow.txt") columns wide"
 expect_eq "COLUMNS=50: the same words" "$(joined 24-000101 2 "$out/narrow.txt")" \
   "$(joined 24-000101 2 "$out/plain.txt")"
@@ -113,13 +129,13 @@ expect_eq "COLUMNS=50: the same words" "$(joined 24-000101 2 "$out/narrow.txt")"
 # --- Filters -----------------------------------------------------------------
 watch --from-beginning --mh-only --idle-ms 3000 --color=never >"$out/mh.txt" 2>/dev/null \
   || fail "pmhc-watch --mh-only failed"
-expect_eq "--mh-only: 9 blocks" "$(blocks "$out/mh.txt")" 9
+expect_eq "--mh-only: 17 blocks" "$(blocks "$out/mh.txt")" 17
 expect_eq "--mh-only hides the STANDARD calls" "$(grep -cE '24-000106|24-000110' "$out/mh.txt" || true)" 0
 watch --from-beginning --psap OTHER --idle-ms 2000 --color=never >"$out/psap.txt" 2>/dev/null \
   || fail "pmhc-watch --psap OTHER did not exit 0"
 expect_eq "--psap OTHER: nothing shown" "$(wc -c < "$out/psap.txt")" 0
 expect_eq "--psap TPS: everything" \
-  "$(watch --from-beginning --psap TPS -c 11 --idle-ms 15000 --color=never 2>/dev/null | blocks /dev/stdin)" 11
+  "$(watch --from-beginning --psap TPS -c 19 --idle-ms 15000 --color=never 2>/dev/null | blocks /dev/stdin)" 19
 
 # --- Stale revisions and repeats -------------------------------------------------
 # pmhcd itself publishes revisions in order; a late lower revision can come from two
@@ -165,7 +181,7 @@ kcat -P -b "$PMHC_BROKERS" -t pmhc.recommendations -p 0 \
   "$out/301-2.bin" "$out/301-1.bin" "$out/301-1.bin" "$out/101-1.bin" "$out/101-2.bin"
 watch --from-beginning --idle-ms 3000 --color=never >"$out/stale.txt" 2>"$out/stale.err" \
   || fail "pmhc-watch after the extra messages failed: $(cat "$out/stale.err")"
-expect_eq "11 + 301 rev 2 + its stale rev 1; the repeats skipped" "$(blocks "$out/stale.txt")" 13
+expect_eq "19 + 301 rev 2 + its stale rev 1; the repeats skipped" "$(blocks "$out/stale.txt")" 21
 expect_eq "101 rev 1 shown once" "$(grep -c 'TPS/24-000101  rev 1  ' "$out/stale.txt")" 1
 expect_eq "101 rev 2 shown once" "$(grep -c 'TPS/24-000101  rev 2  ' "$out/stale.txt")" 1
 expect_eq "301 rev 1 shown once" "$(grep -c 'TPS/24-000301  rev 1  ' "$out/stale.txt")" 1

@@ -16,12 +16,14 @@ Suite *suite_pick(void);
 Suite *suite_pgtext(void);
 Suite *suite_digest(void);
 Suite *suite_enums(void);
+Suite *suite_properties(void);
 
 /* Suites of the daemon's edges that need no server: config, rules loading, the store's SQL. */
 Suite *suite_config(void);
 Suite *suite_errlist(void);
 Suite *suite_rules_load(void);
 Suite *suite_store_sql(void);
+Suite *suite_draw(void);
 
 /* The runner's suites, NULL-terminated; each runner's *_suites.c defines it. */
 extern Suite *(*const pmhc_test_suites[])(void);

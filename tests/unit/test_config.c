@@ -8,13 +8,14 @@
 #include "suites.h"
 
 static char dir[] = "/tmp/pmhc-config-test.XXXXXX";
-static char key_path[256], conf_path[256];
+static char key_path[256], conf_path[256], table_path[256];
 
 static void setup(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(key_path, sizeof key_path, "%s/subject.key", dir);
 	snprintf(conf_path, sizeof conf_path, "%s/pmhcd.conf", dir);
+	snprintf(table_path, sizeof table_path, "%s/table.conf", dir);
 	FILE *f = fopen(key_path, "w");
 	fputs("0123456789abcdef0123456789abcdef\n", f);
 	fclose(f);
@@ -24,6 +25,7 @@ static void teardown(void)
 {
 	unlink(key_path);
 	unlink(conf_path);
+	unlink(table_path);
 	rmdir(dir);
 	strcpy(dir, "/tmp/pmhc-config-test.XXXXXX");
 }
@@ -133,6 +135,55 @@ START_TEST(test_restart_needed_lists_connection_settings)
 }
 END_TEST
 
+/* --check-config refuses a state test of a flag no question stands behind, at its line. */
+START_TEST(test_ruled_out_premise_flag_refused_with_file_and_line)
+{
+	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
+		   "flowchart = (\n"
+		   "  { id = \"not-mh\"; none = [ \"MH\" ]; response = \"STANDARD\"; dispatch_code = \"\"; },\n"
+		   "  { id = \"quiet-premise\";\n"
+		   "    ruled_out = [ \"PREMISE_MH\" ];\n"				/* line 6 */
+		   "    response = \"MOBILE_CRISIS\"; dispatch_code = \"MH-MCT\"; },\n"
+		   "  { id = \"rest\"; response = \"CO_RESPONDER\"; dispatch_code = \"MH-COR\"; } );\n");
+	struct pmhc_errlist e = { 0 };
+	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
+	char want[512];
+	snprintf(want, sizeof want, "%s:6: flowchart rule 'quiet-premise': ruled_out: no screening question stands "
+				    "behind PREMISE_MH", conf_path);
+	ck_assert_msg(has_error(&e, want), "%s", e.n ? e.lines[0] : "");
+	ck_assert_uint_eq(e.n, 1);
+	pmhc_errlist_clear(&e);
+}
+END_TEST
+
+/* @include is read beside the config file, whatever the working directory, and a
+ * problem in the included file is reported with that file's name and line. */
+START_TEST(test_include_beside_the_config)
+{
+	FILE *f = fopen(table_path, "w");
+	fputs("code_table = ( { code = \"BURGLARY\"; flags = [ ]; },\n"
+	      "  { code = \"EDP\"; flags = [ \"MH\" ]; } );\n", f);
+	fclose(f);
+	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
+		   "screening = {\n  @include \"table.conf\"\n};\n");
+	struct pmhc_errlist e = { 0 };
+	struct pmhc_config *c = pmhc_config_load(conf_path, 0, &e);	/* the working directory is not dir */
+	ck_assert_msg(c != NULL, "%s", e.n ? e.lines[0] : "");
+	ck_assert(pmhc_nature_known(c->rules, "BURGLARY"));
+	pmhc_config_free(c);
+
+	f = fopen(table_path, "w");
+	fputs("code_table = ( { code = \"BURGLARY\"; flags = [ ]; },\n"
+	      "  { code = \"EDP\"; flags = [ \"MHX\" ]; } );\n", f);
+	fclose(f);
+	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
+	char want[512];
+	snprintf(want, sizeof want, "%s:2: screening.code_table: unknown flag 'MHX'", table_path);
+	ck_assert_msg(has_error(&e, want), "%s", e.n ? e.lines[0] : "");
+	pmhc_errlist_clear(&e);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -143,6 +194,8 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_syntax_error_has_line);
 	tcase_add_test(tc, test_short_key_refused);
 	tcase_add_test(tc, test_restart_needed_lists_connection_settings);
+	tcase_add_test(tc, test_ruled_out_premise_flag_refused_with_file_and_line);
+	tcase_add_test(tc, test_include_beside_the_config);
 	suite_add_tcase(s, tc);
 	return s;
 }

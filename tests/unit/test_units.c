@@ -65,6 +65,9 @@ static void choose(int response, int64_t now, struct pmhc_choice *out)
 #define R_MCT PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS
 #define R_EMS PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT
 #define R_STD PMHC__V1__RESPONSE__RESPONSE_STANDARD
+#define R_DIV PMHC__V1__RESPONSE__RESPONSE_CALL_DIVERSION
+#define R_EMSM PMHC__V1__RESPONSE__RESPONSE_EMS_AND_MOBILE_CRISIS
+#define R_EMSB PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT_WITH_BACKUP
 
 START_TEST(test_needs_per_response)
 {
@@ -82,6 +85,15 @@ START_TEST(test_needs_per_response)
 	ck_assert_uint_eq(pmhc_units_needed(R_EMS, k), 2);
 	ck_assert_int_eq(k[0], EMS);
 	ck_assert_int_eq(k[1], CIT);
+	/* The call stays on the phone: no unit at all. */
+	ck_assert_uint_eq(pmhc_units_needed(R_DIV, k), 0);
+	ck_assert_uint_eq(pmhc_units_needed(R_EMSM, k), 2);
+	ck_assert_int_eq(k[0], EMS);
+	ck_assert_int_eq(k[1], MCT);
+	ck_assert_uint_eq(pmhc_units_needed(R_EMSB, k), 3);
+	ck_assert_int_eq(k[0], EMS);
+	ck_assert_int_eq(k[1], CIT);
+	ck_assert_int_eq(k[2], PATROL);
 }
 END_TEST
 
@@ -181,10 +193,10 @@ START_TEST(test_fallback_chain)
 	status("P-12", PATROL, AVAIL, T0, "52-3", "52", 0, 0);
 	status("CIT-9", CIT, AVAIL, T0, "14-1", "14", 0, 0);
 	struct pmhc_choice c;
-	/* No mobile crisis team, no co-responder: the chain goes on to a CIT officer. */
-	choose(R_MCT, NOW, &c);
+	/* A co-responder need goes on to a CIT officer. */
+	choose(R_COR, NOW, &c);
 	ck_assert_uint_eq(c.n, 1);
-	ck_assert_int_eq(c.picks[0].need, MCT);
+	ck_assert_int_eq(c.picks[0].need, COR);
 	ck_assert_int_eq(c.picks[0].got, CIT);
 	ck_assert_str_eq(c.picks[0].unit_id, "CIT-9");
 	ck_assert(c.fallback_used);
@@ -193,6 +205,80 @@ START_TEST(test_fallback_chain)
 	choose(R_CIT, NOW, &c);
 	ck_assert_int_eq(c.picks[0].got, PATROL);
 	ck_assert_str_eq(c.picks[0].unit_id, "P-12");
+}
+END_TEST
+
+/* A mobile crisis team never silently becomes police: co-responder at most, then unfilled. */
+START_TEST(test_mobile_crisis_never_becomes_cit_or_patrol)
+{
+	status("P-12", PATROL, AVAIL, T0, "52-3", "52", 0, 0);
+	status("CIT-9", CIT, AVAIL, T0, "52-3", "52", 0, 0);
+	struct pmhc_choice c;
+	for (int src = 0; src < PMHC_SOURCE_COUNT; src++) {
+		call.call.source = (Pmhc__V1__CallSource)src;
+		choose(R_MCT, NOW, &c);
+		ck_assert_uint_eq(c.n, 1);
+		ck_assert_int_eq(c.picks[0].got, 0);
+		ck_assert_ptr_null(c.picks[0].unit_id);
+		ck_assert(c.fallback_used);
+		choose(R_EMSM, NOW, &c);
+		ck_assert_ptr_null(c.picks[1].unit_id);
+	}
+	status("COR-2", COR, AVAIL, T0, "14-1", "14", 0, 0);
+	choose(R_MCT, NOW, &c);
+	ck_assert_int_eq(c.picks[0].got, COR);
+	ck_assert_str_eq(c.picks[0].unit_id, "COR-2");
+}
+END_TEST
+
+/* A chain set for a source replaces the kind's chain for calls from it, and only for them. */
+START_TEST(test_fallback_chain_per_source)
+{
+	status("COR-2", COR, AVAIL, T0, "52-3", "52", 0, 0);
+	status("P-1", PATROL, AVAIL, T0, "52-3", "52", 0, 0);
+	int s988 = PMHC__V1__CALL_SOURCE__SOURCE_988, stext = PMHC__V1__CALL_SOURCE__SOURCE_TEXT;
+	/* 988: no fallback at all for a mobile crisis team. */
+	policy.by_source_set[s988][MCT] = true;
+	/* Text-to-911: a CIT need may become a co-responder team, never patrol. */
+	policy.by_source_set[stext][CIT] = true;
+	policy.by_source[stext][CIT][0] = COR;
+	ck_assert_ptr_eq(pmhc_fallback_chain(&policy, s988, MCT), policy.by_source[s988][MCT]);
+	ck_assert_ptr_eq(pmhc_fallback_chain(&policy, 1, MCT), policy.fallback[MCT]);
+	ck_assert_ptr_eq(pmhc_fallback_chain(&policy, 99, MCT), policy.fallback[MCT]);
+	ck_assert_int_eq(pmhc_fallback_chain(&policy, 1, 0)[0], 0);
+
+	struct pmhc_choice c;
+	call.call.source = PMHC__V1__CALL_SOURCE__SOURCE_988;
+	choose(R_MCT, NOW, &c);
+	ck_assert_ptr_null(c.picks[0].unit_id);
+	call.call.source = PMHC__V1__CALL_SOURCE__SOURCE_911;
+	choose(R_MCT, NOW, &c);
+	ck_assert_str_eq(c.picks[0].unit_id, "COR-2");
+	call.call.call_id = (char *)"C-2";
+	call.call.source = PMHC__V1__CALL_SOURCE__SOURCE_TEXT;
+	choose(R_CIT, NOW, &c);
+	ck_assert_ptr_null(c.picks[0].unit_id);	/* COR-2 is held for C-1, and patrol is not in this chain */
+	call.call.source = PMHC__V1__CALL_SOURCE__SOURCE_911;
+	choose(R_CIT, NOW, &c);
+	ck_assert_str_eq(c.picks[0].unit_id, "P-1");
+}
+END_TEST
+
+START_TEST(test_ems_cit_with_backup_takes_three)
+{
+	status("EMS-4", EMS, AVAIL, T0, "52-3", "52", 0, 0);
+	status("CIT-1", CIT, AVAIL, T0, "52-3", "52", 0, 0);
+	status("P-1", PATROL, AVAIL, T0, "52-3", "52", 0, 0);
+	struct pmhc_choice c;
+	choose(R_EMSB, NOW, &c);
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_str_eq(c.picks[0].unit_id, "EMS-4");
+	ck_assert_str_eq(c.picks[1].unit_id, "CIT-1");
+	ck_assert_str_eq(c.picks[2].unit_id, "P-1");
+	ck_assert(!c.fallback_used);
+	choose(R_DIV, NOW, &c);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert(!c.fallback_used);
 }
 END_TEST
 
@@ -397,6 +483,9 @@ Suite *suite_units(void)
 	tcase_add_test(tc, test_ties_go_to_unit_id_byte_order);
 	tcase_add_test(tc, test_only_available_fresh_units_of_the_psap);
 	tcase_add_test(tc, test_fallback_chain);
+	tcase_add_test(tc, test_mobile_crisis_never_becomes_cit_or_patrol);
+	tcase_add_test(tc, test_fallback_chain_per_source);
+	tcase_add_test(tc, test_ems_cit_with_backup_takes_three);
 	tcase_add_test(tc, test_ems_has_no_fallback);
 	tcase_add_test(tc, test_backup_is_another_unit);
 	tcase_add_test(tc, test_holds_expire_and_release);
