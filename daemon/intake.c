@@ -146,6 +146,11 @@ static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_
 	if (x->call->subject_key[0] != '\0')
 		row.has_subject_hash = pmhc_subject_hash(cfg->subject_key, cfg->subject_key_len,
 							 x->call->subject_key, row.subject_hash) == 0;
+	if (x->call->call_taker_id != NULL && x->call->call_taker_id[0] != '\0')
+		row.has_call_taker_hash = pmhc_subject_hash(cfg->subject_key, cfg->subject_key_len,
+							    x->call->call_taker_id, row.call_taker_hash) == 0;
+	row.nature_known = x->d.screening.nature_known;
+	pmhc_answers_text(x->call, row.answers);
 	if (!pmhc_batch_add_call(b, &row)) {
 		pmhc_error("msg=\"out of memory batching a call\" call=%s", x->key);
 		return false;
@@ -163,6 +168,8 @@ static void note_decided(struct pipeline *p, const struct decided *x)
 		p->st.mh++;
 	if (x->choice.fallback_used)
 		p->st.fallbacks++;
+	if (x->d.screening.nature_mapped[0] != '\0' && !x->d.screening.nature_known)
+		p->st.unknown_nature++;
 	pmhc_debug("msg=\"decided\" call=%s revision=%u rule=%s response=%s units=%zu fallback=%s", x->key,
 		   call->revision, x->d.rule->id, pmhc_response_name(x->d.rule->response), p->scratch.rec.n_unit_ids,
 		   x->choice.fallback_used ? "yes" : "no");

@@ -28,6 +28,7 @@
 struct pipeline_stats {
 	unsigned long calls, mh, rejected, degraded, stale, written, recs, recs_failed, dlq_resent;
 	unsigned long unit_statuses, units_out_of_order, units_rejected, fallbacks, dispositions;
+	unsigned long unknown_nature;	/* calls whose mapped nature code no table or alias knows */
 	unsigned long stale_skipped;	/* of stale: caught in memory, never re-published */
 };
 

@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "flags.h"
 #include "pmhc.pb-c.h"
+#include "screen.h"
 #include "subject.h"
 
 /* Everything stored for one decided call revision. Strings are borrowed. */
@@ -36,6 +37,10 @@ struct pmhc_call_row {
 	const char *summary;
 	bool has_subject_hash;
 	unsigned char subject_hash[PMHC_SUBJECT_HASH_LEN];
+	bool has_call_taker_hash;	/* the call-taker id, keyed like the subject: never stored in clear */
+	unsigned char call_taker_hash[PMHC_SUBJECT_HASH_LEN];
+	bool nature_known;		/* the code table or an alias knows the mapped nature code */
+	char answers[PMHC_QUESTION_COUNT + 1];	/* pmhc_answers_text: what the decision was made on */
 	bool store_narrative;
 	bool backfilled;
 	int32_t partition;

@@ -108,6 +108,9 @@ static size_t sb_flags(struct pmhc_sbuf *b, pmhc_flagset flags)
 	X(backfilled,         "boolean",          TEXT,      OWN | DEC, sb_bool(b, row->backfilled)) \
 	X(source_partition,   "integer",          TEXT,      OWN, pmhc_sb_fmt(b, "%" PRId32, row->partition)) \
 	X(source_offset,      "bigint",           TEXT,      OWN, pmhc_sb_fmt(b, "%" PRId64, row->offset)) \
+	X(answers,            "text",             TEXT,      OWN | DEC, pmhc_sb_str(b, row->answers)) \
+	X(call_taker_hash,    "text",             BYTEA,     OWN, row->has_call_taker_hash ? pmhc_sb_hex(b, row->call_taker_hash, sizeof row->call_taker_hash) : STORE_NO_PARAM) \
+	X(nature_known,       "boolean",          TEXT,      OWN, sb_bool(b, row->nature_known)) \
 	X(reasons,            "text[]",           TEXT,      DEC, pmhc_sb_array(b, row->reasons, row->n_reasons)) \
 	X(summary,            "text",             TEXT,      DEC, pmhc_sb_str(b, row->summary ? row->summary : ""))
 

@@ -26,6 +26,15 @@ static const struct {
 					 F(SELF_HARM) | F(MEDICAL) },
 };
 
+void pmhc_answers_text(const Pmhc__V1__CallEvent *call, char out[PMHC_QUESTION_COUNT + 1])
+{
+	for (int q = 0; q < PMHC_QUESTION_COUNT; q++) {
+		Pmhc__V1__Answer a = pmhc_answer(call, (enum pmhc_question)q);
+		out[q] = a == PMHC__V1__ANSWER__ANSWER_YES ? 'Y' : a == PMHC__V1__ANSWER__ANSWER_NO ? 'N' : '?';
+	}
+	out[PMHC_QUESTION_COUNT] = '\0';
+}
+
 const char *pmhc_question_text(enum pmhc_question q)
 {
 	return (unsigned)q < PMHC_QUESTION_COUNT ? questions[q].words : "?";

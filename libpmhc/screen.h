@@ -74,6 +74,12 @@ struct pmhc_screening {
 	size_t n_reasons;
 };
 
+/*
+ * The call's answers as stored with each decision: one character per question in
+ * enum order, Y yes, N no, ? not answered, and a NUL.
+ */
+void pmhc_answers_text(const Pmhc__V1__CallEvent *call, char out[PMHC_QUESTION_COUNT + 1]);
+
 /* The call's answer to a question; a call without screening answers UNKNOWN. */
 Pmhc__V1__Answer pmhc_answer(const Pmhc__V1__CallEvent *call, enum pmhc_question q);
 /* "person has mental health issues": what a YES means. */

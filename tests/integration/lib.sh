@@ -75,27 +75,6 @@ start_daemon() {
   fail "pmhcd did not join the consumer group within 30 s"
 }
 
-# The responses added with the safer routing (CALL_DIVERSION = 7, EMS_AND_MOBILE_CRISIS
-# = 8, EMS_AND_CIT_WITH_BACKUP = 9) are refused by the CHECK on pmhc.calls.response of
-# migration 001 until the store side adds the migration that accepts them (see the
-# routing branch's report). Until then a test that stores such a call stands in for
-# that migration here, after pmhcd has migrated the schema, so that it tests what
-# pmhcd decides and stores rather than a constraint another branch changes. Once a
-# migration accepts them this does nothing.
-until_migration_accepts_new_responses() {
-  local def
-  def=$(sql "SELECT pg_get_constraintdef(oid) FROM pg_constraint
-             WHERE conrelid = 'pmhc.calls'::regclass AND conname = 'calls_response_check'")
-  case "$def" in
-    ''|*EMS_AND_CIT_WITH_BACKUP*) return 0 ;;
-  esac
-  echo "note: pmhc.calls.response does not accept the new responses yet; widened for this test" >&2
-  sql "ALTER TABLE pmhc.calls DROP CONSTRAINT calls_response_check,
-         ADD CONSTRAINT calls_response_check CHECK (response IN ('STANDARD', 'CIT', 'CIT_WITH_BACKUP',
-           'CO_RESPONDER', 'MOBILE_CRISIS', 'EMS_AND_CIT', 'CALL_DIVERSION', 'EMS_AND_MOBILE_CRISIS',
-           'EMS_AND_CIT_WITH_BACKUP'))" >/dev/null
-}
-
 # stop_daemon: SIGTERM, then it must exit 0 within 20 s.
 stop_daemon() {
   kill -TERM "$DAEMON_PID"

@@ -41,7 +41,6 @@ widest() {
 
 write_config
 start_daemon
-until_migration_accepts_new_responses
 # 19 recommendations since the sample calls gained the eight calls of the safer routes
 # (branch routing); there were 11.
 "$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$DATA/sample-calls.jsonl"

@@ -194,9 +194,9 @@ START_TEST(test_staging_has_every_column)
 {
 	check_stage(store_statements()->stage_calls, &store_call_cols);
 	check_stage(store_statements()->stage_dispositions, &store_disposition_cols);
-	ck_assert_uint_eq(store_call_cols.n, 29);
-	ck_assert_uint_eq(store_count_cols(&store_call_cols, STORE_IN_TABLE), 27);
-	ck_assert_uint_eq(store_count_cols(&store_call_cols, STORE_IN_DECISIONS), 16);
+	ck_assert_uint_eq(store_call_cols.n, 32);
+	ck_assert_uint_eq(store_count_cols(&store_call_cols, STORE_IN_TABLE), 30);
+	ck_assert_uint_eq(store_count_cols(&store_call_cols, STORE_IN_DECISIONS), 17);
 	ck_assert_uint_eq(store_disposition_cols.n, 13);
 }
 END_TEST
@@ -241,12 +241,18 @@ START_TEST(test_call_row_values)
 	struct pmhc_call_row row = { .call = &call, .nature_mapped = "MNTL", .rule_id = "R1", .dispatch_code = "D",
 				     .rules_version = "v", .decided_at_ms = 1763870401000, .reasons = reasons,
 				     .n_reasons = 2, .backfilled = true, .partition = 2, .offset = 42 };
+	call.screening = &(Pmhc__V1__Screening)PMHC__V1__SCREENING__INIT;
+	call.screening->weapon_involved = PMHC__V1__ANSWER__ANSWER_NO;
+	call.screening->attempt_in_progress = PMHC__V1__ANSWER__ANSWER_YES;
+	pmhc_answers_text(&call, row.answers);
 	struct pmhc_sbuf b = { 0 };
 	size_t off[STORE_MAX_COLS];
 	const struct store_col *col[STORE_MAX_COLS];
 	size_t n = store_put_row(&b, &store_call_cols, STORE_STAGED, &row, off, col);
 	ck_assert(!b.oom);
-	ck_assert_uint_eq(n, 29);
+	ck_assert_uint_eq(n, 32);
+	ck_assert_str_eq(value(&b, off, col, n, "answers"), "???N???????Y");
+	ck_assert_str_eq(value(&b, off, col, n, "nature_known"), "f");
 	for (size_t k = 0; k < n; k++)
 		ck_assert_ptr_eq(col[k], &store_call_cols.col[k]);
 	ck_assert_str_eq(value(&b, off, col, n, "revision"), "3");
@@ -257,13 +263,14 @@ START_TEST(test_call_row_values)
 	ck_assert_str_eq(value(&b, off, col, n, "source_offset"), "42");
 	ck_assert_str_eq(value(&b, off, col, n, "reasons"), "{\"a\",\"b\\\"c\"}");
 	ck_assert_str_eq(value(&b, off, col, n, "summary"), "");
-	const char *absent[] = { "beat", "district", "lat", "lon", "subject_hash", "narrative" };
+	const char *absent[] = { "beat", "district", "lat", "lon", "subject_hash", "narrative", "call_taker_hash" };
 	for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
 		ck_assert_msg(value(&b, off, col, n, absent[i]) == NULL, "%s is not NULL", absent[i]);
 
 	b.len = 0;
 	n = store_put_row(&b, &store_call_cols, STORE_IN_DECISIONS, &row, off, col);
-	ck_assert_uint_eq(n, 16);
+	ck_assert_uint_eq(n, 17);
+	ck_assert_str_eq(value(&b, off, col, n, "answers"), "???N???????Y");
 	ck_assert_str_eq(value(&b, off, col, n, "rule_id"), "R1");
 	pmhc_sbuf_free(&b);
 }
