@@ -366,10 +366,12 @@ offsets.topic.num.partitions=4
 transaction.state.log.num.partitions=4
 share.coordinator.state.topic.num.partitions=4
 
-# Quick tests: a consumer group's first join is not held back, a node that
-# stops heartbeating is fenced within seconds, and the internal topics the
-# tests never read are created small.
+# Quick tests: a consumer group's first join is not held back, a consumer may
+# have a short session, and a node that stops heartbeating is fenced within
+# seconds.
 group.initial.rebalance.delay.ms=0
+# Tests that kill a consumer shorten its session below the default floor (6 s).
+group.min.session.timeout.ms=1000
 broker.heartbeat.interval.ms=500
 broker.session.timeout.ms=4000
 replica.lag.time.max.ms=10000
