@@ -30,7 +30,7 @@ readonly MAX_BROKERS=5
 
 CACHE=${PMHC_KAFKA_CACHE:-$(cd "$HERE/../.." && pwd -P)/build/kafka-dist}
 START_TIMEOUT=${PMHC_KAFKA_START_TIMEOUT:-90}
-STOP_TIMEOUT=${PMHC_KAFKA_STOP_TIMEOUT:-15}
+STOP_TIMEOUT=${PMHC_KAFKA_STOP_TIMEOUT:-10}
 HEAP_OPTS=${PMHC_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
 JVM_OPTS=${PMHC_KAFKA_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1}
 
@@ -109,7 +109,7 @@ Environment
                             quick start on few cores; the benchmarks drop
                             TieredStopAtLevel for full speed)
   PMHC_KAFKA_START_TIMEOUT  seconds "start" and "up" wait (default 90)
-  PMHC_KAFKA_STOP_TIMEOUT   seconds before SIGKILL (default 15)
+  PMHC_KAFKA_STOP_TIMEOUT   seconds before SIGKILL (default 10)
   JAVA_HOME                 where java is (default: java on PATH)
 
 Needs java 17 or later, kcat, and for fetch mvn (Debian: default-jre-headless,
@@ -378,9 +378,15 @@ replica.lag.time.max.ms=10000
 EOF
 }
 
+# Does something accept TCP connections on 127.0.0.1:$1? Cheap to ask often,
+# unlike kcat, which waits out its whole timeout while the port is closed.
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 # Wait until the cluster's metadata (asked of any node in $bootstrap) lists $m
 # brokers and, if topics are given, each has all its partitions with a leader.
-# $1 DIR, $2 number of brokers, then "name=partitions" words.
+# $1 bootstrap servers, $2 number of brokers, then "name=partitions" words.
 metadata_ready() {
     local bootstrap=$1 m=$2 meta t name parts
     shift 2
@@ -428,6 +434,13 @@ create_topics() {
             sed 's/^/    /' >&2
     fi
     return "$rc"
+}
+
+all_ports_open() {
+    local dir=$1 m=$2 n
+    for ((n = 1; n <= m; n++)); do
+        port_open "$(<"$dir/broker-$n/port")" || return 1
+    done
 }
 
 # EXIT trap of a failing "start": stop the nodes it started.
@@ -539,14 +552,14 @@ cmd_start() {
     write_pids "$dir"
 
     local deadline=$((SECONDS + START_TIMEOUT)) dead
-    until metadata_ready "$bootstrap" "$brokers"; do
+    until all_ports_open "$dir" "$brokers" && metadata_ready "$bootstrap" "$brokers"; do
         dead=
         for ((n = 1; n <= brokers; n++)); do
             node_alive "$(node_pid "$dir" "$n")" "$dir" "$n" || dead+=" $n"
         done
         [[ -z $dead ]] || die "broker(s)$dead of $dir exited while starting"
         ((SECONDS < deadline)) || die "the $brokers broker(s) of $dir did not all answer within $START_TIMEOUT s"
-        sleep 0.2
+        sleep 0.05
     done
 
     rf=$((brokers < 3 ? brokers : 3))
@@ -636,7 +649,8 @@ cmd_up() {
     # Back when the node itself answers and lists itself among the brokers
     # (a KRaft broker is listed once it has caught up and been unfenced).
     deadline=$((SECONDS + START_TIMEOUT))
-    until timeout 10 kcat -L -b "127.0.0.1:$port" -m 3 2>/dev/null | grep -q "^  broker $n at "; do
+    until port_open "$port" &&
+        timeout 10 kcat -L -b "127.0.0.1:$port" -m 3 2>/dev/null | grep -q "^  broker $n at "; do
         if ! node_alive "$(node_pid "$dir" "$n")" "$dir" "$n"; then
             show_log "$dir" "$n"
             write_pids "$dir"
@@ -646,7 +660,7 @@ cmd_up() {
             show_log "$dir" "$n"
             die "broker $n of $dir did not come back within $START_TIMEOUT s"
         fi
-        sleep 0.2
+        sleep 0.05
     done
 }
 
