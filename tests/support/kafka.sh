@@ -98,6 +98,12 @@ Files in DIR
                    log and metadata), logs/server.log (the broker's log),
                    console.log (the JVM's own output: startup errors)
 
+Files in the cache
+  lib/             the jars;  stamp: the sha256 of the pom they came from
+  m2/              Maven's repository for them
+  format/          KRaft storage formatted once per node id and copied into
+                   each new cluster, with the cluster.id they share
+
 Environment
   PMHC_KAFKA_CACHE          cache of fetch (default: <repo>/build/kafka-dist)
   PMHC_KAFKA_ADMIN          pmhc-kafka-admin, which creates the topics in one
@@ -182,7 +188,7 @@ cmd_fetch() {
     fi
     # Maven leaves target/ next to the pom: not in the source tree, please.
     rm -rf -- "$(dirname "$POM")/target"
-    rm -rf -- "$CACHE/lib"
+    rm -rf -- "$CACHE/lib" "$CACHE/format"
     mv "$CACHE/lib.new" "$CACHE/lib"
     pom_sum >"$CACHE/stamp"
     exec 9>&-
@@ -384,6 +390,48 @@ port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Make sure CACHE/format/node-N holds the formatted KRaft storage (log.dirs) of
+# nodes 1 to M, formatting the missing ones in parallel from the server
+# .properties of DIR. The quorum is static (controller.quorum.voters), which
+# format does not record, so the files are the same for every cluster of this
+# Kafka release: format once per cache (a JVM, 0.7 s of CPU), copy after. All
+# clusters of one cache share a cluster id; each has its own ports and never
+# reaches another. "fetch" drops the templates with the old release.
+format_templates() {
+    local dir=$1 m=$2 n java cid tmp rc=0
+    local -a fpids=() tmps=()
+    mkdir -p "$CACHE/format"
+    if [[ ! -s $CACHE/format/cluster.id ]]; then
+        head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' >"$CACHE/format/cluster.id.$$"
+        mv -n "$CACHE/format/cluster.id.$$" "$CACHE/format/cluster.id" # the first one wins
+        rm -f "$CACHE/format/cluster.id.$$"
+    fi
+    cid=$(<"$CACHE/format/cluster.id")
+    java=$(java_bin)
+    for ((n = 1; n <= m; n++)); do
+        [[ -f $CACHE/format/node-$n/meta.properties ]] && continue
+        tmp=$(mktemp -d "$CACHE/format/.node-$n.XXXXXX")
+        sed "s|^log.dirs=.*|log.dirs=$tmp/data|" "$dir/broker-$n/server.properties" >"$tmp/server.properties"
+        "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
+            -Dlog4j2.configurationFile="$LOG4J_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
+            format --cluster-id "$cid" --config "$tmp/server.properties" >"$tmp/format.log" 2>&1 &
+        fpids[n]=$!
+        tmps[n]=$tmp
+    done
+    for n in "${!fpids[@]}"; do
+        tmp=${tmps[n]}
+        if wait "${fpids[n]}" && [[ -f $tmp/data/meta.properties ]]; then
+            # Another start may have made it meanwhile: then keep that one.
+            mv -T "$tmp/data" "$CACHE/format/node-$n" 2>/dev/null || true
+        else
+            sed 's/^/    /' "$tmp/format.log" >&2
+            rc=1
+        fi
+        rm -rf -- "$tmp"
+    done
+    ((rc == 0)) || die "formatting KRaft storage with $CACHE/lib failed (is it complete? try removing $CACHE/stamp)"
+}
+
 # Wait until the cluster's metadata (asked of any node in $bootstrap) lists $m
 # brokers and, if topics are given, each has all its partitions with a leader.
 # $1 bootstrap servers, $2 number of brokers, then "name=partitions" words.
@@ -510,7 +558,7 @@ cmd_start() {
     : >"$dir/$MARKER"
     echo "$brokers" >"$dir/brokers"
 
-    local t0 voters="" cluster_id java specs=() bootstrap="" rf
+    local t0 voters="" specs=() bootstrap="" rf
     t0=$(date +%s%N)
     for ((n = 1; n <= brokers; n++)); do
         mkdir -p "$dir/broker-$n"
@@ -523,25 +571,14 @@ cmd_start() {
         write_config "$dir" "$n" "$brokers" "$voters" "$partitions"
     done
 
-    # One format run per node, the same cluster id for all; in parallel.
-    java=$(java_bin)
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-    echo "$cluster_id" >"$dir/cluster.id"
-    local fpids=() rc=0
+    # KRaft storage: a copy of the node's formatted template (format_templates).
+    format_templates "$dir" "$brokers"
+    cp "$CACHE/format/cluster.id" "$dir/cluster.id"
     for ((n = 1; n <= brokers; n++)); do
-        "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
-            -Dlog4j2.configurationFile="$LOG4J_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
-            format --cluster-id "$cluster_id" --config "$dir/broker-$n/server.properties" \
-            >"$dir/broker-$n/format.log" 2>&1 &
-        fpids+=($!)
+        mkdir -p "$dir/broker-$n/data"
+        cp -a "$CACHE/format/node-$n/." "$dir/broker-$n/data/" ||
+            die "cannot copy the formatted storage of node $n into $dir/broker-$n/data"
     done
-    for ((n = 1; n <= brokers; n++)); do
-        if ! wait "${fpids[n - 1]}"; then
-            sed 's/^/    /' "$dir/broker-$n/format.log" >&2
-            rc=1
-        fi
-    done
-    ((rc == 0)) || die "formatting the KRaft storage in $dir failed (is $CACHE/lib complete? try removing $CACHE/stamp)"
 
     # From here on a failure stops what was started.
     START_DIR=$dir
