@@ -179,7 +179,7 @@ cmd_fetch() {
     note "fetching Apache Kafka ($(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")) into $CACHE"
     rm -rf -- "$CACHE/lib.new"
     rc=0
-    out=$(mvn -B -q -ntp -f "$POM" -Dmaven.repo.local="$CACHE/m2" \
+    out=$(mvn -B -q -ntp -U -f "$POM" -Dmaven.repo.local="$CACHE/m2" \
         dependency:copy-dependencies -DoutputDirectory="$CACHE/lib.new" 2>&1) || rc=$?
     if ((rc != 0)) || ! compgen -G "$CACHE/lib.new/kafka_2.13-*.jar" >/dev/null; then
         [[ -n $out ]] && sed 's/^/    /' <<<"$out" >&2
