@@ -66,7 +66,8 @@ Commands
                              stays off; with 1: a single replica.
             --partitions N   partitions of each topic (default 4)
             --topic NAME     create topic NAME (repeatable); replaces the
-                             default list: ${DEFAULT_TOPICS[*]}
+                             default list: ${DEFAULT_TOPICS[*]:0:3}
+                             ${DEFAULT_TOPICS[*]:3}
             --topic-partitions NAME=N
                              give topic NAME (one of the list) N partitions
                              instead of --partitions (repeatable)
@@ -89,6 +90,13 @@ Commands
   leader DIR TOPIC PARTITION
           Print the node id of the partition's leader, as the cluster's
           metadata has it (kcat -L); exit 1 if the partition has none (-1).
+
+Each node is sized for a 2-core machine running tests next to it (heap below,
+SerialGC, 1 network and 2 I/O threads, few background threads) and set up for
+quick tests: a consumer group's first join is not delayed, consumer sessions
+may be as short as 1 s, a node that stops heartbeating is fenced after 4 s,
+and no topic is created by a client naming it. broker-N/server.properties has
+it all.
 
 Files in DIR
   bootstrap        bootstrap.servers, e.g. 127.0.0.1:PORT[,127.0.0.1:PORT...]
@@ -123,6 +131,13 @@ kcat, maven; scripts/install-deps.sh installs them).
 
 Exit status: 0 on success, 1 on failure (with the cause, and the end of the
 broker's log when it has one), 2 on a usage error.
+
+Examples
+  kafka.sh start /tmp/k --brokers 3       # prints 127.0.0.1:P1,127.0.0.1:P2,...
+  kcat -L -b "\$(cat /tmp/k/bootstrap)"
+  kafka.sh kill /tmp/k "\$(kafka.sh leader /tmp/k cad.calls 0)"
+  kafka.sh leader /tmp/k cad.calls 0      # another node leads it now
+  kafka.sh stop /tmp/k
 EOF
 }
 
