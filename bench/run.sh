@@ -36,16 +36,21 @@ done
 bash scripts/install-deps.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
-export PMHC_MOCK_KAFKA=$PWD/build/tests/support/pmhc-mock-kafka
-# The mock keeps at most 5 MiB or 100,000 messages per partition (NOTES.md):
-# 128 partitions hold the history. The live topics get 16, which hold the
-# throughput stage's backlog; more would only slow every fetch of the live path.
-bash tests/support/with-servers.sh --partitions 16 --topic-partitions cad.history=128 -- \
+export PMHC_KAFKA_ADMIN=$PWD/build/tests/support/pmhc-kafka-admin
+export PMHC_KAFKA_CACHE=$PWD/build/kafka-dist
+# The broker (tests/support/kafka.sh, one node) at full speed: both JIT tiers
+# (the tests stop at the first, which starts quicker) and a heap with room for
+# the history's produce batches.
+export PMHC_KAFKA_JVM_OPTS=${PMHC_KAFKA_JVM_OPTS:--XX:+UseSerialGC}
+export PMHC_KAFKA_HEAP_OPTS=${PMHC_KAFKA_HEAP_OPTS:--Xms1g -Xmx1g}
+# 16 partitions for every topic, the history's among them (the mock this ran
+# on before held at most 100,000 messages per partition and needed 128 there).
+bash tests/support/with-servers.sh --partitions 16 -- \
   bash bench/run-inside.sh "$PWD/build" "$calls" "$live_calls"
 
-# Latency and memory, each on fresh servers: a mock holding millions of
-# messages, and a PostgreSQL busy with the bulk load behind it, would set the
-# tail themselves (bench/live.sh says why runs are short).
+# Latency and memory, each on fresh servers: a broker still writing out
+# millions of messages, and a PostgreSQL busy with the bulk load behind it,
+# would set the tail themselves.
 # The first stage's servers leave gigabytes to delete and write back: let the
 # disk settle, or the first latency run measures that.
 sync

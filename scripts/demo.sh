@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo, from a fresh Debian 12 machine (as root): installs the packages,
-# builds pmhcd, starts a throw-away PostgreSQL and librdkafka's mock Kafka
-# cluster, streams the sample calls through the daemon, and prints the
-# recommendations and what was stored. Everything is stopped afterwards.
+# builds pmhcd, starts a throw-away PostgreSQL and a throw-away Apache Kafka
+# broker (tests/support/kafka.sh; Kafka is fetched from Maven Central into
+# build/kafka-dist on the first run), streams the sample calls through the
+# daemon, and prints the recommendations and what was stored. Everything is
+# stopped afterwards.
 #
 #   bash scripts/demo.sh [CALLS.jsonl [UNITS.jsonl [DISPOSITIONS.jsonl]]]
 #   (defaults: tests/data/sample-{calls,units,dispositions}.jsonl)
@@ -18,5 +20,6 @@ ninja -C build >/dev/null
 calls=$(realpath "${1:-tests/data/sample-calls.jsonl}")
 units=$(realpath "${2:-tests/data/sample-units.jsonl}")
 dispositions=$(realpath "${3:-tests/data/sample-dispositions.jsonl}")
-export PMHC_MOCK_KAFKA=$PWD/build/tests/support/pmhc-mock-kafka
+export PMHC_KAFKA_ADMIN=$PWD/build/tests/support/pmhc-kafka-admin
+export PMHC_KAFKA_CACHE=$PWD/build/kafka-dist
 exec bash tests/support/with-servers.sh -- bash scripts/demo-run.sh "$PWD/build" "$calls" "$units" "$dispositions"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what pmhcd needs to build, test and run its demo on Debian 12.
 # Run as root (as on a fresh machine or container); a no-op when all is there.
+# Java and Maven run the Apache Kafka broker of the tests, the demo and the
+# benchmarks (tests/support/kafka.sh fetches Kafka itself from Maven Central
+# with mvn, into the build directory, on first use).
 set -euo pipefail
 
 packages=(
@@ -10,6 +13,7 @@ packages=(
   postgresql kcat jq valgrind procps
   clang libclang-rt-14-dev clang-format-14
   graphviz
+  default-jre-headless maven util-linux iproute2 ca-certificates-java
 )
 
 missing=()
@@ -26,6 +30,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The JRE's postinst links its man pages: slim images (Docker's debian:12-slim)
+# leave out /usr/share/man, and the install then fails without this.
+mkdir -p /usr/share/man/man1
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done" >&2

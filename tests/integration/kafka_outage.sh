@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The Kafka brokers go down mid-stream and come back: pmhcd rides it out
+# The Kafka broker goes down mid-stream and comes back: pmhcd rides it out
 # (librdkafka reconnects; nothing is committed that is not durable), and every
-# call is stored exactly once and gets its recommendation.
+# call is stored exactly once and gets its recommendation. The one broker of
+# the cluster is stopped for real (kafka.sh down: SIGTERM, a clean shutdown)
+# and started again on the same port and data (kafka.sh up), so pmhcd meets
+# refused connections, then a broker that reloads its logs and the consumer
+# group's offsets from disk.
 source "$(dirname "$0")/lib.sh"
-: "${PMHC_MOCK_KAFKA_PID:?}"
+: "${PMHC_KAFKA_SH:?}" "${PMHC_KAFKA_DIR:?}"
 
 N=${PMHC_KOUTAGE_CALLS:-6000}
 DOWN=${PMHC_KOUTAGE_SECONDS:-6}
@@ -13,11 +17,11 @@ gen_calls "$N" Q > "$PMHC_TEST_DIR/calls.jsonl"
 "$PMHC_PRODUCE" -b "$PMHC_BROKERS" --rate 600 "$PMHC_TEST_DIR/calls.jsonl" 2>"$PMHC_TEST_DIR/produce.log" &
 producer=$!
 sleep 3
-kill -USR1 "$PMHC_MOCK_KAFKA_PID"
-echo "brokers down with $(sql 'SELECT count(*) FROM pmhc.calls') calls stored"
+"$PMHC_KAFKA_SH" down "$PMHC_KAFKA_DIR" 1 || fail "kafka.sh down failed"
+echo "broker down with $(sql 'SELECT count(*) FROM pmhc.calls') calls stored"
 sleep "$DOWN"
-kill -USR2 "$PMHC_MOCK_KAFKA_PID"
-echo "brokers up after ${DOWN} s"
+"$PMHC_KAFKA_SH" up "$PMHC_KAFKA_DIR" 1 || fail "kafka.sh up failed"
+echo "broker up after ${DOWN} s"
 wait "$producer" || fail "pmhc-produce failed: $(cat "$PMHC_TEST_DIR/produce.log")"
 wait_sql "SELECT count(*) FROM pmhc.calls" "$N" 120
 expect_eq "every call exactly once" "$(sql "SELECT count(*) || ' ' || count(DISTINCT call_id) FROM pmhc.decisions")" "$N $N"
@@ -29,4 +33,4 @@ expect_eq "calls replayed after the rebalance were not published again" "$(wc -l
 stop_daemon
 replayed=$(grep -o 'msg="stopped".* stale=[0-9]*' "$PMHC_TEST_DIR/pmhcd.log" | grep -o 'stale=[0-9]*' | cut -d= -f2)
 echo "replayed calls recognised in memory and skipped: $replayed"
-echo "kafka_outage: $checks checks passed (brokers down ${DOWN} s mid-stream of $N calls)"
+echo "kafka_outage: $checks checks passed (broker down ${DOWN} s mid-stream of $N calls)"

@@ -119,7 +119,7 @@ echo 'log = { level = "debug"; };' >> "$PMHC_TEST_DIR/pmhcd.conf"
 timeout 60 "$PMHCD" --backfill --config "$PMHC_TEST_DIR/pmhcd.conf" 2>"$PMHC_TEST_DIR/backfill.log" &
 backfill=$!
 for _ in $(seq 1 150); do
-  grep -q 'SQLSTATE 40P01' "$PMHC_TEST_DIR/backfill.log" && break
+  grep -qs 'SQLSTATE 40P01' "$PMHC_TEST_DIR/backfill.log" && break
   sleep 0.1
 done
 grep -q 'simulated trouble 40P01.*SQLSTATE 40P01' "$PMHC_TEST_DIR/backfill.log" || fail "backfill logged no trouble"

@@ -3,14 +3,18 @@
 #
 #   bash tests/support/selftest.sh BUILD_DIR
 #
-# Starts the servers with with-servers.sh (mock Kafka from
-# BUILD_DIR/tests/support/pmhc-mock-kafka, or $PMHC_MOCK_KAFKA if set), then
-# checks that:
-#   - the mock has the default topics, each with the requested partitions
+# Starts the servers with with-servers.sh twice: with the real Kafka broker
+# (kafka.sh; topics made by BUILD_DIR/tests/support/pmhc-kafka-admin, or
+# $PMHC_KAFKA_ADMIN if set), then with the mock (--mock:
+# BUILD_DIR/tests/support/pmhc-mock-kafka, or $PMHC_MOCK_KAFKA if set), and
+# checks each time that:
+#   - the cluster has the default topics, each with the requested partitions
 #     (cad.history with its own, through --topic-partitions);
 #   - 3 messages produced to cad.calls with kcat come back, all of them;
 #   - the PostgreSQL database "pmhc" answers, in UTF8;
-#   - SIGUSR1 takes the brokers down and SIGUSR2 brings them back.
+#   - the broker goes down and comes back with the data: kafka.sh down/up
+#     (and kafka.sh leader names it), or the mock's SIGUSR1/SIGUSR2;
+# and that --topic-partitions for a topic not created is refused (exit 125).
 # Needs kcat and psql on PATH. Exit status 0 when all checks pass.
 set -euo pipefail
 
@@ -62,18 +66,34 @@ inner() {
     [[ $pg == "pmhc UTF8" ]] || fail "database/encoding is \"$pg\", expected \"pmhc UTF8\""
     ok "PostgreSQL answers: $PMHC_PG_CONNINFO"
 
-    [[ -n ${PMHC_MOCK_KAFKA_PID:-} ]] || fail "PMHC_MOCK_KAFKA_PID not set"
-    kill -USR1 "$PMHC_MOCK_KAFKA_PID"
-    sleep 0.5
-    if timeout 10 kcat -L -b "$PMHC_BROKERS" -m 2 >/dev/null 2>&1; then
-        fail "metadata request succeeded with all brokers down (SIGUSR1)"
+    if [[ -n ${PMHC_MOCK_KAFKA_PID:-} ]]; then
+        kill -USR1 "$PMHC_MOCK_KAFKA_PID"
+        sleep 0.5
+    else
+        [[ -n ${PMHC_KAFKA_DIR:-} && -x ${PMHC_KAFKA_SH:-} ]] ||
+            fail "neither PMHC_MOCK_KAFKA_PID nor PMHC_KAFKA_DIR and PMHC_KAFKA_SH set"
+        got=$("$PMHC_KAFKA_SH" leader "$PMHC_KAFKA_DIR" cad.calls 0) || fail "kafka.sh leader failed"
+        [[ $got == 1 ]] || fail "kafka.sh leader: broker \"$got\" leads cad.calls/0, want 1"
+        "$PMHC_KAFKA_SH" down "$PMHC_KAFKA_DIR" 1 || fail "kafka.sh down failed"
+        grep -q . "$PMHC_KAFKA_DIR/pids" && fail "kafka.sh down left a pid in $PMHC_KAFKA_DIR/pids"
     fi
-    kill -USR2 "$PMHC_MOCK_KAFKA_PID"
-    sleep 0.5
+    if timeout 10 kcat -L -b "$PMHC_BROKERS" -m 2 >/dev/null 2>&1; then
+        fail "metadata request succeeded with all brokers down"
+    fi
+    if [[ -n ${PMHC_MOCK_KAFKA_PID:-} ]]; then
+        kill -USR2 "$PMHC_MOCK_KAFKA_PID"
+        sleep 0.5
+    else
+        "$PMHC_KAFKA_SH" up "$PMHC_KAFKA_DIR" 1 || fail "kafka.sh up failed"
+    fi
     got=$(timeout 20 kcat -C -q -b "$PMHC_BROKERS" -t cad.calls -o beginning -e -c 3 -f '%s\n' |
-        sort) || fail "kcat -C after SIGUSR2 failed"
+        sort) || fail "kcat -C after the brokers came back failed"
     [[ $got == "$want" ]] || fail "after a broker down/up cycle cad.calls holds:"$'\n'"$got"
-    ok "SIGUSR1 takes the brokers down, SIGUSR2 brings them back with the data"
+    if [[ -n ${PMHC_MOCK_KAFKA_PID:-} ]]; then
+        ok "SIGUSR1 takes the mock's brokers down, SIGUSR2 brings them back with the data"
+    else
+        ok "kafka.sh down stops the broker, kafka.sh up brings it back with the data"
+    fi
 }
 
 if [[ ${1:-} == --inner ]]; then
@@ -82,7 +102,7 @@ if [[ ${1:-} == --inner ]]; then
 fi
 
 if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
-    echo "Usage: bash $0 BUILD_DIR   (or set PMHC_MOCK_KAFKA to the pmhc-mock-kafka executable)" >&2
+    echo "Usage: bash $0 BUILD_DIR   (or set PMHC_MOCK_KAFKA and PMHC_KAFKA_ADMIN to the executables)" >&2
     [[ $# -eq 1 ]] && exit 0
     exit 2
 fi
@@ -91,12 +111,20 @@ for tool in kcat psql; do
 done
 mock=${PMHC_MOCK_KAFKA:-$1/tests/support/pmhc-mock-kafka}
 [[ -x $mock ]] || fail "$mock is not built (meson compile -C $1), or set PMHC_MOCK_KAFKA"
+export PMHC_KAFKA_ADMIN=${PMHC_KAFKA_ADMIN:-$1/tests/support/pmhc-kafka-admin}
+[[ -x $PMHC_KAFKA_ADMIN ]] || fail "$PMHC_KAFKA_ADMIN is not built (meson compile -C $1)"
+export PMHC_KAFKA_CACHE=${PMHC_KAFKA_CACHE:-$1/kafka-dist}
 
-"$HERE/with-servers.sh" --mock "$mock" --partitions "$PARTITIONS" \
-    --topic-partitions "cad.history=$HISTORY_PARTITIONS" -- bash "$HERE/selftest.sh" --inner
-# A topic the mock does not create is a start-up error, not a silent no-op.
-rc=0
-"$HERE/with-servers.sh" --mock "$mock" --topic-partitions "cad.typo=2" -- true 2>/dev/null || rc=$?
-[[ $rc -eq 125 ]] || fail "--topic-partitions for an unknown topic: exit $rc, want 125"
-echo "ok - --topic-partitions for an unknown topic refused"
+for kafka in real mock; do
+    echo "$PROG: --- with the $kafka Kafka"
+    opts=()
+    [[ $kafka == mock ]] && opts=(--mock "$mock")
+    "$HERE/with-servers.sh" "${opts[@]}" --partitions "$PARTITIONS" \
+        --topic-partitions "cad.history=$HISTORY_PARTITIONS" -- bash "$HERE/selftest.sh" --inner
+    # A topic that is not created is a start-up error, not a silent no-op.
+    rc=0
+    "$HERE/with-servers.sh" "${opts[@]}" --topic-partitions "cad.typo=2" -- true 2>/dev/null || rc=$?
+    [[ $rc -eq 125 ]] || fail "--topic-partitions for an unknown topic: exit $rc, want 125"
+    echo "ok - --topic-partitions for an unknown topic refused"
+done
 echo "$PROG: PASS"

@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # cleanup functions run from traps
-# with-servers.sh — run a command against a fresh mock Kafka cluster and a fresh
-# PostgreSQL, and always tear both down afterwards.
+# with-servers.sh — run a command against a fresh Apache Kafka cluster and a
+# fresh PostgreSQL, and always tear both down afterwards.
 #
-#   with-servers.sh [--mock PATH] [--partitions N] [--topic-partitions NAME=N]...
-#                   [--brokers N] -- COMMAND [ARGS...]
+#   with-servers.sh [--brokers N] [--partitions N] [--topic-partitions NAME=N]...
+#                   [--mock [PATH]] -- COMMAND [ARGS...]
 #
-# Starts pmhc-mock-kafka (from --mock, else $PMHC_MOCK_KAFKA) and a throw-away
-# PostgreSQL (pg-tmp.sh, next to this script) in a new directory under /tmp,
-# then runs COMMAND with these variables exported:
-#   PMHC_BROKERS          bootstrap.servers of the mock cluster
+# Starts a real Kafka cluster (kafka.sh, next to this script: 1 broker, or 3
+# with --brokers 3) and a throw-away PostgreSQL (pg-tmp.sh) side by side in a
+# new directory under /tmp, then runs COMMAND with these variables exported:
+#   PMHC_BROKERS          bootstrap.servers of the cluster
+#   PMHC_KAFKA_DIR        the cluster's directory, for kafka.sh down/up/kill/leader
+#   PMHC_KAFKA_SH         kafka.sh itself
 #   PMHC_PG_CONNINFO      libpq conninfo of database "pmhc"
 #   PMHC_TEST_DIR         the per-run directory (scratch space; deleted after)
-#   PMHC_MOCK_KAFKA_PID   pid of the mock: kill -USR1 takes all brokers down,
-#                         kill -USR2 brings them back (outage tests)
+# With --mock, librdkafka's mock cluster (pmhc-mock-kafka) stands in for Kafka,
+# for a test that needs a fault no real broker shows; then PMHC_KAFKA_DIR is
+# not set and PMHC_MOCK_KAFKA_PID is: kill -USR1 takes all brokers down, kill
+# -USR2 brings them back.
 # The servers are stopped and the directory removed on every exit path:
 # COMMAND succeeding or failing, and this script getting SIGINT/SIGTERM/SIGHUP
-# (COMMAND then gets SIGTERM). Not on SIGKILL: nothing can clean up after that.
+# (COMMAND then gets SIGTERM). Not on SIGKILL: nothing can clean up after that
+# (the brokers stay in our process group, so a runner that kills the whole
+# group, as meson does on a timeout, takes them along).
 #
 # Exit status: COMMAND's; 2 on a usage error; 125 if the servers could not be
 # started (like timeout(1) and env(1), so it cannot pass for a test result);
@@ -30,27 +36,36 @@ readonly HERE
 usage() {
     cat <<EOF
 Usage: $PROG [OPTION]... -- COMMAND [ARGS...]
-Run COMMAND with a fresh pmhc-mock-kafka and a fresh PostgreSQL, then stop both.
+Run COMMAND with a fresh Apache Kafka cluster and a fresh PostgreSQL, then stop
+both.
 
-  --mock PATH       the pmhc-mock-kafka executable (default: \$PMHC_MOCK_KAFKA)
+  --brokers N       Kafka brokers (default 1; 3 for a cluster with
+                    replication factor 3 and min.insync.replicas=2)
   --partitions N    partitions per topic (default 4)
   --topic-partitions NAME=N
                     topic NAME gets N partitions instead (repeatable)
-  --brokers N       number of mock brokers (default 1)
+  --mock [PATH]     librdkafka's mock cluster instead of Kafka, for a fault a
+                    real broker cannot show; PATH is pmhc-mock-kafka (default:
+                    \$PMHC_MOCK_KAFKA)
   -h, --help        show this help and exit
 
-COMMAND sees PMHC_BROKERS, PMHC_PG_CONNINFO, PMHC_TEST_DIR and
-PMHC_MOCK_KAFKA_PID (SIGUSR1: brokers down, SIGUSR2: brokers up).
+COMMAND sees PMHC_BROKERS, PMHC_PG_CONNINFO, PMHC_TEST_DIR, and PMHC_KAFKA_DIR
+and PMHC_KAFKA_SH (\$PMHC_KAFKA_SH down|up|kill \$PMHC_KAFKA_DIR N takes a
+broker down and back), or with --mock PMHC_MOCK_KAFKA_PID (SIGUSR1: brokers
+down, SIGUSR2: brokers up). Kafka comes from kafka.sh (its --help tells the
+environment it reads: PMHC_KAFKA_CACHE, PMHC_KAFKA_ADMIN, ...).
 Exit status: COMMAND's; 2 usage error; 125 servers failed to start.
 EOF
 }
 
+use_mock=0
 mock=${PMHC_MOCK_KAFKA:-}
 partitions=4
 topic_partitions=()
 brokers=1
 testdir=
 mock_pid=
+pg_pid=
 cmd_pid=
 
 fail() {
@@ -94,7 +109,7 @@ show_tail() {
 }
 
 cleanup() {
-    local rc=$?
+    local rc=$? f b
     set +e
     trap - EXIT INT TERM HUP
     if alive "$cmd_pid"; then
@@ -103,10 +118,23 @@ cleanup() {
     if [[ -n $testdir ]]; then
         if ((rc != 0)); then
             show_tail "$testdir/mock-kafka.log" "mock Kafka"
+            for f in "$testdir"/kafka/broker-*/logs/server.log; do
+                [[ -e $f ]] || continue
+                b=${f#"$testdir"/kafka/}
+                show_tail "$f" "Kafka ${b%%/*}"
+            done
             show_tail "$testdir/pg/postgres.log" "PostgreSQL"
         fi
         if [[ -n $mock_pid ]]; then
             stop_pid "$mock_pid" 50
+        fi
+        if [[ -e $testdir/kafka ]]; then
+            "$HERE/kafka.sh" stop "$testdir/kafka" ||
+                echo "$PROG: could not stop Kafka in $testdir/kafka" >&2
+        fi
+        # A PostgreSQL start still under way finishes first: then it is stopped.
+        if [[ -n $pg_pid ]]; then
+            wait "$pg_pid" 2>/dev/null
         fi
         if [[ -e $testdir/pg ]]; then
             "$HERE/pg-tmp.sh" stop "$testdir/pg" ||
@@ -130,11 +158,16 @@ on_signal() {
 while [[ $# -gt 0 ]]; do
     case $1 in
     --mock)
-        [[ $# -ge 2 ]] || usage_error "--mock needs a PATH"
-        mock=$2
-        shift 2
+        use_mock=1
+        # An optional PATH: COMMAND only ever comes after "--".
+        if [[ $# -ge 2 && $2 != -* ]]; then
+            mock=$2
+            shift
+        fi
+        shift
         ;;
     --mock=*)
+        use_mock=1
         mock=${1#--mock=}
         shift
         ;;
@@ -169,9 +202,11 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ $# -ge 1 ]] || usage_error "no COMMAND given after --"
-[[ -n $mock ]] ||
-    usage_error "where is pmhc-mock-kafka? pass --mock PATH or set PMHC_MOCK_KAFKA (it is built in BUILD_DIR/tests/support/)"
-[[ -x $mock && ! -d $mock ]] || fail "--mock $mock: not an executable file (build it first: meson compile -C BUILD_DIR)"
+if ((use_mock)); then
+    [[ -n $mock ]] ||
+        usage_error "where is pmhc-mock-kafka? pass --mock PATH or set PMHC_MOCK_KAFKA (it is built in BUILD_DIR/tests/support/)"
+    [[ -x $mock && ! -d $mock ]] || fail "--mock $mock: not an executable file (build it first: meson compile -C BUILD_DIR)"
+fi
 command -v "$1" >/dev/null 2>&1 || [[ -x $1 ]] || fail "COMMAND \"$1\": not found"
 
 trap cleanup EXIT
@@ -183,35 +218,61 @@ testdir=$(mktemp -d /tmp/pmhc-test.XXXXXX) || fail "mktemp -d under /tmp failed"
 # PostgreSQL runs as another user when we are root: let it through.
 chmod 755 "$testdir"
 
-# --- Kafka --------------------------------------------------------------------
-"$mock" --brokers "$brokers" --partitions "$partitions" "${topic_partitions[@]}" \
-    --bootstrap-file "$testdir/kafka.bootstrap" --pid-file "$testdir/kafka.pid" \
-    </dev/null >"$testdir/mock-kafka.out" 2>"$testdir/mock-kafka.log" &
-mock_pid=$!
+# --- PostgreSQL, started in the background while Kafka starts -------------------
+"$HERE/pg-tmp.sh" start "$testdir/pg" >/dev/null 2>"$testdir/pg-start.err" &
+pg_pid=$!
 
-for ((i = 0; i < 100; i++)); do
-    [[ -s $testdir/kafka.bootstrap ]] && break
-    alive "$mock_pid" || break
-    sleep 0.1
-done
-if [[ ! -s $testdir/kafka.bootstrap ]]; then
-    if alive "$mock_pid"; then
-        fail "pmhc-mock-kafka (pid $mock_pid) wrote no bootstrap file within 10 s"
+# --- Kafka --------------------------------------------------------------------
+if ((use_mock)); then
+    "$mock" --brokers "$brokers" --partitions "$partitions" "${topic_partitions[@]}" \
+        --bootstrap-file "$testdir/kafka.bootstrap" --pid-file "$testdir/kafka.pid" \
+        </dev/null >"$testdir/mock-kafka.out" 2>"$testdir/mock-kafka.log" &
+    mock_pid=$!
+
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $testdir/kafka.bootstrap ]] && break
+        alive "$mock_pid" || break
+        sleep 0.1
+    done
+    if [[ ! -s $testdir/kafka.bootstrap ]]; then
+        if alive "$mock_pid"; then
+            fail "pmhc-mock-kafka (pid $mock_pid) wrote no bootstrap file within 10 s"
+        fi
+        wait "$mock_pid" && mrc=0 || mrc=$?
+        mock_pid=
+        fail "pmhc-mock-kafka exited with status $mrc before it was ready"
     fi
-    wait "$mock_pid" && mrc=0 || mrc=$?
-    mock_pid=
-    fail "pmhc-mock-kafka exited with status $mrc before it was ready"
+    PMHC_BROKERS=$(<"$testdir/kafka.bootstrap")
+    [[ -n $PMHC_BROKERS ]] || fail "empty bootstrap file from pmhc-mock-kafka"
+    PMHC_MOCK_KAFKA_PID=$mock_pid
+    export PMHC_MOCK_KAFKA_PID
+else
+    # kafka.sh start prints the bootstrap servers on stdout, its progress and
+    # any error (with the broker's log) on stderr, and stops what it started
+    # when it fails.
+    "$HERE/kafka.sh" start "$testdir/kafka" --brokers "$brokers" --partitions "$partitions" \
+        "${topic_partitions[@]}" </dev/null >/dev/null 2>"$testdir/kafka-start.err" || {
+        sed 's/^/    /' "$testdir/kafka-start.err" >&2
+        fail "Kafka did not start (see above)"
+    }
+    PMHC_BROKERS=$(<"$testdir/kafka/bootstrap")
+    PMHC_KAFKA_DIR=$testdir/kafka
+    PMHC_KAFKA_SH=$HERE/kafka.sh
+    export PMHC_KAFKA_DIR PMHC_KAFKA_SH
 fi
-PMHC_BROKERS=$(<"$testdir/kafka.bootstrap")
-[[ -n $PMHC_BROKERS ]] || fail "empty bootstrap file from pmhc-mock-kafka"
 
 # --- PostgreSQL ---------------------------------------------------------------
-"$HERE/pg-tmp.sh" start "$testdir/pg" >/dev/null || fail "PostgreSQL did not start (see above)"
+pg_rc=0
+wait "$pg_pid" || pg_rc=$?
+pg_pid=
+if ((pg_rc != 0)); then
+    sed 's/^/    /' "$testdir/pg-start.err" >&2
+    fail "PostgreSQL did not start (see above)"
+fi
 PMHC_PG_CONNINFO=$(<"$testdir/pg/conninfo")
 
 PMHC_TEST_DIR=$testdir
-PMHC_MOCK_KAFKA_PID=$mock_pid
-export PMHC_BROKERS PMHC_PG_CONNINFO PMHC_TEST_DIR PMHC_MOCK_KAFKA_PID
+export PMHC_BROKERS PMHC_PG_CONNINFO PMHC_TEST_DIR
 
 # --- COMMAND ------------------------------------------------------------------
 # Run it in the background so that a signal to this script runs our trap at
