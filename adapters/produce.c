@@ -24,7 +24,13 @@
 #include "pmhc.pb-c.h"
 
 #define PROG "pmhc-produce"
-#define FLUSH_TIMEOUT_MS 30000
+/*
+ * At the end, the wait for the last delivery reports: at least 30 s, and as long as
+ * the producer's message.timeout.ms (librdkafka's own word on each message) when
+ * that is longer, so -X message.timeout.ms=... rides out a broker outage.
+ */
+#define FLUSH_TIMEOUT_MIN_MS 30000
+#define FLUSH_MARGIN_MS 5000
 
 enum kind { KIND_CALL, KIND_UNIT, KIND_DISPOSITION, KIND_COUNT };
 
@@ -94,7 +100,8 @@ static void usage(FILE *out)
 	      "                           (default: the PMHC_BROKERS environment variable)\n"
 	      "  -X NAME=VALUE            set a librdkafka property; repeatable. Applied after\n"
 	      "                           the defaults linger.ms=5 and\n"
-	      "                           partitioner=murmur2_random (what pmhcd expects);\n"
+	      "                           partitioner=murmur2_random (what pmhcd expects),\n"
+	      "                           message.timeout.ms=25000;\n"
 	      "                           with --history, linger.ms=100 and\n"
 	      "                           batch.num.messages=10000 (a bulk load)\n"
 	      "      --type=TYPE          the type of lines with no \"type\" member:\n"
@@ -119,7 +126,8 @@ static void usage(FILE *out)
 	      "--dry-run to check a whole file without sending anything. Identifiers are not\n"
 	      "checked: pmhcd rejects events with an empty call_id, psap_id or unit_id, and\n"
 	      "tests may want to send such events on purpose.\n"
-	      "At the end it waits up to 30 s for every delivery report and prints on stderr\n"
+	      "At the end it waits for every delivery report, up to message.timeout.ms plus\n"
+	      "5 s (at least 30 s), and prints on stderr\n"
 	      "  " PROG ": N messages delivered (calls=A units=B dispositions=C)\n"
 	      "\n"
 	      "Exit status:\n"
@@ -412,6 +420,8 @@ static int produce_stream(FILE *fp, const char *name, rd_kafka_t *rk, const stru
 static const char *const conf_defaults[] = {
 	"linger.ms", "5",
 	"partitioner", "murmur2_random",
+	/* A person at a terminal learns of a dead broker in 30 s, not librdkafka's 5 min. */
+	"message.timeout.ms", "25000",
 	NULL,
 };
 
@@ -492,21 +502,32 @@ static void print_summary(const struct stats *st, int dry_run)
 		st->delivered[KIND_CALL], st->delivered[KIND_UNIT], st->delivered[KIND_DISPOSITION]);
 }
 
+static int flush_timeout_ms(rd_kafka_t *rk)
+{
+	char v[32];
+	size_t len = sizeof v;
+	long t = 0;
+	if (rd_kafka_conf_get(rd_kafka_conf(rk), "message.timeout.ms", v, &len) == RD_KAFKA_CONF_OK)
+		t = strtol(v, NULL, 10);
+	return t + FLUSH_MARGIN_MS > FLUSH_TIMEOUT_MIN_MS ? (int)(t + FLUSH_MARGIN_MS) : FLUSH_TIMEOUT_MIN_MS;
+}
+
 /* Waits for every delivery report; returns 0 if all were delivered. */
 static int flush_all(rd_kafka_t *rk, struct stats *st)
 {
+	int wait_ms = flush_timeout_ms(rk);
 	unsigned long queued = st->queued[KIND_CALL] + st->queued[KIND_UNIT] +
 			       st->queued[KIND_DISPOSITION];
 	unsigned long delivered = st->delivered[KIND_CALL] + st->delivered[KIND_UNIT] +
 				  st->delivered[KIND_DISPOSITION];
 	int left;
 
-	if (rd_kafka_flush(rk, FLUSH_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+	if (rd_kafka_flush(rk, wait_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		left = rd_kafka_outq_len(rk);
 		if (!st->first_error[0])
 			snprintf(st->first_error, sizeof(st->first_error),
 				 "%d messages still not delivered after %d s: %s", left,
-				 FLUSH_TIMEOUT_MS / 1000,
+				 wait_ms / 1000,
 				 rd_kafka_err2str(RD_KAFKA_RESP_ERR__TIMED_OUT));
 		/* Fail what is left, so the reports below account for every message. */
 		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);

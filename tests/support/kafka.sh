@@ -12,6 +12,7 @@
 #   kafka.sh down DIR N                stop broker N (SIGTERM, then SIGKILL)
 #   kafka.sh up DIR N                  start broker N again, same port and data
 #   kafka.sh leader DIR TOPIC PART     print the id of the partition's leader
+#   kafka.sh coordinator DIR GROUP     print the id of the group's coordinator
 #
 # The broker is Apache Kafka from Maven Central, pinned in kafka/pom.xml next
 # to this script, run as "java -cp 'CACHE/lib/*' kafka.Kafka". Each node is a
@@ -44,6 +45,7 @@ Usage: $PROG fetch
        $PROG down DIR N
        $PROG up DIR N
        $PROG leader DIR TOPIC PARTITION
+       $PROG coordinator DIR GROUP
 Run a throw-away Apache Kafka cluster (KRaft) on 127.0.0.1, data in DIR.
 
 Commands
@@ -90,6 +92,11 @@ Commands
   leader DIR TOPIC PARTITION
           Print the node id of the partition's leader, as the cluster's
           metadata has it (kcat -L); exit 1 if the partition has none (-1).
+
+  coordinator DIR GROUP
+          Print the node id of the broker that coordinates consumer group
+          GROUP (pmhc-kafka-coordinator, from \$PMHC_KAFKA_COORDINATOR);
+          exit 1 if the cluster does not say within 10 s.
 
 Each node is sized for a 2-core machine running tests next to it (heap below,
 SerialGC, 1 network and 2 I/O threads, few background threads) and set up for
@@ -728,6 +735,14 @@ cmd_leader() {
     [[ $leader != -1 ]]
 }
 
+cmd_coordinator() {
+    local dir=$1 group=$2
+    dir=$(cluster_dir "$dir")
+    [[ -n ${PMHC_KAFKA_COORDINATOR:-} && -x $PMHC_KAFKA_COORDINATOR ]] ||
+        die "coordinator needs PMHC_KAFKA_COORDINATOR (pmhc-kafka-coordinator, built in BUILD_DIR/tests/support/)"
+    "$PMHC_KAFKA_COORDINATOR" -b "$(<"$dir/bootstrap")" "$group"
+}
+
 main() {
     if [[ $# -ge 1 && ($1 == -h || $1 == --help || $1 == help) ]]; then
         usage
@@ -756,6 +771,10 @@ main() {
     leader)
         [[ $# -eq 3 && -n $1 ]] || usage_error "usage: $PROG leader DIR TOPIC PARTITION"
         cmd_leader "$@"
+        ;;
+    coordinator)
+        [[ $# -eq 2 && -n $1 ]] || usage_error "usage: $PROG coordinator DIR GROUP"
+        cmd_coordinator "$@"
         ;;
     *)
         usage_error "unknown command \"$cmd\""

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Broker faults on a real three-broker cluster (replication factor 3,
+# min.insync.replicas 2), while calls stream through pmhcd:
+#   1. SIGKILL the leader of cad.calls partition 0; the test asserts the
+#      leadership really moved, then brings the broker back;
+#   2. SIGKILL the broker that coordinates pmhcd's consumer group, likewise;
+#   3. stop two of the three brokers for PMHC_FAULT_QUORUM_DOWN seconds (60):
+#      below min.insync.replicas and the controller quorum, so every producer
+#      must stall; then bring them back.
+# Afterwards: every call is stored, every call got its recommendation, and this
+# one pmhcd process published no (call, revision) twice.
+source "$(dirname "$0")/lib.sh"
+: "${PMHC_KAFKA_DIR:?needs the real cluster: with-servers.sh --brokers 3}" "${PMHC_KAFKA_SH:?}"
+
+N=${PMHC_FAULT_CALLS:-20000}
+RATE=${PMHC_FAULT_RATE:-400}
+DOWN=${PMHC_FAULT_QUORUM_DOWN:-60}
+ks() { "$PMHC_KAFKA_SH" "$1" "$PMHC_KAFKA_DIR" "${@:2}"; }
+
+write_config
+start_daemon
+# Read every recommendation from the start, whatever happens to the brokers.
+"$PMHC_CONSUME" -b "$PMHC_BROKERS" --from-beginning --meta >"$PMHC_TEST_DIR/recs.jsonl" 2>"$PMHC_TEST_DIR/consume.log" &
+consumer=$!
+gen_calls "$N" F > "$PMHC_TEST_DIR/calls.jsonl"
+"$PMHC_PRODUCE" -b "$PMHC_BROKERS" --rate "$RATE" -X enable.idempotence=true -X message.timeout.ms=600000 \
+  "$PMHC_TEST_DIR/calls.jsonl" 2>"$PMHC_TEST_DIR/produce.log" &
+producer=$!
+
+# progress N: wait until at least N calls are stored.
+progress() {
+  local got=0
+  for _ in $(seq 1 600); do
+    got=$(sql "SELECT count(*) FROM pmhc.calls")
+    [ "$got" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  fail "stuck at $got stored calls, waiting for $1"
+}
+
+# --- 1. the partition leader --------------------------------------------------
+progress 1000
+leader=$(ks leader cad.calls 0)
+[ -n "$leader" ] || fail "no leader for cad.calls/0"
+ks kill "$leader"
+echo "SIGKILL broker $leader, leader of cad.calls/0, with $(sql 'SELECT count(*) FROM pmhc.calls') calls stored"
+moved=
+for _ in $(seq 1 300); do
+  moved=$(ks leader cad.calls 0 2>/dev/null || true)
+  [ -n "$moved" ] && [ "$moved" != "$leader" ] && break
+  sleep 0.1
+done
+[ -n "$moved" ] && [ "$moved" != "$leader" ] || fail "leadership of cad.calls/0 did not move off broker $leader (got '$moved')"
+ok "leadership of cad.calls/0 moved from broker $leader to broker $moved"
+progress 3000
+ks up "$leader"
+
+# --- 2. the group coordinator ---------------------------------------------------
+progress 5000
+coord=$(ks coordinator pmhcd-test)
+[ -n "$coord" ] || fail "no coordinator for group pmhcd-test"
+ks kill "$coord"
+echo "SIGKILL broker $coord, coordinator of pmhcd-test, with $(sql 'SELECT count(*) FROM pmhc.calls') calls stored"
+newcoord=
+for _ in $(seq 1 300); do
+  newcoord=$(ks coordinator pmhcd-test 2>/dev/null || true)
+  [ -n "$newcoord" ] && [ "$newcoord" != "$coord" ] && break
+  sleep 0.2
+done
+[ -n "$newcoord" ] && [ "$newcoord" != "$coord" ] || fail "the coordinator did not move off broker $coord (got '$newcoord')"
+ok "the group's coordinator moved from broker $coord to broker $newcoord"
+progress 8000
+ks up "$coord"
+
+# --- 3. two of three brokers down: below min.insync.replicas --------------------
+progress 10000
+a=1 b=2
+ks down "$a"
+ks down "$b"
+at_down=$(sql "SELECT count(*) FROM pmhc.calls")
+echo "brokers $a and $b down for ${DOWN} s with $at_down calls stored"
+sleep "$DOWN"
+during=$(sql "SELECT count(*) FROM pmhc.calls")
+ks up "$a"
+ks up "$b"
+echo "brokers back; $((during - at_down)) calls were stored while the cluster could not take writes"
+
+wait "$producer" || fail "pmhc-produce failed: $(tail -5 "$PMHC_TEST_DIR/produce.log")"
+wait_sql "SELECT count(*) FROM pmhc.calls" "$N" 300
+expect_eq "no call missing" \
+  "$(sql "SELECT count(*) FROM generate_series(0, $N - 1) i
+          WHERE NOT EXISTS (SELECT 1 FROM pmhc.calls WHERE call_id = 'F-' || lpad(i::text, 6, '0'))")" 0
+expect_eq "one decision per call" "$(sql "SELECT count(DISTINCT call_id) FROM pmhc.decisions")" "$N"
+for _ in $(seq 1 600); do
+  [ "$(jq -r .call_id "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" -ge "$N" ] && break
+  sleep 0.1
+done
+expect_eq "every call got a recommendation" "$(jq -r .call_id "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" "$N"
+expect_eq "no (call, revision) published twice by this one process" \
+  "$(jq -r '[.call_id, .revision] | @tsv' "$PMHC_TEST_DIR/recs.jsonl" | sort | uniq -d | wc -l)" 0
+kill "$consumer" 2>/dev/null || true
+stop_daemon
+echo "cluster_faults: $checks checks passed ($N calls; leader and coordinator killed; 2 of 3 brokers down ${DOWN} s)"
