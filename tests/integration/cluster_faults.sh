@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 : "${PMHC_KAFKA_DIR:?needs the real cluster: with-servers.sh --brokers 3}" "${PMHC_KAFKA_SH:?}"
 
-N=${PMHC_FAULT_CALLS:-20000}
+N=${PMHC_FAULT_CALLS:-40000}
 RATE=${PMHC_FAULT_RATE:-400}
 DOWN=${PMHC_FAULT_QUORUM_DOWN:-60}
 ks() { "$PMHC_KAFKA_SH" "$1" "$PMHC_KAFKA_DIR" "${@:2}"; }
@@ -27,19 +27,8 @@ gen_calls "$N" F > "$PMHC_TEST_DIR/calls.jsonl"
   "$PMHC_TEST_DIR/calls.jsonl" 2>"$PMHC_TEST_DIR/produce.log" &
 producer=$!
 
-# progress N: wait until at least N calls are stored.
-progress() {
-  local got=0
-  for _ in $(seq 1 600); do
-    got=$(sql "SELECT count(*) FROM pmhc.calls")
-    [ "$got" -ge "$1" ] && return 0
-    sleep 0.1
-  done
-  fail "stuck at $got stored calls, waiting for $1"
-}
-
 # --- 1. the partition leader --------------------------------------------------
-progress 1000
+until_stored $((N / 40))
 leader=$(ks leader cad.calls 0)
 [ -n "$leader" ] || fail "no leader for cad.calls/0"
 ks kill "$leader"
@@ -52,11 +41,11 @@ for _ in $(seq 1 300); do
 done
 [ -n "$moved" ] && [ "$moved" != "$leader" ] || fail "leadership of cad.calls/0 did not move off broker $leader (got '$moved')"
 ok "leadership of cad.calls/0 moved from broker $leader to broker $moved"
-progress 3000
+until_stored $((N / 15))
 ks up "$leader"
 
 # --- 2. the group coordinator ---------------------------------------------------
-progress 5000
+until_stored $((N / 8))
 coord=$(ks coordinator pmhcd-test)
 [ -n "$coord" ] || fail "no coordinator for group pmhcd-test"
 ks kill "$coord"
@@ -69,11 +58,13 @@ for _ in $(seq 1 300); do
 done
 [ -n "$newcoord" ] && [ "$newcoord" != "$coord" ] || fail "the coordinator did not move off broker $coord (got '$newcoord')"
 ok "the group's coordinator moved from broker $coord to broker $newcoord"
-progress 8000
+until_stored $((N / 5))
 ks up "$coord"
 
 # --- 3. two of three brokers down: below min.insync.replicas --------------------
-progress 10000
+until_stored $((N / 4))
+# The stream must still be running: the outage is to stall producers mid-stream.
+kill -0 "$producer" 2>/dev/null || fail "the stream ended before the outage: lower PMHC_FAULT_RATE"
 a=1 b=2
 ks down "$a"
 ks down "$b"
@@ -84,6 +75,11 @@ during=$(sql "SELECT count(*) FROM pmhc.calls")
 ks up "$a"
 ks up "$b"
 echo "brokers back; $((during - at_down)) calls were stored while the cluster could not take writes"
+# Below min.insync.replicas nothing produced can be committed, so pmhcd reads nothing
+# new: what it stores meanwhile is at most what it had already fetched.
+[ $((during - at_down)) -le "$RATE" ] ||
+  fail "$((during - at_down)) calls stored with 2 of 3 brokers down: producing did not stall"
+ok "producing stalled while 2 of 3 brokers were down ($((during - at_down)) calls stored meanwhile)"
 
 wait "$producer" || fail "pmhc-produce failed: $(tail -5 "$PMHC_TEST_DIR/produce.log")"
 wait_sql "SELECT count(*) FROM pmhc.calls" "$N" 300
@@ -91,10 +87,7 @@ expect_eq "no call missing" \
   "$(sql "SELECT count(*) FROM generate_series(0, $N - 1) i
           WHERE NOT EXISTS (SELECT 1 FROM pmhc.calls WHERE call_id = 'F-' || lpad(i::text, 6, '0'))")" 0
 expect_eq "one decision per call" "$(sql "SELECT count(DISTINCT call_id) FROM pmhc.decisions")" "$N"
-for _ in $(seq 1 600); do
-  [ "$(jq -r .call_id "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" -ge "$N" ] && break
-  sleep 0.1
-done
+until_recommended "$N" "$PMHC_TEST_DIR/recs.jsonl"
 expect_eq "every call got a recommendation" "$(jq -r .call_id "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" "$N"
 expect_eq "no (call, revision) published twice by this one process" \
   "$(jq -r '[.call_id, .revision] | @tsv' "$PMHC_TEST_DIR/recs.jsonl" | sort | uniq -d | wc -l)" 0

@@ -114,6 +114,26 @@ pg_ctl_as_owner() {
 pg_down() { pg_ctl_as_owner -D "$PMHC_TEST_DIR/pg/data" -m fast -w -t 60 stop >/dev/null; }
 pg_up() { pg_ctl_as_owner -D "$PMHC_TEST_DIR/pg/data" -l "$PMHC_TEST_DIR/pg/postgres.log" -w -t 60 start >/dev/null; }
 
+# until_stored N [SECONDS]: until at least N calls are stored (default 120 s).
+until_stored() {
+  local got=0
+  for _ in $(seq 1 $((${2:-120} * 10))); do
+    got=$(sql "SELECT count(*) FROM pmhc.calls")
+    [ "$got" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  fail "stuck at $got stored calls, waiting for $1"
+}
+
+# until_recommended N FILE [SECONDS]: until FILE (pmhc-consume's lines) names N distinct calls.
+until_recommended() {
+  for _ in $(seq 1 $((${3:-60} * 10))); do
+    [ "$(jq -r .call_id "$2" | sort -u | wc -l)" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  return 0 # the caller's expect_eq says what is missing
+}
+
 # gen_calls N PREFIX: N distinct MH calls as pmhc-produce JSON lines on stdout.
 gen_calls() {
   awk -v n="$1" -v p="$2" 'BEGIN {

@@ -29,11 +29,6 @@ owns() {
   fail "instance $1 got no partitions within 60 s"
 }
 stored() { sql "SELECT count(*) FROM pmhc.calls"; }
-# until_stored N: wait until at least N calls are stored.
-until_stored() {
-  for _ in $(seq 1 1200); do [ "$(stored)" -ge "$1" ] && return 0; sleep 0.1; done
-  fail "stuck at $(stored) stored calls, waiting for $1"
-}
 
 "$PMHC_CONSUME" -b "$PMHC_BROKERS" --from-beginning --meta > "$PMHC_TEST_DIR/recs.jsonl" 2>/dev/null &
 reader=$!
@@ -67,10 +62,7 @@ expect_eq "no call missing" \
   "$(sql "SELECT count(*) FROM generate_series(0, $N - 1) i
           WHERE NOT EXISTS (SELECT 1 FROM pmhc.calls WHERE call_id = 'M-' || lpad(i::text, 6, '0'))")" 0
 expect_eq "one decision per call" "$(sql "SELECT count(DISTINCT call_id) FROM pmhc.decisions")" "$N"
-for _ in $(seq 1 600); do
-  [ "$(jq -r .call_id "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" -ge "$N" ] && break
-  sleep 0.1
-done
+until_recommended "$N" "$PMHC_TEST_DIR/recs.jsonl"
 kill "$reader" 2>/dev/null || true
 expect_eq "every call got a recommendation" "$(jq -r .call_id "$PMHC_TEST_DIR/recs.jsonl" | sort -u | wc -l)" "$N"
 expect_eq "no process published a (call, revision) twice" \
