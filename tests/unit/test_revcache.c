@@ -52,6 +52,47 @@ START_TEST(test_eviction_forgets_not_confuses)
 }
 END_TEST
 
+START_TEST(test_recent_calls_all_remembered)
+{
+	/*
+	 * A replay after a rebalance covers what was read since the last commit: up to
+	 * the backlog limit (100,000 events by default). Every one of those calls must
+	 * be remembered, or it is published to dispatch a second time.
+	 */
+	struct pmhc_revcache *c = pmhc_revcache_new(1u << 20);
+	char id[16];
+	for (int i = 0; i < 300000; i++) {
+		snprintf(id, sizeof id, "C-%d", i);
+		pmhc_revcache_note(c, "P", id, 1);
+	}
+	int forgotten = 0;
+	for (int i = 200000; i < 300000; i++) {
+		snprintf(id, sizeof id, "C-%d", i);
+		forgotten += !pmhc_revcache_stale(c, "P", id, 1);
+	}
+	ck_assert_int_eq(forgotten, 0);
+	pmhc_revcache_free(c);
+}
+END_TEST
+
+START_TEST(test_oldest_of_a_full_set_goes)
+{
+	/* A tiny cache (one set): the first noted is the first forgotten. */
+	struct pmhc_revcache *c = pmhc_revcache_new(1);
+	char id[16];
+	for (int i = 0; i < 9; i++) {
+		snprintf(id, sizeof id, "C-%d", i);
+		pmhc_revcache_note(c, "P", id, 1);
+	}
+	ck_assert(!pmhc_revcache_stale(c, "P", "C-0", 1));
+	for (int i = 1; i < 9; i++) {
+		snprintf(id, sizeof id, "C-%d", i);
+		ck_assert_msg(pmhc_revcache_stale(c, "P", id, 1), "C-%d forgotten", i);
+	}
+	pmhc_revcache_free(c);
+}
+END_TEST
+
 Suite *suite_revcache(void)
 {
 	Suite *s = suite_create("revcache");
@@ -59,6 +100,8 @@ Suite *suite_revcache(void)
 	tcase_add_test(tc, test_stale_and_replays);
 	tcase_add_test(tc, test_unversioned_calls_are_never_stale);
 	tcase_add_test(tc, test_eviction_forgets_not_confuses);
+	tcase_add_test(tc, test_recent_calls_all_remembered);
+	tcase_add_test(tc, test_oldest_of_a_full_set_goes);
 	suite_add_tcase(s, tc);
 	return s;
 }
