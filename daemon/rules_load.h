@@ -2,6 +2,8 @@
  * The decision rules from the config file: screening mappings, CAD code
  * aliases, the flowchart and the sharing policy (SPEC sections 2 and 3).
  * A section left out keeps the SPEC default; a section given replaces it whole.
+ * The units policy (section 4) too, setting by setting: one left out keeps its
+ * default. Built by rules_load*.c, which share rules_load_int.h.
  */
 #ifndef PMHC_RULES_LOAD_H
 #define PMHC_RULES_LOAD_H
