@@ -62,8 +62,7 @@ echo "   backfill reaches $(awk -v a="$backfill_rate" -v b="$copy_rate" 'BEGIN {
 
 # 4. Live path: calls as fast as pmhcd takes them.
 "$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$DATA/sample-units.jsonl" 2>/dev/null
-# A real broker answers a fetch as soon as data arrives: the shipped default wait.
-sed -i 's/"fetch.wait.max.ms=100", //' "$PMHC_TEST_DIR/pmhcd.conf"
+sed -i 's/"fetch.wait.max.ms=100"/"fetch.wait.max.ms=1"/' "$PMHC_TEST_DIR/pmhcd.conf"
 start_daemon
 gen_calls "$live_calls" LIVE > "$PMHC_TEST_DIR/live.jsonl"
 t7=$(now)

@@ -15,12 +15,13 @@ if [ -t 1 ]; then
 fi
 say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 
-# The shipped default configuration, pointed at the throw-away servers (a real
-# broker answers a fetch as soon as data arrives: no fetch.wait.max.ms needed).
+# The shipped default configuration, pointed at the throw-away servers, with a
+# short fetch wait so that each recommendation shows at once.
 head -c 32 /dev/urandom > "$dir/subject.key"
 sed -e "s|brokers = \"localhost:9092\";|brokers = \"$PMHC_BROKERS\";|" \
     -e "s|conninfo = \"host=localhost dbname=pmhc user=pmhc_writer\";|conninfo = \"$PMHC_PG_CONNINFO\";|" \
     -e "s|subject_key_file = \"/etc/pmhcd/subject.key\";|subject_key_file = \"$dir/subject.key\";|" \
+    -e 's|properties = ( );|properties = ( "fetch.wait.max.ms=10" );|' \
     config/pmhcd.conf > "$dir/pmhcd.conf"
 # It @includes the APCO code table from its own directory.
 cp config/apco-2.103.2.conf "$dir/"

@@ -204,13 +204,13 @@ cmd_fetch() {
     out=$(mvn -B -q -ntp -U -f "$POM" -Dmaven.repo.local="$CACHE/m2" \
         dependency:copy-dependencies -DoutputDirectory="$CACHE/lib.new" 2>&1) || rc=$?
     if ((rc != 0)) || ! compgen -G "$CACHE/lib.new/kafka_2.13-*.jar" >/dev/null; then
-        [[ -n $out ]] && sed 's/^/    /' <<<"$out" >&2
+        [[ -n $out ]] && printf '    %s\n' "${out//$'\n'/$'\n'    }" >&2
         rm -rf -- "$CACHE/lib.new"
         die "mvn could not fetch Kafka (exit $rc; is Maven Central reachable?)"
     fi
     # Maven leaves target/ next to the pom: not in the source tree, please.
     rm -rf -- "$(dirname "$POM")/target"
-    rm -rf -- "$CACHE/lib" "$CACHE/format"
+    rm -rf -- "${CACHE:?}/lib" "${CACHE:?}/format"
     mv "$CACHE/lib.new" "$CACHE/lib"
     pom_sum >"$CACHE/stamp"
     exec 9>&-
@@ -471,7 +471,7 @@ metadata_ready() {
 }
 
 create_topics() {
-    local dir=$1 bootstrap=$2 rf=$3 java t pids=() p rc=0
+    local dir=$1 bootstrap=$2 rf=$3 java t tpids=() p rc=0
     shift 3
     if [[ -n ${PMHC_KAFKA_ADMIN:-} ]]; then
         [[ -x $PMHC_KAFKA_ADMIN ]] || die "PMHC_KAFKA_ADMIN=$PMHC_KAFKA_ADMIN is not an executable"
@@ -490,13 +490,13 @@ create_topics() {
             org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
             --if-not-exists --topic "${t%=*}" --partitions "${t##*=}" --replication-factor "$rf" \
             >>"$dir/create-topics.log" 2>&1 &
-        pids+=($!)
-        if ((${#pids[@]} >= 2)); then
-            wait "${pids[0]}" || rc=1
-            pids=("${pids[@]:1}")
+        tpids+=($!)
+        if ((${#tpids[@]} >= 2)); then
+            wait "${tpids[0]}" || rc=1
+            tpids=("${tpids[@]:1}")
         fi
     done
-    for p in "${pids[@]}"; do
+    for p in "${tpids[@]}"; do
         wait "$p" || rc=1
     done
     if ((rc != 0)); then
