@@ -107,13 +107,11 @@ static int assign_topic(rd_kafka_t *rk, const struct options *opt, int *partitio
 	rd_kafka_resp_err_t err;
 	int rc = -1;
 
-	if (pmhc_cli_add_partitions(PROG, rk, opt->topic, opt->from_beginning, list,
-				    partitions) < 0)
+	if (pmhc_cli_add_partitions(PROG, rk, opt->topic, opt->from_beginning, list, partitions) < 0)
 		goto out;
 	err = rd_kafka_assign(rk, list);
 	if (err) {
-		fprintf(stderr, PROG ": cannot assign the partitions of %s: %s\n", opt->topic,
-			rd_kafka_err2str(err));
+		fprintf(stderr, PROG ": cannot assign the partitions of %s: %s\n", opt->topic, rd_kafka_err2str(err));
 		goto out;
 	}
 	rc = 0;
@@ -134,12 +132,9 @@ static void add_meta(json_object *o, const rd_kafka_message_t *m, int meta)
 	if (!meta)
 		return;
 	ts = rd_kafka_message_timestamp(m, &tstype);
-	json_object_object_add(o, "_timestamp_ms", tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-							   ? NULL
-							   : json_object_new_int64(ts));
-	json_object_object_add(o, "_key", m->key ? json_object_new_string_len(m->key,
-									       (int)m->key_len)
-						 : NULL);
+	json_object_object_add(o, "_timestamp_ms",
+			       tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? NULL : json_object_new_int64(ts));
+	json_object_object_add(o, "_key", m->key ? json_object_new_string_len(m->key, (int)m->key_len) : NULL);
 	{
 		json_object *jh = json_object_new_object();
 		const char *name;
@@ -147,13 +142,11 @@ static void add_meta(json_object *o, const rd_kafka_message_t *m, int meta)
 		size_t size, idx;
 
 		if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-			for (idx = 0; rd_kafka_header_get_all(hdrs, idx, &name, &value, &size) ==
-				      RD_KAFKA_RESP_ERR_NO_ERROR;
+			for (idx = 0;
+			     rd_kafka_header_get_all(hdrs, idx, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
 			     idx++)
 				json_object_object_add(jh, name,
-						       value ? json_object_new_string_len(value,
-											  (int)size)
-							     : NULL);
+						       value ? json_object_new_string_len(value, (int)size) : NULL);
 		}
 		json_object_object_add(o, "_headers", jh);
 	}
@@ -167,8 +160,7 @@ static void print_message(const rd_kafka_message_t *m, const struct options *opt
 	json_object *o = NULL;
 	int decoded;
 
-	msg = protobuf_c_message_unpack(opt->desc, NULL, m->len,
-					m->payload ? (const uint8_t *)m->payload : empty);
+	msg = protobuf_c_message_unpack(opt->desc, NULL, m->len, m->payload ? (const uint8_t *)m->payload : empty);
 	decoded = msg != NULL;
 	if (msg) {
 		o = pmhc_message_to_json(msg);
@@ -180,20 +172,16 @@ static void print_message(const rd_kafka_message_t *m, const struct options *opt
 		char what[256];
 
 		if (decoded)
-			snprintf(what, sizeof(what), "out of memory while printing a %s",
-				 opt->desc->name);
+			snprintf(what, sizeof(what), "out of memory while printing a %s", opt->desc->name);
 		else
-			snprintf(what, sizeof(what), "%zu bytes do not decode as %s", m->len,
-				 opt->desc->name);
+			snprintf(what, sizeof(what), "%zu bytes do not decode as %s", m->len, opt->desc->name);
 		o = json_object_new_object();
 		if (!o)
 			return;
 		json_object_object_add(o, "_error", json_object_new_string(what));
 		add_meta(o, m, opt->meta);
 	}
-	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							JSON_C_TO_STRING_NOSLASHESCAPE),
-	      stdout);
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
 	putchar('\n');
 	json_object_put(o);
 }
@@ -203,11 +191,8 @@ static const char *const conf_defaults[] = {
 	 * fetch.wait.max.ms: how long a broker may hold an empty fetch. Small, so that a
 	 * message shows up at once (the mock cluster waits the full time; NOTES.md).
 	 */
-	"fetch.wait.max.ms", "5",
-	"group.id", PROG,
-	"enable.auto.commit", "false",
-	"enable.auto.offset.store", "false",
-	NULL,
+	"fetch.wait.max.ms",        "5",     "group.id", PROG, "enable.auto.commit", "false",
+	"enable.auto.offset.store", "false", NULL,
 };
 
 enum {
@@ -218,16 +203,11 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{ "brokers", required_argument, NULL, 'b' },
-	{ "topic", required_argument, NULL, 't' },
-	{ "type", required_argument, NULL, OPT_TYPE },
-	{ "from-beginning", no_argument, NULL, OPT_FROM_BEGINNING },
-	{ "count", required_argument, NULL, 'c' },
-	{ "idle-ms", required_argument, NULL, OPT_IDLE_MS },
-	{ "meta", no_argument, NULL, OPT_META },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	{ "brokers", required_argument, NULL, 'b' },   { "topic", required_argument, NULL, 't' },
+	{ "type", required_argument, NULL, OPT_TYPE }, { "from-beginning", no_argument, NULL, OPT_FROM_BEGINNING },
+	{ "count", required_argument, NULL, 'c' },     { "idle-ms", required_argument, NULL, OPT_IDLE_MS },
+	{ "meta", no_argument, NULL, OPT_META },       { "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },         { NULL, 0, NULL, 0 },
 };
 
 int main(int argc, char **argv)
@@ -251,9 +231,7 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "b:X:t:c:hV", long_options, NULL)) != -1) {
 		switch (c) {
-		case 't':
-			opt.topic = optarg;
-			break;
+		case 't': opt.topic = optarg; break;
 		case OPT_TYPE:
 			opt.desc = NULL;
 			for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
@@ -262,18 +240,19 @@ int main(int argc, char **argv)
 					type_name = types[i].name;
 				}
 			if (!opt.desc) {
-				status = pmhc_cli_usage_error(PROG, "--type %s: expected "
+				status = pmhc_cli_usage_error(PROG,
+							      "--type %s: expected "
 							      "recommendation, call, unit or "
-							      "disposition", optarg);
+							      "disposition",
+							      optarg);
 				goto out;
 			}
 			break;
-		case OPT_FROM_BEGINNING:
-			opt.from_beginning = 1;
-			break;
+		case OPT_FROM_BEGINNING: opt.from_beginning = 1; break;
 		case 'c':
 			if (pmhc_cli_parse_long(optarg, 1, &opt.count) < 0) {
-				status = pmhc_cli_usage_error(PROG, "--count %s: expected a "
+				status = pmhc_cli_usage_error(PROG,
+							      "--count %s: expected a "
 							      "number of messages, 1 or more",
 							      optarg);
 				goto out;
@@ -281,24 +260,25 @@ int main(int argc, char **argv)
 			break;
 		case OPT_IDLE_MS:
 			if (pmhc_cli_parse_long(optarg, 0, &opt.idle_ms) < 0) {
-				status = pmhc_cli_usage_error(PROG, "--idle-ms %s: expected "
-							      "milliseconds, 0 or more", optarg);
+				status = pmhc_cli_usage_error(PROG,
+							      "--idle-ms %s: expected "
+							      "milliseconds, 0 or more",
+							      optarg);
 				goto out;
 			}
 			break;
-		case OPT_META:
-			opt.meta = 1;
-			break;
+		case OPT_META: opt.meta = 1; break;
 		default: /* -b, -X, -h, -V or a bad option */
-			if (pmhc_cli_common_option(PROG, c, optarg, conf, &opt.brokers, usage,
-						   &status))
+			if (pmhc_cli_common_option(PROG, c, optarg, conf, &opt.brokers, usage, &status))
 				goto out;
 			break;
 		}
 	}
 	if (optind < argc) {
-		status = pmhc_cli_usage_error(PROG, "unexpected argument '%s' (the topic goes "
-						    "after -t)", argv[optind]);
+		status = pmhc_cli_usage_error(PROG,
+					      "unexpected argument '%s' (the topic goes "
+					      "after -t)",
+					      argv[optind]);
 		goto out;
 	}
 	if (!*opt.topic) {
@@ -317,9 +297,8 @@ int main(int argc, char **argv)
 		status = EX_UNAVAILABLE;
 		goto out;
 	}
-	fprintf(stderr, PROG ": reading %s (%d partition%s) from the %s as %s\n", opt.topic,
-		partitions, partitions == 1 ? "" : "s", opt.from_beginning ? "beginning" : "end",
-		type_name);
+	fprintf(stderr, PROG ": reading %s (%d partition%s) from the %s as %s\n", opt.topic, partitions,
+		partitions == 1 ? "" : "s", opt.from_beginning ? "beginning" : "end", type_name);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	last = pmhc_mono_ms();

@@ -41,8 +41,7 @@ static const struct {
 } kinds[KIND_COUNT] = {
 	[KIND_CALL] = { "call", &pmhc__v1__call_event__descriptor, "cad.calls" },
 	[KIND_UNIT] = { "unit", &pmhc__v1__unit_status__descriptor, "cad.units" },
-	[KIND_DISPOSITION] = { "disposition", &pmhc__v1__disposition__descriptor,
-			       "cad.dispositions" },
+	[KIND_DISPOSITION] = { "disposition", &pmhc__v1__disposition__descriptor, "cad.dispositions" },
 };
 
 struct options {
@@ -120,8 +119,8 @@ static void usage(FILE *out)
 	      "  -h, --help               show this help and exit\n"
 	      "  -V, --version            show the version and exit\n"
 	      "\n"
-	      "Each line is checked completely before it is sent. At the first bad line\n"
-	      PROG " prints FILE:LINE and the reason, reads no further, waits for the\n"
+	      "Each line is checked completely before it is sent. At the first bad line\n" PROG
+	      " prints FILE:LINE and the reason, reads no further, waits for the\n"
 	      "lines before it to be delivered (they HAVE been sent) and exits 65. Use\n"
 	      "--dry-run to check a whole file without sending anything. Identifiers are not\n"
 	      "checked: pmhcd rejects events with an empty call_id, psap_id or unit_id, and\n"
@@ -168,8 +167,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	if (m->err) {
 		st->failed++;
 		if (!st->first_error[0])
-			snprintf(st->first_error, sizeof(st->first_error), "topic %s: %s",
-				 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+			snprintf(st->first_error, sizeof(st->first_error), "topic %s: %s", rd_kafka_topic_name(m->rkt),
+				 rd_kafka_err2str(m->err));
 	} else if (k >= 0 && k < KIND_COUNT) {
 		st->delivered[k]++;
 	}
@@ -212,8 +211,8 @@ struct encoded {
  * Parses and checks one line (already stripped of trailing whitespace) into out.
  * Returns 0, or -1 with the reason in err.
  */
-static int encode_line(json_tokener *tok, char *line, size_t len, const struct options *opt,
-		       struct encoded *out, char *err, size_t errlen)
+static int encode_line(json_tokener *tok, char *line, size_t len, const struct options *opt, struct encoded *out,
+		       char *err, size_t errlen)
 {
 	json_object *obj, *jt;
 	ProtobufCMessage *msg;
@@ -226,8 +225,8 @@ static int encode_line(json_tokener *tok, char *line, size_t len, const struct o
 	obj = json_tokener_parse_ex(tok, line, (int)len + 1);
 	jerr = json_tokener_get_error(tok);
 	if (!obj || jerr != json_tokener_success) {
-		snprintf(err, errlen, "invalid JSON at column %zu: %s%s",
-			 json_tokener_get_parse_end(tok) + 1, json_tokener_error_desc(jerr),
+		snprintf(err, errlen, "invalid JSON at column %zu: %s%s", json_tokener_get_parse_end(tok) + 1,
+			 json_tokener_error_desc(jerr),
 			 jerr == json_tokener_error_parse_eof
 				 ? " (each message must be a whole JSON object on one line)"
 				 : "");
@@ -235,27 +234,27 @@ static int encode_line(json_tokener *tok, char *line, size_t len, const struct o
 		return -1;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
-		snprintf(err, errlen, "expected a JSON object, got %s",
-			 json_type_to_name(json_object_get_type(obj)));
+		snprintf(err, errlen, "expected a JSON object, got %s", json_type_to_name(json_object_get_type(obj)));
 		goto out;
 	}
 	if (json_object_object_get_ex(obj, "type", &jt)) {
 		if (!json_object_is_type(jt, json_type_string) ||
 		    (kind = kind_by_name(json_object_get_string(jt))) < 0) {
-			snprintf(err, errlen,
-				 "\"type\" must be \"call\", \"unit\" or \"disposition\", got %s",
+			snprintf(err, errlen, "\"type\" must be \"call\", \"unit\" or \"disposition\", got %s",
 				 json_object_to_json_string_ext(jt, JSON_C_TO_STRING_PLAIN));
 			goto out;
 		}
 		json_object_object_del(obj, "type");
 	} else if (kind < 0) {
-		snprintf(err, errlen, "no \"type\" member (call, unit or disposition) and no "
-				      "--type given");
+		snprintf(err, errlen,
+			 "no \"type\" member (call, unit or disposition) and no "
+			 "--type given");
 		goto out;
 	}
 	if (opt->history && kind == KIND_UNIT) {
-		snprintf(err, errlen, "a unit status cannot go to the history topic %s "
-				      "(--history carries calls and dispositions only)",
+		snprintf(err, errlen,
+			 "a unit status cannot go to the history topic %s "
+			 "(--history carries calls and dispositions only)",
 			 opt->history);
 		goto out;
 	}
@@ -313,12 +312,9 @@ static rd_kafka_resp_err_t send_one(rd_kafka_t *rk, const struct options *opt, s
 			hdrs = rd_kafka_headers_new(1);
 			rd_kafka_header_add(hdrs, "pmhc-type", -1, kinds[e->kind].name, -1);
 		}
-		err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-					RD_KAFKA_V_KEY(e->key, strlen(e->key)),
-					RD_KAFKA_V_VALUE(e->payload, e->len),
-					RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-					RD_KAFKA_V_HEADERS(hdrs),
-					RD_KAFKA_V_OPAQUE((void *)(intptr_t)e->kind),
+		err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(e->key, strlen(e->key)),
+					RD_KAFKA_V_VALUE(e->payload, e->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+					RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(intptr_t)e->kind),
 					RD_KAFKA_V_END);
 		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
 			return err; /* librdkafka owns payload and headers now */
@@ -344,8 +340,8 @@ static void strip_trailing_space(char *line, size_t *len)
  * Reads one input, sending each line. Returns 0 at the end of the input, EX_DATAERR
  * after a bad line, EX_UNAVAILABLE if a message could not be queued, -1 on a signal.
  */
-static int produce_stream(FILE *fp, const char *name, rd_kafka_t *rk, const struct options *opt,
-			  json_tokener *tok, struct stats *st, double start)
+static int produce_stream(FILE *fp, const char *name, rd_kafka_t *rk, const struct options *opt, json_tokener *tok,
+			  struct stats *st, double start)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -381,16 +377,17 @@ static int produce_stream(FILE *fp, const char *name, rd_kafka_t *rk, const stru
 			continue;
 		}
 		if (opt->rate > 0) {
-			unsigned long sent = st->queued[KIND_CALL] + st->queued[KIND_UNIT] +
-					     st->queued[KIND_DISPOSITION];
+			unsigned long sent =
+				st->queued[KIND_CALL] + st->queued[KIND_UNIT] + st->queued[KIND_DISPOSITION];
 
 			pace(rk, start, opt->rate, sent);
 		}
 		kerr = send_one(rk, opt, &e);
 		free(e.key);
 		if (kerr == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
-			fprintf(stderr, PROG ": %s:%lu: the message (%zu bytes) is larger than the "
-					"producer allows (message.max.bytes): %s\n",
+			fprintf(stderr,
+				PROG ": %s:%lu: the message (%zu bytes) is larger than the "
+				     "producer allows (message.max.bytes): %s\n",
 				name, lineno, e.len, rd_kafka_err2str(kerr));
 			rc = EX_DATAERR;
 			break;
@@ -398,8 +395,8 @@ static int produce_stream(FILE *fp, const char *name, rd_kafka_t *rk, const stru
 		if (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL && pmhc_cli_stop_signal)
 			break;
 		if (kerr) {
-			fprintf(stderr, PROG ": %s:%lu: could not queue the message: %s\n", name,
-				lineno, rd_kafka_err2str(kerr));
+			fprintf(stderr, PROG ": %s:%lu: could not queue the message: %s\n", name, lineno,
+				rd_kafka_err2str(kerr));
 			rc = EX_UNAVAILABLE;
 			break;
 		}
@@ -418,10 +415,13 @@ static int produce_stream(FILE *fp, const char *name, rd_kafka_t *rk, const stru
 
 /* The defaults --help names; -X comes after them, so it can override them. */
 static const char *const conf_defaults[] = {
-	"linger.ms", "5",
-	"partitioner", "murmur2_random",
+	"linger.ms",
+	"5",
+	"partitioner",
+	"murmur2_random",
 	/* A person at a terminal learns of a dead broker in 30 s, not librdkafka's 5 min. */
-	"message.timeout.ms", "25000",
+	"message.timeout.ms",
+	"25000",
 	NULL,
 };
 
@@ -432,7 +432,8 @@ static const char *const conf_defaults[] = {
  * each by walking the partition's list: small sets made it spend more CPU
  * than PostgreSQL during a backfill). -X still wins.
  */
-static const char *const history_defaults[][3] = {	/* name, its alias or NULL, value */
+static const char *const history_defaults[][3] = {
+	/* name, its alias or NULL, value */
 	{ "linger.ms", "queue.buffering.max.ms", "100" },
 	{ "batch.num.messages", NULL, "10000" },
 };
@@ -490,11 +491,10 @@ static int parse_rate(const char *s, double *out)
 static void print_summary(const struct stats *st, int dry_run)
 {
 	if (dry_run) {
-		unsigned long n = st->queued[KIND_CALL] + st->queued[KIND_UNIT] +
-				  st->queued[KIND_DISPOSITION];
+		unsigned long n = st->queued[KIND_CALL] + st->queued[KIND_UNIT] + st->queued[KIND_DISPOSITION];
 
-		printf("%lu messages valid (calls=%lu units=%lu dispositions=%lu)\n", n,
-		       st->queued[KIND_CALL], st->queued[KIND_UNIT], st->queued[KIND_DISPOSITION]);
+		printf("%lu messages valid (calls=%lu units=%lu dispositions=%lu)\n", n, st->queued[KIND_CALL],
+		       st->queued[KIND_UNIT], st->queued[KIND_DISPOSITION]);
 		return;
 	}
 	fprintf(stderr, PROG ": %lu messages delivered (calls=%lu units=%lu dispositions=%lu)\n",
@@ -516,29 +516,25 @@ static int flush_timeout_ms(rd_kafka_t *rk)
 static int flush_all(rd_kafka_t *rk, struct stats *st)
 {
 	int wait_ms = flush_timeout_ms(rk);
-	unsigned long queued = st->queued[KIND_CALL] + st->queued[KIND_UNIT] +
-			       st->queued[KIND_DISPOSITION];
-	unsigned long delivered = st->delivered[KIND_CALL] + st->delivered[KIND_UNIT] +
-				  st->delivered[KIND_DISPOSITION];
+	unsigned long queued = st->queued[KIND_CALL] + st->queued[KIND_UNIT] + st->queued[KIND_DISPOSITION];
+	unsigned long delivered = st->delivered[KIND_CALL] + st->delivered[KIND_UNIT] + st->delivered[KIND_DISPOSITION];
 	int left;
 
 	if (rd_kafka_flush(rk, wait_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		left = rd_kafka_outq_len(rk);
 		if (!st->first_error[0])
 			snprintf(st->first_error, sizeof(st->first_error),
-				 "%d messages still not delivered after %d s: %s", left,
-				 wait_ms / 1000,
+				 "%d messages still not delivered after %d s: %s", left, wait_ms / 1000,
 				 rd_kafka_err2str(RD_KAFKA_RESP_ERR__TIMED_OUT));
 		/* Fail what is left, so the reports below account for every message. */
 		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 		rd_kafka_flush(rk, 5000);
 	}
-	delivered = st->delivered[KIND_CALL] + st->delivered[KIND_UNIT] +
-		    st->delivered[KIND_DISPOSITION];
+	delivered = st->delivered[KIND_CALL] + st->delivered[KIND_UNIT] + st->delivered[KIND_DISPOSITION];
 	if (delivered == queued && st->failed == 0)
 		return 0;
-	fprintf(stderr, PROG ": %lu of %lu messages NOT delivered; first error: %s\n",
-		queued - delivered, queued, st->first_error[0] ? st->first_error : "unknown");
+	fprintf(stderr, PROG ": %lu of %lu messages NOT delivered; first error: %s\n", queued - delivered, queued,
+		st->first_error[0] ? st->first_error : "unknown");
 	return -1;
 }
 
@@ -567,37 +563,30 @@ int main(int argc, char **argv)
 		switch (c) {
 		case OPT_TYPE:
 			if ((opt.default_kind = kind_by_name(optarg)) < 0) {
-				status = pmhc_cli_usage_error(PROG, "--type %s: expected call, "
-							      "unit or disposition", optarg);
+				status = pmhc_cli_usage_error(PROG,
+							      "--type %s: expected call, "
+							      "unit or disposition",
+							      optarg);
 				goto out;
 			}
 			break;
-		case OPT_CALLS_TOPIC:
-			opt.topics[KIND_CALL] = optarg;
-			break;
-		case OPT_UNITS_TOPIC:
-			opt.topics[KIND_UNIT] = optarg;
-			break;
-		case OPT_DISPOSITIONS_TOPIC:
-			opt.topics[KIND_DISPOSITION] = optarg;
-			break;
-		case OPT_HISTORY:
-			opt.history = optarg;
-			break;
+		case OPT_CALLS_TOPIC: opt.topics[KIND_CALL] = optarg; break;
+		case OPT_UNITS_TOPIC: opt.topics[KIND_UNIT] = optarg; break;
+		case OPT_DISPOSITIONS_TOPIC: opt.topics[KIND_DISPOSITION] = optarg; break;
+		case OPT_HISTORY: opt.history = optarg; break;
 		case OPT_RATE:
 			if (parse_rate(optarg, &opt.rate) < 0) {
-				status = pmhc_cli_usage_error(PROG, "--rate %s: expected a "
+				status = pmhc_cli_usage_error(PROG,
+							      "--rate %s: expected a "
 							      "number of messages per second, "
-							      "0 or more", optarg);
+							      "0 or more",
+							      optarg);
 				goto out;
 			}
 			break;
-		case 'n':
-			opt.dry_run = 1;
-			break;
+		case 'n': opt.dry_run = 1; break;
 		default: /* -b, -X, -h, -V or a bad option */
-			if (pmhc_cli_common_option(PROG, c, optarg, conf, &opt.brokers, usage,
-						   &status))
+			if (pmhc_cli_common_option(PROG, c, optarg, conf, &opt.brokers, usage, &status))
 				goto out;
 			break;
 		}
@@ -662,8 +651,7 @@ int main(int argc, char **argv)
 		rc = EX_UNAVAILABLE;
 	print_summary(&st, opt.dry_run);
 	if (rc == -1) {
-		fprintf(stderr, PROG ": stopped by signal %d before the end of the input\n",
-			(int)pmhc_cli_stop_signal);
+		fprintf(stderr, PROG ": stopped by signal %d before the end of the input\n", (int)pmhc_cli_stop_signal);
 		rc = 128 + (int)pmhc_cli_stop_signal;
 	}
 	status = rc;

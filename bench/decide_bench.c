@@ -39,7 +39,7 @@ static Pmhc__V1__Answer answer(unsigned yes_pct)
 {
 	unsigned r = next() % 100;
 	return r < yes_pct ? PMHC__V1__ANSWER__ANSWER_YES
-	     : r < 60	   ? PMHC__V1__ANSWER__ANSWER_UNKNOWN
+	       : r < 60    ? PMHC__V1__ANSWER__ANSWER_UNKNOWN
 			   : PMHC__V1__ANSWER__ANSWER_NO;
 }
 
@@ -47,8 +47,8 @@ int main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 4096;
 	long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 500;
-	static const char *const natures[] = { "BURG", "EDP", "mntl", "SUICIDE", "OD", "WELFARE", "DISTURB",
-					       "MTLV", "ASSAULT", " intox ", "SUICTHRT", "THEFT" };
+	static const char *const natures[] = { "BURG",    "EDP",  "mntl",    "SUICIDE", "OD",       "WELFARE",
+					       "DISTURB", "MTLV", "ASSAULT", " intox ", "SUICTHRT", "THEFT" };
 	static const char *const premises[] = { "MH_HISTORY", "WEAPONS_HISTORY", "VIOLENCE_HISTORY", "DOG" };
 
 	struct pmhc_rules *rules = pmhc_rules_default();
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 	Pmhc__V1__Screening *scr = calloc(n, sizeof *scr);
 	Pmhc__V1__Location *loc = calloc(n, sizeof *loc);
 	char **prem = calloc(n * 2, sizeof *prem);
-	char (*ids)[24] = calloc(n, sizeof *ids);
+	char(*ids)[24] = calloc(n, sizeof *ids);
 	for (size_t i = 0; i < n; i++) {
 		Pmhc__V1__CallEvent *c = &calls[i];
 		pmhc__v1__call_event__init(c);
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 	struct pmhc_decision d;
 	uintptr_t sink = 0;
 	size_t mh = 0;
-	for (size_t i = 0; i < n; i++) {	/* warm-up, and the mix in numbers */
+	for (size_t i = 0; i < n; i++) { /* warm-up, and the mix in numbers */
 		pmhc_decide(rules, &calls[i], &d);
 		mh += d.mental_health_call;
 	}
@@ -126,7 +126,8 @@ int main(int argc, char **argv)
 	for (long r = 0; r < rounds2; r++)
 		for (size_t i = 0; i < n; i++) {
 			struct pmhc_wire_report rep;
-			Pmhc__V1__CallEvent *c = pmhc_wire_call(wire[i], wlen[i], 262144, 1763870400000LL, &arena.pb, &rep);
+			Pmhc__V1__CallEvent *c =
+				pmhc_wire_call(wire[i], wlen[i], 262144, 1763870400000LL, &arena.pb, &rep);
 			pmhc_decide(rules, c, &d);
 			pmhc_recommend(rules, c, &d, NULL, 1763870400000LL, &sc);
 			sink += pmhc__v1__recommendation__pack(&sc.rec, out);
@@ -139,10 +140,10 @@ int main(int argc, char **argv)
 
 	printf("decision engine: %zu distinct calls (%.0f%% mental-health), %ld rounds\n", n,
 	       100.0 * (double)mh / (double)n, rounds);
-	printf("  screening + flowchart:                  %8.1f ns/call  (%.2f M calls/s on one core)\n",
-	       decide_ns, 1e3 / decide_ns);
-	printf("  decode + validate + decide + pack rec:  %8.1f ns/call  (%.2f M calls/s on one core)\n",
-	       path_ns, 1e3 / path_ns);
+	printf("  screening + flowchart:                  %8.1f ns/call  (%.2f M calls/s on one core)\n", decide_ns,
+	       1e3 / decide_ns);
+	printf("  decode + validate + decide + pack rec:  %8.1f ns/call  (%.2f M calls/s on one core)\n", path_ns,
+	       1e3 / path_ns);
 	printf("  (checksum %lu)\n", (unsigned long)(sink & 0xffff));
 
 	pmhc_arena_destroy(&arena);

@@ -66,11 +66,12 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers)
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	const char *kv[][2] = {
 		{ "bootstrap.servers", brokers },
-		{ type == RD_KAFKA_PRODUCER ? "linger.ms" : "fetch.wait.max.ms", type == RD_KAFKA_PRODUCER ? "0" : "1" },
+		{ type == RD_KAFKA_PRODUCER ? "linger.ms" : "fetch.wait.max.ms",
+		  type == RD_KAFKA_PRODUCER ? "0" : "1" },
 		{ type == RD_KAFKA_PRODUCER ? "partitioner" : "group.id",
 		  type == RD_KAFKA_PRODUCER ? "murmur2_random" : "pmhc-live-latency" },
 		{ type == RD_KAFKA_PRODUCER ? "enable.idempotence" : "enable.auto.commit",
-		  type == RD_KAFKA_PRODUCER ? "true" : "false" },	/* as pmhcd's producer */
+		  type == RD_KAFKA_PRODUCER ? "true" : "false" }, /* as pmhcd's producer */
 	};
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
 		if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err, sizeof err) != RD_KAFKA_CONF_OK) {
@@ -96,7 +97,8 @@ static void assign_end(rd_kafka_t *rk, const char *topic)
 	}
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
 	for (int i = 0; i < md->topics[0].partition_cnt; i++)
-		rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[i].id)->offset = RD_KAFKA_OFFSET_END;
+		rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[i].id)->offset =
+			RD_KAFKA_OFFSET_END;
 	rd_kafka_assign(rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
 	rd_kafka_metadata_destroy(md);
@@ -113,19 +115,21 @@ static int relay(const char *brokers)
 	uint8_t buf[512];
 	while (!stop) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 10);
-		Pmhc__V1__CallEvent *c = m != NULL && !m->err
-			? pmhc__v1__call_event__unpack(NULL, m->len, m->payload) : NULL;
+		Pmhc__V1__CallEvent *c =
+			m != NULL && !m->err ? pmhc__v1__call_event__unpack(NULL, m->len, m->payload) : NULL;
 		if (c != NULL) {
 			Pmhc__V1__Recommendation rec = PMHC__V1__RECOMMENDATION__INIT;
 			rec.call_id = c->call_id;
 			rec.psap_id = c->psap_id;
 			rec.revision = c->revision;
 			size_t len = pmhc__v1__recommendation__get_packed_size(&rec) <= sizeof buf
-				? pmhc__v1__recommendation__pack(&rec, buf) : 0;
-			while (len > 0 && rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("pmhc.recommendations"),
-							    RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(buf, len),
-							    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-							    RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+					     ? pmhc__v1__recommendation__pack(&rec, buf)
+					     : 0;
+			while (len > 0 &&
+			       rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("pmhc.recommendations"),
+						 RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(buf, len),
+						 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+						 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 				rd_kafka_poll(prod, 10);
 			pmhc__v1__call_event__free_unpacked(c, NULL);
 		}
@@ -153,9 +157,12 @@ int main(int argc, char **argv)
 	double rate = 1000, seconds = 10, warmup = 2;
 	int one_hop = 0, relay_only = 0;
 	static const struct option opts[] = {
-		{ "brokers", required_argument, NULL, 'b' }, { "rate", required_argument, NULL, 'r' },
-		{ "seconds", required_argument, NULL, 's' }, { "warmup", required_argument, NULL, 'w' },
-		{ "one-hop", no_argument, NULL, '1' }, { "relay", no_argument, NULL, 'R' },
+		{ "brokers", required_argument, NULL, 'b' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "one-hop", no_argument, NULL, '1' },
+		{ "relay", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -168,8 +175,9 @@ int main(int argc, char **argv)
 		case '1': one_hop = 1; break;
 		case 'R': relay_only = 1; break;
 		default:
-			fprintf(stderr, "usage: live_latency -b BROKERS [--rate N] [--seconds S] [--warmup S] [--one-hop]\n"
-					"       live_latency -b BROKERS --relay\n");
+			fprintf(stderr,
+				"usage: live_latency -b BROKERS [--rate N] [--seconds S] [--warmup S] [--one-hop]\n"
+				"       live_latency -b BROKERS --relay\n");
 			return 64;
 		}
 	}
@@ -239,13 +247,14 @@ int main(int argc, char **argv)
 		if (!m->err) {
 			int64_t arrived = now_ns();
 			/* Both messages carry call_id as field 1 and psap_id as field 2. */
-			ProtobufCMessage *r = protobuf_c_message_unpack(
-				one_hop ? &pmhc__v1__call_event__descriptor : &pmhc__v1__recommendation__descriptor, NULL,
-				m->len, m->payload);
+			ProtobufCMessage *r = protobuf_c_message_unpack(one_hop ? &pmhc__v1__call_event__descriptor
+										: &pmhc__v1__recommendation__descriptor,
+									NULL, m->len, m->payload);
 			const char *cid = r ? ((Pmhc__V1__CallEvent *)r)->call_id : NULL;
 			const char *psap = r ? ((Pmhc__V1__CallEvent *)r)->psap_id : NULL;
 			size_t seq;
-			if (r && strcmp(psap, "BENCH") == 0 && sscanf(cid, "L-%zu", &seq) == 1 && seq < total && lat[seq] == 0) {
+			if (r && strcmp(psap, "BENCH") == 0 && sscanf(cid, "L-%zu", &seq) == 1 && seq < total &&
+			    lat[seq] == 0) {
 				lat[seq] = arrived - sent[seq];
 				first[seq] = rd_kafka_message_timestamp(m, NULL) * 1000 + 500 - sent_us[seq];
 				got++;
@@ -264,7 +273,8 @@ int main(int argc, char **argv)
 			lat[n++] = lat[i];
 		}
 	printf("%s: %zu calls produced at %.0f/s over %.1f s (%.0f s warm-up not counted), "
-	       "%zu back (%zu measured)\n", one_hop ? "one hop (cad.calls -> cad.calls, no pmhcd)" : "live path", next, rate, wall, warmup, got, n);
+	       "%zu back (%zu measured)\n",
+	       one_hop ? "one hop (cad.calls -> cad.calls, no pmhcd)" : "live path", next, rate, wall, warmup, got, n);
 	if (n > 0) {
 		print_percentiles("produce -> consumed", lat, n, 1e6);
 		if (!one_hop)

@@ -59,8 +59,7 @@ void pmhc_cli_print_version(const char *prog)
 	printf("%s (pmhcd) %s\n", prog, PMHC_VERSION);
 }
 
-int pmhc_cli_set_property(const char *prog, rd_kafka_conf_t *conf, const char *name,
-			  const char *value)
+int pmhc_cli_set_property(const char *prog, rd_kafka_conf_t *conf, const char *name, const char *value)
 {
 	char errstr[512];
 
@@ -94,8 +93,7 @@ int pmhc_cli_set_x_property(const char *prog, rd_kafka_conf_t *conf, const char 
 	int rc;
 
 	if (!eq || eq == arg) {
-		fprintf(stderr, "%s: -X %s: expected NAME=VALUE (a librdkafka property)\n", prog,
-			arg);
+		fprintf(stderr, "%s: -X %s: expected NAME=VALUE (a librdkafka property)\n", prog, arg);
 		return -1;
 	}
 	name = strndup(arg, (size_t)(eq - arg));
@@ -106,13 +104,11 @@ int pmhc_cli_set_x_property(const char *prog, rd_kafka_conf_t *conf, const char 
 	return rc;
 }
 
-int pmhc_cli_common_option(const char *prog, int c, const char *arg, rd_kafka_conf_t *conf,
-			   const char **brokers, void (*usage)(FILE *out), int *status)
+int pmhc_cli_common_option(const char *prog, int c, const char *arg, rd_kafka_conf_t *conf, const char **brokers,
+			   void (*usage)(FILE *out), int *status)
 {
 	switch (c) {
-	case 'b':
-		*brokers = arg;
-		return 0;
+	case 'b': *brokers = arg; return 0;
 	case 'X':
 		if (pmhc_cli_set_x_property(prog, conf, arg) == 0)
 			return 0;
@@ -133,20 +129,17 @@ int pmhc_cli_common_option(const char *prog, int c, const char *arg, rd_kafka_co
 	}
 }
 
-int pmhc_cli_set_brokers(const char *prog, rd_kafka_conf_t *conf, const char *brokers,
-			 int required)
+int pmhc_cli_set_brokers(const char *prog, rd_kafka_conf_t *conf, const char *brokers, int required)
 {
 	size_t probelen = 0;
 
 	if (!brokers)
 		brokers = getenv("PMHC_BROKERS");
-	if (brokers && *brokers && pmhc_cli_set_property(prog, conf, "bootstrap.servers",
-							 brokers) < 0)
+	if (brokers && *brokers && pmhc_cli_set_property(prog, conf, "bootstrap.servers", brokers) < 0)
 		return EX_USAGE;
 	/* Asked of the conf, not of -b: -X bootstrap.servers=... counts as well. */
 	if (required &&
-	    (rd_kafka_conf_get(conf, "bootstrap.servers", NULL, &probelen) != RD_KAFKA_CONF_OK ||
-	     probelen <= 1))
+	    (rd_kafka_conf_get(conf, "bootstrap.servers", NULL, &probelen) != RD_KAFKA_CONF_OK || probelen <= 1))
 		return pmhc_cli_usage_error(prog, "no Kafka brokers: give -b host:port or set "
 						  "PMHC_BROKERS");
 	return 0;
@@ -188,8 +181,7 @@ void pmhc_cli_free_kafka(rd_kafka_t *rk, rd_kafka_conf_t *conf)
 		rd_kafka_conf_destroy(conf);
 }
 
-int pmhc_cli_topic_partitions(const char *prog, rd_kafka_t *rk, const char *topic,
-			      int32_t **ids, int *n)
+int pmhc_cli_topic_partitions(const char *prog, rd_kafka_t *rk, const char *topic, int32_t **ids, int *n)
 {
 	const struct rd_kafka_metadata *md = NULL;
 	const struct rd_kafka_metadata_topic *mt;
@@ -199,14 +191,14 @@ int pmhc_cli_topic_partitions(const char *prog, rd_kafka_t *rk, const char *topi
 
 	rkt = rd_kafka_topic_new(rk, topic, NULL);
 	if (!rkt) {
-		fprintf(stderr, "%s: topic %s: %s\n", prog, topic,
-			rd_kafka_err2str(rd_kafka_last_error()));
+		fprintf(stderr, "%s: topic %s: %s\n", prog, topic, rd_kafka_err2str(rd_kafka_last_error()));
 		return -1;
 	}
 	err = rd_kafka_metadata(rk, 0, rkt, &md, PMHC_CLI_METADATA_TIMEOUT_MS);
 	if (err) {
-		fprintf(stderr, "%s: cannot read the metadata of topic %s: %s "
-				"(are the brokers right and reachable?)\n",
+		fprintf(stderr,
+			"%s: cannot read the metadata of topic %s: %s "
+			"(are the brokers right and reachable?)\n",
 			prog, topic, rd_kafka_err2str(err));
 		goto out;
 	}
@@ -230,8 +222,8 @@ out:
 	return rc;
 }
 
-int pmhc_cli_add_partitions(const char *prog, rd_kafka_t *rk, const char *topic,
-			    int from_beginning, rd_kafka_topic_partition_list_t *list, int *n)
+int pmhc_cli_add_partitions(const char *prog, rd_kafka_t *rk, const char *topic, int from_beginning,
+			    rd_kafka_topic_partition_list_t *list, int *n)
 {
 	int32_t *ids = NULL;
 	int i;
@@ -242,13 +234,12 @@ int pmhc_cli_add_partitions(const char *prog, rd_kafka_t *rk, const char *topic,
 		int64_t low, high = RD_KAFKA_OFFSET_END;
 
 		if (!from_beginning) {
-			rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-				rk, topic, ids[i], &low, &high, PMHC_CLI_METADATA_TIMEOUT_MS);
+			rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, topic, ids[i], &low, &high,
+										   PMHC_CLI_METADATA_TIMEOUT_MS);
 
 			if (err) {
-				fprintf(stderr, "%s: cannot read the end offset of %s [%" PRId32
-						"]: %s\n",
-					prog, topic, ids[i], rd_kafka_err2str(err));
+				fprintf(stderr, "%s: cannot read the end offset of %s [%" PRId32 "]: %s\n", prog, topic,
+					ids[i], rd_kafka_err2str(err));
 				free(ids);
 				return -1;
 			}

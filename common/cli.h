@@ -25,8 +25,7 @@ extern volatile sig_atomic_t pmhc_cli_stop_signal;
 void pmhc_cli_catch_stop_signals(void);
 
 /* Prints "PROG: <what>" and the --help hint on stderr; returns EX_USAGE. */
-int pmhc_cli_usage_error(const char *prog, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int pmhc_cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints only the --help hint, for errors getopt_long has already described. */
 void pmhc_cli_help_hint(const char *prog);
@@ -42,8 +41,7 @@ void pmhc_cli_print_version(const char *prog);
 rd_kafka_conf_t *pmhc_cli_new_conf(const char *prog, const char *const *defaults);
 
 /* Sets one librdkafka property; -1 (message printed) if librdkafka refuses it. */
-int pmhc_cli_set_property(const char *prog, rd_kafka_conf_t *conf, const char *name,
-			  const char *value);
+int pmhc_cli_set_property(const char *prog, rd_kafka_conf_t *conf, const char *name, const char *value);
 
 /* Sets one -X NAME=VALUE; -1 (message printed) if it is malformed or refused. */
 int pmhc_cli_set_x_property(const char *prog, rd_kafka_conf_t *conf, const char *arg);
@@ -55,16 +53,15 @@ int pmhc_cli_set_x_property(const char *prog, rd_kafka_conf_t *conf, const char 
  * switch. Returns 0 to read on, or 1 to exit with *STATUS (0 after -h and -V, EX_USAGE
  * with the reason printed).
  */
-int pmhc_cli_common_option(const char *prog, int c, const char *arg, rd_kafka_conf_t *conf,
-			   const char **brokers, void (*usage)(FILE *out), int *status);
+int pmhc_cli_common_option(const char *prog, int c, const char *arg, rd_kafka_conf_t *conf, const char **brokers,
+			   void (*usage)(FILE *out), int *status);
 
 /*
  * Applies BROKERS (-b; NULL: PMHC_BROKERS from the environment; "" leaves any
  * -X bootstrap.servers alone) and, if REQUIRED, insists that some broker list is set.
  * Returns 0, or EX_USAGE with the reason printed.
  */
-int pmhc_cli_set_brokers(const char *prog, rd_kafka_conf_t *conf, const char *brokers,
-			 int required);
+int pmhc_cli_set_brokers(const char *prog, rd_kafka_conf_t *conf, const char *brokers, int required);
 
 /* How long a metadata or offset request to the brokers may take. */
 #define PMHC_CLI_METADATA_TIMEOUT_MS 10000
@@ -87,8 +84,7 @@ void pmhc_cli_free_kafka(rd_kafka_t *rk, rd_kafka_conf_t *conf);
  * The partition ids of TOPIC into *IDS (malloc'd) and their number into *N; -1 if the
  * topic cannot be read (the reason printed) or memory runs out (nothing printed).
  */
-int pmhc_cli_topic_partitions(const char *prog, rd_kafka_t *rk, const char *topic,
-			      int32_t **ids, int *n);
+int pmhc_cli_topic_partitions(const char *prog, rd_kafka_t *rk, const char *topic, int32_t **ids, int *n);
 
 /*
  * Adds every partition of TOPIC to LIST, from the beginning or from its end (queried
@@ -96,7 +92,7 @@ int pmhc_cli_topic_partitions(const char *prog, rd_kafka_t *rk, const char *topi
  * *N; -1 if a partition's end cannot be read (the reason printed) or as for
  * pmhc_cli_topic_partitions.
  */
-int pmhc_cli_add_partitions(const char *prog, rd_kafka_t *rk, const char *topic,
-			    int from_beginning, rd_kafka_topic_partition_list_t *list, int *n);
+int pmhc_cli_add_partitions(const char *prog, rd_kafka_t *rk, const char *topic, int from_beginning,
+			    rd_kafka_topic_partition_list_t *list, int *n);
 
 #endif

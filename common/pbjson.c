@@ -52,8 +52,7 @@ static size_t path_push_name(struct conv *c, const char *name)
 	int n = snprintf(c->path + old, sizeof(c->path) - old, "%s%s", old ? "." : "", name);
 
 	if (n > 0)
-		c->pathlen = old + (size_t)n < sizeof(c->path) ? old + (size_t)n
-							       : sizeof(c->path) - 1;
+		c->pathlen = old + (size_t)n < sizeof(c->path) ? old + (size_t)n : sizeof(c->path) - 1;
 	return old;
 }
 
@@ -63,8 +62,7 @@ static size_t path_push_index(struct conv *c, size_t i)
 	int n = snprintf(c->path + old, sizeof(c->path) - old, "[%zu]", i);
 
 	if (n > 0)
-		c->pathlen = old + (size_t)n < sizeof(c->path) ? old + (size_t)n
-							       : sizeof(c->path) - 1;
+		c->pathlen = old + (size_t)n < sizeof(c->path) ? old + (size_t)n : sizeof(c->path) - 1;
 	return old;
 }
 
@@ -78,28 +76,18 @@ static void path_pop(struct conv *c, size_t old)
 static void describe(json_object *v, char *buf, size_t len)
 {
 	switch (json_object_get_type(v)) {
-	case json_type_null:
-		snprintf(buf, len, "null");
-		break;
-	case json_type_boolean:
-		snprintf(buf, len, "%s", json_object_get_boolean(v) ? "true" : "false");
-		break;
+	case json_type_null: snprintf(buf, len, "null"); break;
+	case json_type_boolean: snprintf(buf, len, "%s", json_object_get_boolean(v) ? "true" : "false"); break;
 	case json_type_int:
-	case json_type_double:
-		snprintf(buf, len, "the number %s", json_object_to_json_string(v));
-		break;
+	case json_type_double: snprintf(buf, len, "the number %s", json_object_to_json_string(v)); break;
 	case json_type_string:
 		if (json_object_get_string_len(v) > 40)
 			snprintf(buf, len, "a string \"%.37s...\"", json_object_get_string(v));
 		else
 			snprintf(buf, len, "a string \"%s\"", json_object_get_string(v));
 		break;
-	case json_type_object:
-		snprintf(buf, len, "an object");
-		break;
-	case json_type_array:
-		snprintf(buf, len, "an array");
-		break;
+	case json_type_object: snprintf(buf, len, "an object"); break;
+	case json_type_array: snprintf(buf, len, "an array"); break;
 	}
 }
 
@@ -119,36 +107,26 @@ static size_t element_size(ProtobufCType t)
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
 	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return sizeof(uint32_t);
+	case PROTOBUF_C_TYPE_FIXED32: return sizeof(uint32_t);
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return sizeof(uint64_t);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return sizeof(float);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int32_t);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(ProtobufCMessage *);
+	case PROTOBUF_C_TYPE_FIXED64: return sizeof(uint64_t);
+	case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
+	case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
+	case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_ENUM: return sizeof(int32_t);
+	case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
 	}
 	return 0;
 }
 
 /* ---- base64 (RFC 4648, standard alphabet) ---- */
 
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static int b64_value(char ch)
 {
@@ -235,19 +213,19 @@ static struct int_range int_range_of(ProtobufCType t)
 	switch (t) {
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-		return (struct int_range){ 1, 32, "a 32-bit integer (-2147483648..2147483647)" };
+	case PROTOBUF_C_TYPE_SFIXED32: return (struct int_range){ 1, 32, "a 32-bit integer (-2147483648..2147483647)" };
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		return (struct int_range){ 1, 64, "a 64-bit integer (-9223372036854775808.."
-						   "9223372036854775807)" };
+		return (struct int_range){ 1, 64,
+					   "a 64-bit integer (-9223372036854775808.."
+					   "9223372036854775807)" };
 	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return (struct int_range){ 0, 32, "an unsigned 32-bit integer (0..4294967295)" };
+	case PROTOBUF_C_TYPE_FIXED32: return (struct int_range){ 0, 32, "an unsigned 32-bit integer (0..4294967295)" };
 	default:
-		return (struct int_range){ 0, 64, "an unsigned 64-bit integer "
-						  "(0..18446744073709551615)" };
+		return (struct int_range){ 0, 64,
+					   "an unsigned 64-bit integer "
+					   "(0..18446744073709551615)" };
 	}
 }
 
@@ -292,8 +270,9 @@ static int set_integer(struct conv *c, json_object *v, ProtobufCType t, void *sl
 		 * which is accepted (it cannot be told apart from INT64_MIN itself).
 		 */
 		if (s == INT64_MAX && json_object_get_uint64(v) == UINT64_MAX) {
-			fail(c, "%s is at the limit of what the JSON reader holds; expected %s "
-				"(write a number this large as a string of digits)",
+			fail(c,
+			     "%s is at the limit of what the JSON reader holds; expected %s "
+			     "(write a number this large as a string of digits)",
 			     json_object_to_json_string(v), r.name);
 			return -1;
 		}
@@ -304,8 +283,7 @@ static int set_integer(struct conv *c, json_object *v, ProtobufCType t, void *sl
 	case json_type_double: {
 		double d = json_object_get_double(v);
 
-		if (!isfinite(d) || d != trunc(d) || d <= -9223372036854775808.0 ||
-		    d >= 18446744073709551616.0) {
+		if (!isfinite(d) || d != trunc(d) || d <= -9223372036854775808.0 || d >= 18446744073709551616.0) {
 			fail_type(c, v, r.name);
 			return -1;
 		}
@@ -315,22 +293,21 @@ static int set_integer(struct conv *c, json_object *v, ProtobufCType t, void *sl
 	}
 	case json_type_string:
 		if (parse_digits(json_object_get_string(v), &j) < 0) {
-			fail(c, "expected %s, got the string \"%.40s\", which is not a decimal integer "
-				"(or is beyond 64 bits)", r.name, json_object_get_string(v));
+			fail(c,
+			     "expected %s, got the string \"%.40s\", which is not a decimal integer "
+			     "(or is beyond 64 bits)",
+			     r.name, json_object_get_string(v));
 			return -1;
 		}
 		break;
-	default:
-		fail_type(c, v, r.name);
-		return -1;
+	default: fail_type(c, v, r.name); return -1;
 	}
 
 	max_pos = r.is_signed ? (UINT64_C(1) << (r.bits - 1)) - 1
 			      : (r.bits == 64 ? UINT64_MAX : (UINT64_C(1) << r.bits) - 1);
 	max_neg = r.is_signed ? UINT64_C(1) << (r.bits - 1) : 0;
 	if ((j.neg && j.mag > max_neg) || (!j.neg && j.mag > max_pos)) {
-		fail(c, "%s%" PRIu64 " is out of range: expected %s", j.neg ? "-" : "", j.mag,
-		     r.name);
+		fail(c, "%s%" PRIu64 " is out of range: expected %s", j.neg ? "-" : "", j.mag, r.name);
 		return -1;
 	}
 
@@ -356,12 +333,9 @@ static int set_floating(struct conv *c, json_object *v, ProtobufCType t, void *s
 
 	switch (json_object_get_type(v)) {
 	case json_type_int:
-		d = json_object_get_int64(v) < 0 ? (double)json_object_get_int64(v)
-						 : (double)json_object_get_uint64(v);
+		d = json_object_get_int64(v) < 0 ? (double)json_object_get_int64(v) : (double)json_object_get_uint64(v);
 		break;
-	case json_type_double:
-		d = json_object_get_double(v);
-		break;
+	case json_type_double: d = json_object_get_double(v); break;
 	case json_type_string: {
 		/* proto3 JSON writes NaN and infinities as strings; accept numbers in strings too. */
 		const char *s = json_object_get_string(v);
@@ -375,9 +349,7 @@ static int set_floating(struct conv *c, json_object *v, ProtobufCType t, void *s
 		}
 		break;
 	}
-	default:
-		fail_type(c, v, want);
-		return -1;
+	default: fail_type(c, v, want); return -1;
 	}
 
 	if (t == PROTOBUF_C_TYPE_FLOAT) {
@@ -431,8 +403,7 @@ static int set_enum(struct conv *c, json_object *v, const ProtobufCEnumDescripto
 		char want[600];
 
 		enum_names(ed, names, sizeof(names));
-		snprintf(want, sizeof(want), "a value name of %s (one of %s) or a number",
-			 ed->name, names);
+		snprintf(want, sizeof(want), "a value name of %s (one of %s) or a number", ed->name, names);
 		fail_type(c, v, want);
 		return -1;
 	}
@@ -476,8 +447,7 @@ static int set_bytes(struct conv *c, json_object *v, void *slot)
 		fail_type(c, v, "a base64 string");
 		return -1;
 	}
-	if (b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
-		       &data, &len) < 0) {
+	if (b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), &data, &len) < 0) {
 		fail_type(c, v, "a base64 string");
 		return -1;
 	}
@@ -490,8 +460,7 @@ static int set_bytes(struct conv *c, json_object *v, void *slot)
 	return 0;
 }
 
-static int fill_message(struct conv *c, const ProtobufCMessageDescriptor *d,
-			ProtobufCMessage *msg, json_object *o);
+static int fill_message(struct conv *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage *msg, json_object *o);
 
 static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d)
 {
@@ -507,8 +476,7 @@ static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d)
  * field's array). A nested message is hung into the slot before it is filled, so a
  * failure part-way leaves nothing that free_unpacked would miss.
  */
-static int set_value(struct conv *c, const ProtobufCFieldDescriptor *f, json_object *v,
-		     void *slot)
+static int set_value(struct conv *c, const ProtobufCFieldDescriptor *f, json_object *v, void *slot)
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -520,11 +488,9 @@ static int set_value(struct conv *c, const ProtobufCFieldDescriptor *f, json_obj
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return set_integer(c, v, f->type, slot);
+	case PROTOBUF_C_TYPE_FIXED64: return set_integer(c, v, f->type, slot);
 	case PROTOBUF_C_TYPE_FLOAT:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return set_floating(c, v, f->type, slot);
+	case PROTOBUF_C_TYPE_DOUBLE: return set_floating(c, v, f->type, slot);
 	case PROTOBUF_C_TYPE_BOOL:
 		if (!json_object_is_type(v, json_type_boolean)) {
 			fail_type(c, v, "true or false");
@@ -532,12 +498,9 @@ static int set_value(struct conv *c, const ProtobufCFieldDescriptor *f, json_obj
 		}
 		*(protobuf_c_boolean *)slot = json_object_get_boolean(v) ? 1 : 0;
 		return 0;
-	case PROTOBUF_C_TYPE_ENUM:
-		return set_enum(c, v, f->descriptor, slot);
-	case PROTOBUF_C_TYPE_STRING:
-		return set_string(c, v, slot);
-	case PROTOBUF_C_TYPE_BYTES:
-		return set_bytes(c, v, slot);
+	case PROTOBUF_C_TYPE_ENUM: return set_enum(c, v, f->descriptor, slot);
+	case PROTOBUF_C_TYPE_STRING: return set_string(c, v, slot);
+	case PROTOBUF_C_TYPE_BYTES: return set_bytes(c, v, slot);
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessageDescriptor *sd = f->descriptor;
 		ProtobufCMessage *sub;
@@ -562,8 +525,7 @@ static int set_value(struct conv *c, const ProtobufCFieldDescriptor *f, json_obj
 	return -1;
 }
 
-static int set_repeated(struct conv *c, const ProtobufCFieldDescriptor *f, json_object *v,
-			ProtobufCMessage *msg)
+static int set_repeated(struct conv *c, const ProtobufCFieldDescriptor *f, json_object *v, ProtobufCMessage *msg)
 {
 	size_t *count = (size_t *)((char *)msg + f->quantifier_offset);
 	void **arrp = (void **)((char *)msg + f->offset);
@@ -615,8 +577,7 @@ static void field_names(const ProtobufCMessageDescriptor *d, char *buf, size_t l
 	}
 }
 
-static int set_field(struct conv *c, const ProtobufCFieldDescriptor *f, json_object *v,
-		     ProtobufCMessage *msg)
+static int set_field(struct conv *c, const ProtobufCFieldDescriptor *f, json_object *v, ProtobufCMessage *msg)
 {
 	void *slot = (char *)msg + f->offset;
 
@@ -643,10 +604,10 @@ static int set_field(struct conv *c, const ProtobufCFieldDescriptor *f, json_obj
 	return 0;
 }
 
-static int fill_message(struct conv *c, const ProtobufCMessageDescriptor *d,
-			ProtobufCMessage *msg, json_object *o)
+static int fill_message(struct conv *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage *msg, json_object *o)
 {
-	json_object_object_foreach(o, key, val) {
+	json_object_object_foreach(o, key, val)
+	{
 		const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, key);
 		size_t old = path_push_name(c, key);
 
@@ -665,8 +626,7 @@ static int fill_message(struct conv *c, const ProtobufCMessageDescriptor *d,
 	return 0;
 }
 
-ProtobufCMessage *pmhc_json_to_message(const ProtobufCMessageDescriptor *d, json_object *o,
-				       char *err, size_t errlen)
+ProtobufCMessage *pmhc_json_to_message(const ProtobufCMessageDescriptor *d, json_object *o, char *err, size_t errlen)
 {
 	struct conv c = { .err = err, .errlen = errlen };
 	ProtobufCMessage *msg;
@@ -719,29 +679,22 @@ static int is_default(const ProtobufCFieldDescriptor *f, const void *slot)
 	case PROTOBUF_C_TYPE_SFIXED32:
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_ENUM:
-		return *(const uint32_t *)slot == 0;
+	case PROTOBUF_C_TYPE_ENUM: return *(const uint32_t *)slot == 0;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return *(const uint64_t *)slot == 0;
-	case PROTOBUF_C_TYPE_FLOAT:
-		return *(const float *)slot == 0 && !signbit(*(const float *)slot);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return *(const double *)slot == 0 && !signbit(*(const double *)slot);
-	case PROTOBUF_C_TYPE_BOOL:
-		return *(const protobuf_c_boolean *)slot == 0;
+	case PROTOBUF_C_TYPE_FIXED64: return *(const uint64_t *)slot == 0;
+	case PROTOBUF_C_TYPE_FLOAT: return *(const float *)slot == 0 && !signbit(*(const float *)slot);
+	case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)slot == 0 && !signbit(*(const double *)slot);
+	case PROTOBUF_C_TYPE_BOOL: return *(const protobuf_c_boolean *)slot == 0;
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *)slot;
 
 		return !s || !*s;
 	}
-	case PROTOBUF_C_TYPE_BYTES:
-		return ((const ProtobufCBinaryData *)slot)->len == 0;
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return *(ProtobufCMessage *const *)slot == NULL;
+	case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)slot)->len == 0;
+	case PROTOBUF_C_TYPE_MESSAGE: return *(ProtobufCMessage *const *)slot == NULL;
 	}
 	return 1;
 }
@@ -769,24 +722,17 @@ static json_object *value_to_json(const ProtobufCFieldDescriptor *f, const void 
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-		return json_object_new_int64(*(const int32_t *)slot);
+	case PROTOBUF_C_TYPE_SFIXED32: return json_object_new_int64(*(const int32_t *)slot);
 	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return json_object_new_int64(*(const uint32_t *)slot);
+	case PROTOBUF_C_TYPE_FIXED32: return json_object_new_int64(*(const uint32_t *)slot);
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		return json_object_new_int64(*(const int64_t *)slot);
+	case PROTOBUF_C_TYPE_SFIXED64: return json_object_new_int64(*(const int64_t *)slot);
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return json_object_new_uint64(*(const uint64_t *)slot);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return floating_to_json(*(const float *)slot, 1);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return floating_to_json(*(const double *)slot, 0);
-	case PROTOBUF_C_TYPE_BOOL:
-		return json_object_new_boolean(*(const protobuf_c_boolean *)slot ? 1 : 0);
+	case PROTOBUF_C_TYPE_FIXED64: return json_object_new_uint64(*(const uint64_t *)slot);
+	case PROTOBUF_C_TYPE_FLOAT: return floating_to_json(*(const float *)slot, 1);
+	case PROTOBUF_C_TYPE_DOUBLE: return floating_to_json(*(const double *)slot, 0);
+	case PROTOBUF_C_TYPE_BOOL: return json_object_new_boolean(*(const protobuf_c_boolean *)slot ? 1 : 0);
 	case PROTOBUF_C_TYPE_ENUM: {
 		int32_t v = *(const int32_t *)slot;
 		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
@@ -852,8 +798,8 @@ json_object *pmhc_message_to_json(const ProtobufCMessage *m)
 		} else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			if (*(const size_t *)((const char *)m + f->quantifier_offset) == 0)
 				continue;
-		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL &&
-			   f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE) {
+		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
+			   f->type != PROTOBUF_C_TYPE_MESSAGE) {
 			if (!*(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset))
 				continue;
 		} else if (f->label != PROTOBUF_C_LABEL_REQUIRED && is_default(f, slot) &&
@@ -861,8 +807,7 @@ json_object *pmhc_message_to_json(const ProtobufCMessage *m)
 			continue;
 		}
 
-		v = f->label == PROTOBUF_C_LABEL_REPEATED ? repeated_to_json(f, m)
-							  : value_to_json(f, slot);
+		v = f->label == PROTOBUF_C_LABEL_REPEATED ? repeated_to_json(f, m) : value_to_json(f, slot);
 		if (!v || json_object_object_add(o, f->name, v) < 0) {
 			json_object_put(v);
 			json_object_put(o);

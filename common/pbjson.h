@@ -41,8 +41,7 @@
  * On error returns NULL and writes one line (no newline) saying which field is wrong
  * and what was expected into err (errlen bytes, always NUL-terminated when errlen > 0).
  */
-ProtobufCMessage *pmhc_json_to_message(const ProtobufCMessageDescriptor *d,
-				       json_object *o, char *err, size_t errlen);
+ProtobufCMessage *pmhc_json_to_message(const ProtobufCMessageDescriptor *d, json_object *o, char *err, size_t errlen);
 
 /*
  * Returns a new JSON object (reference count 1, release with json_object_put) for the

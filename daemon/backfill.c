@@ -76,6 +76,6 @@ bool pmhc_backfill_finished(struct pipeline *p)
 			  p->st.calls, p->st.dispositions, (double)(pmhc_mono_ms() - p->started_ms) / MS_PER_S);
 		return true;
 	}
-	pmhc_pipeline_seal(p);	/* nothing more is coming: do not wait out the batch age */
+	pmhc_pipeline_seal(p); /* nothing more is coming: do not wait out the batch age */
 	return false;
 }

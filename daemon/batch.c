@@ -82,7 +82,7 @@ static bool append(void **arr, size_t *n, size_t *cap, const void *item, size_t 
 }
 
 /* Appends to the array field of b, kept with its n_field and cap_field. */
-#define APPEND(b, field, item) \
+#define APPEND(b, field, item)                                                                                         \
 	append((void **)&(b)->field, &(b)->n_##field, &(b)->cap_##field, (item), sizeof *(b)->field)
 
 bool pmhc_batch_add_call(struct pmhc_batch *b, const struct pmhc_call_row *row)
@@ -134,7 +134,7 @@ void pmhc_batch_store_offsets(const struct pmhc_batch *b, rd_kafka_t *consumer)
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)b->n_marks);
 	for (size_t i = 0; i < b->n_marks; i++)
 		rd_kafka_topic_partition_list_add(list, b->marks[i].topic, b->marks[i].partition)->offset =
-			b->marks[i].offset + 1;	/* the stored offset is the next message to read */
+			b->marks[i].offset + 1; /* the stored offset is the next message to read */
 	rd_kafka_resp_err_t e = rd_kafka_offsets_store(consumer, list);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		pmhc_debug("msg=\"offsets not stored (partition revoked meanwhile?)\" error=\"%s\"",

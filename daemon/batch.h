@@ -28,7 +28,7 @@ struct pmhc_poison {
 	int32_t partition;
 	int64_t offset;
 	const char *reason;
-	uint8_t *bytes;		/* the message as decoded (and repaired), packed again */
+	uint8_t *bytes; /* the message as decoded (and repaired), packed again */
 	size_t len;
 };
 
@@ -38,7 +38,7 @@ struct pmhc_poison {
  * the next batch cannot pull anything from under the writer.
  */
 struct pmhc_batch {
-	struct pmhc_batch *next;	/* in the writer's queues */
+	struct pmhc_batch *next; /* in the writer's queues */
 	struct pmhc_arena arena;
 	struct pmhc_call_row *rows;
 	size_t n_rows, cap_rows;
@@ -46,7 +46,7 @@ struct pmhc_batch {
 	size_t n_dispositions, cap_dispositions;
 	struct pmhc_rejected_row *rejected;
 	size_t n_rejected, cap_rejected;
-	struct pmhc_unit_row *units;	/* statuses to record; they move no group offset */
+	struct pmhc_unit_row *units; /* statuses to record; they move no group offset */
 	size_t n_units, cap_units;
 	/*
 	 * Rows PostgreSQL refused for their data: the writer finds them one by one and
@@ -60,7 +60,7 @@ struct pmhc_batch {
 	size_t n_marks, cap_marks;
 	size_t n_messages;
 	int64_t opened_ms;
-	int undelivered;	/* produced messages without a delivery report; main thread only */
+	int undelivered; /* produced messages without a delivery report; main thread only */
 	struct pmhc_store_result result;
 };
 

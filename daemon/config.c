@@ -28,10 +28,22 @@ static const struct key {
 	bool reloadable;
 	bool required;
 } keys[] = {
-#define S(n, d, f, rel) { n, KEY_STRING, d, 0, 0, 0, offsetof(struct pmhc_config, f), rel, false }
-#define R(n, f) { n, KEY_STRING, NULL, 0, 0, 0, offsetof(struct pmhc_config, f), false, true }
-#define I(n, d, lo, hi, f, rel) { n, KEY_INT, NULL, d, lo, hi, offsetof(struct pmhc_config, f), rel, false }
-#define B(n, d, f, rel) { n, KEY_BOOL, NULL, d, 0, 1, offsetof(struct pmhc_config, f), rel, false }
+#define S(n, d, f, rel)                                                                                                \
+	{                                                                                                              \
+		n, KEY_STRING, d, 0, 0, 0, offsetof(struct pmhc_config, f), rel, false                                 \
+	}
+#define R(n, f)                                                                                                        \
+	{                                                                                                              \
+		n, KEY_STRING, NULL, 0, 0, 0, offsetof(struct pmhc_config, f), false, true                             \
+	}
+#define I(n, d, lo, hi, f, rel)                                                                                        \
+	{                                                                                                              \
+		n, KEY_INT, NULL, d, lo, hi, offsetof(struct pmhc_config, f), rel, false                               \
+	}
+#define B(n, d, f, rel)                                                                                                \
+	{                                                                                                              \
+		n, KEY_BOOL, NULL, d, 0, 1, offsetof(struct pmhc_config, f), rel, false                                \
+	}
 	S("kafka.brokers", "localhost:9092", kafka_brokers, false),
 	S("kafka.group_id", "pmhcd", kafka_group_id, false),
 	B("kafka.share_holds", 1, share_holds, false),
@@ -65,9 +77,8 @@ static const char *const structured[] = {
 };
 
 static const char *const owned_properties[] = {
-	"bootstrap.servers", "metadata.broker.list", "group.id", "enable.auto.commit",
-	"enable.auto.offset.store", "auto.offset.reset", "enable.partition.eof",
-	"key.serializer", "value.serializer",
+	"bootstrap.servers", "metadata.broker.list", "group.id",       "enable.auto.commit", "enable.auto.offset.store",
+	"auto.offset.reset", "enable.partition.eof", "key.serializer", "value.serializer",
 };
 
 bool pmhc_config_kafka_property_owned(const char *name)
@@ -119,10 +130,10 @@ static void check_unknown(config_setting_t *root, const char *file, struct pmhc_
 		for (const char *const *r = pmhc_rules_sections; *r && !rules_section; r++)
 			rules_section = strcmp(gname, *r) == 0;
 		if (rules_section)
-			continue;	/* rules_load.c checks these itself */
+			continue; /* rules_load.c checks these itself */
 		if (!config_setting_is_group(g)) {
 			pmhc_errlist_add(errs, file, config_setting_source_line(g),
-				"unknown setting '%s' (settings live in groups such as kafka { ... })", gname);
+					 "unknown setting '%s' (settings live in groups such as kafka { ... })", gname);
 			continue;
 		}
 		for (int j = 0; j < config_setting_length(g); j++) {
@@ -130,13 +141,14 @@ static void check_unknown(config_setting_t *root, const char *file, struct pmhc_
 			char full[256];
 			snprintf(full, sizeof full, "%s.%s", gname, config_setting_name(s));
 			if (!key_known(full))
-				pmhc_errlist_add(errs, file, config_setting_source_line(s), "unknown setting '%s'", full);
+				pmhc_errlist_add(errs, file, config_setting_source_line(s), "unknown setting '%s'",
+						 full);
 		}
 	}
 }
 
-static void load_key(const config_t *cf, const struct key *k, struct pmhc_config *cfg,
-		     const char *file, struct pmhc_errlist *errs)
+static void load_key(const config_t *cf, const struct key *k, struct pmhc_config *cfg, const char *file,
+		     struct pmhc_errlist *errs)
 {
 	config_setting_t *s = config_lookup(cf, k->name);
 	void *slot = (char *)cfg + k->offset;
@@ -214,10 +226,11 @@ static void load_kafka_properties(const config_t *cf, struct pmhc_config *cfg, c
 		snprintf(name, sizeof name, "%.*s", (int)(eq - p), p);
 		if (pmhc_config_kafka_property_owned(name)) {
 			pmhc_errlist_add(errs, file, line,
-				"kafka.properties[%d]: '%s' is set by pmhcd itself and cannot be overridden%s", i,
-				name,
-				strcmp(name, "group.id") == 0 ? " (use kafka.group_id)" :
-				strstr(name, "servers") || strstr(name, "broker") ? " (use kafka.brokers)" : "");
+					 "kafka.properties[%d]: '%s' is set by pmhcd itself and cannot be overridden%s",
+					 i, name,
+					 strcmp(name, "group.id") == 0                       ? " (use kafka.group_id)"
+					 : strstr(name, "servers") || strstr(name, "broker") ? " (use kafka.brokers)"
+											     : "");
 			continue;
 		}
 		cfg->kafka_properties[cfg->n_kafka_properties++] = strdup(p);
@@ -232,7 +245,7 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 	FILE *f = fopen(cfg->subject_key_file, "rb");
 	if (f == NULL) {
 		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s",
-			cfg->subject_key_file, strerror(errno));
+				 cfg->subject_key_file, strerror(errno));
 		return;
 	}
 	unsigned char buf[4096];
@@ -246,11 +259,12 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s': read error", cfg->subject_key_file);
 	else if (too_long)
 		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' is over 4 KiB; a key is 32 to 64 bytes",
-			cfg->subject_key_file);
+				 cfg->subject_key_file);
 	else if (n < 16)
 		pmhc_errlist_add(errs, file, 0,
-			"privacy.subject_key_file '%s' holds %zu bytes; use at least 16 random bytes "
-			"(e.g. head -c 32 /dev/urandom > FILE)", cfg->subject_key_file, n);
+				 "privacy.subject_key_file '%s' holds %zu bytes; use at least 16 random bytes "
+				 "(e.g. head -c 32 /dev/urandom > FILE)",
+				 cfg->subject_key_file, n);
 	else if ((cfg->subject_key = malloc(n)) != NULL) {
 		memcpy(cfg->subject_key, buf, n);
 		cfg->subject_key_len = n;
@@ -285,11 +299,13 @@ struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pm
 		else if (strstr(config_error_text(&cf), "include") != NULL)
 			/* libconfig does not say which file or where it looked. */
 			pmhc_errlist_add(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
-				config_error_line(&cf), "%s (an @include path is read from the directory of %s; "
-				"copy the file there)", config_error_text(&cf), path);
+					 config_error_line(&cf),
+					 "%s (an @include path is read from the directory of %s; "
+					 "copy the file there)",
+					 config_error_text(&cf), path);
 		else
 			pmhc_errlist_add(errs, config_error_file(&cf) ? config_error_file(&cf) : path,
-				config_error_line(&cf), "%s", config_error_text(&cf));
+					 config_error_line(&cf), "%s", config_error_text(&cf));
 		goto out;
 	}
 	check_unknown(config_root_setting(&cf), path, errs);
@@ -301,7 +317,8 @@ struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pm
 
 	enum pmhc_log_level lvl;
 	if (cfg->log_level && pmhc_log_level_parse(cfg->log_level, &lvl) != 0)
-		pmhc_errlist_add(errs, path, 0, "log.level '%s' must be one of debug, info, warn, error", cfg->log_level);
+		pmhc_errlist_add(errs, path, 0, "log.level '%s' must be one of debug, info, warn, error",
+				 cfg->log_level);
 
 	cfg->rules = pmhc_rules_load(&cf, path, errs);
 out:
@@ -313,8 +330,7 @@ out:
 	return cfg;
 }
 
-size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc_config *b,
-				  char *buf, size_t len)
+size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc_config *b, char *buf, size_t len)
 {
 	size_t used = 0, count = 0;
 	if (len > 0)
@@ -333,8 +349,8 @@ size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc
 			differs = *(const bool *)pa != *(const bool *)pb;
 		if (!differs)
 			continue;
-		int n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "%s%s",
-				 count ? "," : "", k->name);
+		int n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "%s%s", count ? "," : "",
+				 k->name);
 		if (n > 0)
 			used += (size_t)n;
 		count++;

@@ -18,8 +18,8 @@ struct pmhc_config {
 
 	char *kafka_brokers;
 	char *kafka_group_id;
-	bool share_holds;	/* learn the other instances' unit holds from their recommendations */
-	char **kafka_properties;	/* "name=value", already checked */
+	bool share_holds;        /* learn the other instances' unit holds from their recommendations */
+	char **kafka_properties; /* "name=value", already checked */
 	size_t n_kafka_properties;
 
 	char *pg_conninfo;
@@ -29,7 +29,7 @@ struct pmhc_config {
 	char *topic_recommendations, *topic_dlq, *topic_history;
 
 	char *subject_key_file;
-	unsigned char *subject_key;	/* the secret, never logged */
+	unsigned char *subject_key; /* the secret, never logged */
 	size_t subject_key_len;
 	bool store_narrative;
 
@@ -65,8 +65,7 @@ void pmhc_config_free(struct pmhc_config *cfg);
  * Names of the settings that differ between a and b but only take effect on a
  * restart (connections, topics, group), comma-separated into buf; 0 when none.
  */
-size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc_config *b,
-				  char *buf, size_t len);
+size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc_config *b, char *buf, size_t len);
 
 /* librdkafka properties pmhcd sets itself and refuses from kafka.properties. */
 bool pmhc_config_kafka_property_owned(const char *name);

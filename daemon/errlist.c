@@ -12,8 +12,7 @@ void pmhc_errlist_add(struct pmhc_errlist *errs, const char *file, int line, con
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	int n = line > 0 ? asprintf(&text, "%s:%d: %s", file, line, msg)
-			 : asprintf(&text, "%s: %s", file, msg);
+	int n = line > 0 ? asprintf(&text, "%s:%d: %s", file, line, msg) : asprintf(&text, "%s: %s", file, msg);
 	if (n < 0)
 		text = NULL;
 	char **grown = text ? realloc(errs->lines, (errs->n + 1) * sizeof *grown) : NULL;
@@ -36,5 +35,5 @@ void pmhc_errlist_clear(struct pmhc_errlist *errs)
 	for (size_t i = 0; i < errs->n; i++)
 		free(errs->lines[i]);
 	free(errs->lines);
-	*errs = (struct pmhc_errlist){0};
+	*errs = (struct pmhc_errlist){ 0 };
 }

@@ -19,8 +19,8 @@ static void explain_call(const struct pmhc_rules *rules, const Pmhc__V1__CallEve
 	pmhc_decide(rules, call, &d);
 	const struct pmhc_screening *s = &d.screening;
 
-	fprintf(out, "call %s/%s revision %u: source %s, nature code \"%s\" → %s\n", call->psap_id,
-		call->call_id, call->revision, pmhc_source_name((int)call->source), call->nature_code,
+	fprintf(out, "call %s/%s revision %u: source %s, nature code \"%s\" → %s\n", call->psap_id, call->call_id,
+		call->revision, pmhc_source_name((int)call->source), call->nature_code,
 		s->nature_mapped[0] ? s->nature_mapped : "(none)");
 	if (rep->status == PMHC_WIRE_DEGRADED)
 		fprintf(out, "  degraded on arrival: %s\n", rep->reason);
@@ -49,7 +49,9 @@ static void explain_call(const struct pmhc_rules *rules, const Pmhc__V1__CallEve
 			continue;
 		}
 		/* Which answers left it open, or which NOs ruled it out. */
-		const char *sep = st == PMHC_STATE_UNKNOWN ? " (not answered: " : st == PMHC_STATE_RULED_OUT ? " (answered no: " : NULL;
+		const char *sep = st == PMHC_STATE_UNKNOWN     ? " (not answered: "
+				  : st == PMHC_STATE_RULED_OUT ? " (answered no: "
+							       : NULL;
 		for (int q = 0; sep != NULL && q < PMHC_QUESTION_COUNT; q++) {
 			if (!(qs & (1u << q)))
 				continue;
@@ -90,8 +92,8 @@ static void explain_call(const struct pmhc_rules *rules, const Pmhc__V1__CallEve
 }
 
 /* One line → a call as the daemon would see it: through the wire checks. */
-static int explain_line(const struct pmhc_rules *rules, const char *line, const char *name,
-			unsigned long lineno, FILE *out)
+static int explain_line(const struct pmhc_rules *rules, const char *line, const char *name, unsigned long lineno,
+			FILE *out)
 {
 	enum json_tokener_error jerr;
 	json_object *obj = json_tokener_parse_verbose(line, &jerr);

@@ -28,8 +28,8 @@ void pmhc_holds_instance_name(char id[PMHC_INSTANCE_LEN])
 	snprintf(id, PMHC_INSTANCE_LEN, "%s/%ld/%lld", host, (long)getpid(), (long long)pmhc_wall_ms());
 }
 
-struct pmhc_holds *pmhc_holds_open(const struct pmhc_config *cfg, const char *instance, int timeout_ms,
-				   char *err, size_t errlen)
+struct pmhc_holds *pmhc_holds_open(const struct pmhc_config *cfg, const char *instance, int timeout_ms, char *err,
+				   size_t errlen)
 {
 	struct pmhc_holds *h = calloc(1, sizeof *h);
 	if (h == NULL) {
@@ -39,8 +39,8 @@ struct pmhc_holds *pmhc_holds_open(const struct pmhc_config *cfg, const char *in
 	snprintf(h->instance, sizeof h->instance, "%s", instance);
 	h->instance_len = strlen(h->instance);
 	h->hold_ms = cfg->rules->units.hold_ms;
-	h->reader = pmhc_kafka_reader_new(cfg, cfg->topic_recommendations, pmhc_wall_ms() - h->hold_ms, timeout_ms,
-					  err, errlen);
+	h->reader = pmhc_kafka_reader_new(cfg, cfg->topic_recommendations, pmhc_wall_ms() - h->hold_ms, timeout_ms, err,
+					  errlen);
 	if (h->reader == NULL) {
 		free(h);
 		return NULL;

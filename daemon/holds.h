@@ -31,8 +31,8 @@ void pmhc_holds_instance_name(char id[PMHC_INSTANCE_LEN]);
  * instance published. NULL with err filled when Kafka cannot be reached in
  * timeout_ms.
  */
-struct pmhc_holds *pmhc_holds_open(const struct pmhc_config *cfg, const char *instance, int timeout_ms,
-				   char *err, size_t errlen);
+struct pmhc_holds *pmhc_holds_open(const struct pmhc_config *cfg, const char *instance, int timeout_ms, char *err,
+				   size_t errlen);
 
 /* Applies up to max recommendations that have arrived, without waiting; returns how many. */
 size_t pmhc_holds_apply(struct pmhc_holds *h, struct pmhc_roster *roster, int max);

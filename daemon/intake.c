@@ -56,8 +56,8 @@ static char *keep(struct pmhc_batch *b, const char *s)
 static Pmhc__V1__CallEvent *decode_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_message_t *m)
 {
 	struct pmhc_wire_report rep;
-	Pmhc__V1__CallEvent *call = pmhc_wire_call(m->payload, m->len, (size_t)p->cfg->max_message_bytes,
-						   arrival_ms(m), &b->arena.pb, &rep);
+	Pmhc__V1__CallEvent *call = pmhc_wire_call(m->payload, m->len, (size_t)p->cfg->max_message_bytes, arrival_ms(m),
+						   &b->arena.pb, &rep);
 	if (call == NULL) {
 		pmhc_outbox_reject(p, b, m, rep.reason);
 		return NULL;
@@ -120,8 +120,7 @@ static void keep_units(struct pmhc_batch *b, const struct pmhc_rec_scratch *s, s
 }
 
 /* The call's row, its strings copied into the batch; false when out of memory (logged). */
-static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_message_t *m,
-		       const struct decided *x)
+static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_message_t *m, const struct decided *x)
 {
 	const struct pmhc_config *cfg = p->cfg;
 	struct pmhc_call_row row = {
@@ -144,8 +143,8 @@ static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_
 	keep_reasons(b, x, &row);
 	keep_units(b, &p->scratch, &row);
 	if (x->call->subject_key[0] != '\0')
-		row.has_subject_hash = pmhc_subject_hash(cfg->subject_key, cfg->subject_key_len,
-							 x->call->subject_key, row.subject_hash) == 0;
+		row.has_subject_hash = pmhc_subject_hash(cfg->subject_key, cfg->subject_key_len, x->call->subject_key,
+							 row.subject_hash) == 0;
 	if (x->call->call_taker_id != NULL && x->call->call_taker_id[0] != '\0')
 		row.has_call_taker_hash = pmhc_subject_hash(cfg->subject_key, cfg->subject_key_len,
 							    x->call->call_taker_id, row.call_taker_hash) == 0;

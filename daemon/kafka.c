@@ -104,8 +104,8 @@ rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *g
 }
 
 rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
-				    void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
-				    void *opaque, char *err, size_t errlen)
+				    void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque,
+				    char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
 	if (conf == NULL)
@@ -134,8 +134,7 @@ rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
 	return rk;
 }
 
-int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err,
-			 size_t errlen)
+int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err, size_t errlen)
 {
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
 	for (size_t i = 0; i < n; i++)
@@ -162,8 +161,8 @@ static rd_kafka_resp_err_t start_at_time(rd_kafka_t *rk, rd_kafka_topic_partitio
 	return e;
 }
 
-rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms,
-				  int timeout_ms, char *err, size_t errlen)
+rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int timeout_ms,
+				  char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
 	if (conf == NULL)
@@ -221,8 +220,7 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 		rd_kafka_destroy(rk);
 		return NULL;
 	}
-	rd_kafka_topic_partition_list_t *parts =
-		rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
 	for (int i = 0; i < md->topics[0].partition_cnt; i++)
 		rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id)->offset =
 			from_ms == PMHC_KAFKA_FROM_BEGINNING ? RD_KAFKA_OFFSET_BEGINNING : from_ms;
@@ -239,8 +237,7 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 	return rk;
 }
 
-rd_kafka_topic_partition_list_t *pmhc_kafka_end_offsets(rd_kafka_t *rk, int timeout_ms, char *err,
-							size_t errlen)
+rd_kafka_topic_partition_list_t *pmhc_kafka_end_offsets(rd_kafka_t *rk, int timeout_ms, char *err, size_t errlen)
 {
 	rd_kafka_topic_partition_list_t *parts = NULL;
 	rd_kafka_resp_err_t e = rd_kafka_assignment(rk, &parts);

@@ -27,13 +27,11 @@ rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *g
 
 /* An idempotent producer; dr_msg_cb runs from rd_kafka_poll() on the caller's thread. */
 rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
-				    void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
-				    void *opaque, char *err, size_t errlen);
+				    void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque,
+				    char *err, size_t errlen);
 
 /* Subscribes to topics; 0 or -1 with err filled. */
-int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err,
-			 size_t errlen);
-
+int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err, size_t errlen);
 
 
 /*
@@ -44,13 +42,12 @@ int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, ch
  * commits nothing. Waits up to timeout_ms for the topic's metadata.
  */
 #define PMHC_KAFKA_FROM_BEGINNING (-1)
-rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms,
-				  int timeout_ms, char *err, size_t errlen);
+rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int timeout_ms,
+				  char *err, size_t errlen);
 
 /*
  * The end offsets (high watermarks) of the reader's partitions as of now, so
  * the caller can tell when it has read everything that was there at start.
  */
-rd_kafka_topic_partition_list_t *pmhc_kafka_end_offsets(rd_kafka_t *rk, int timeout_ms, char *err,
-							size_t errlen);
+rd_kafka_topic_partition_list_t *pmhc_kafka_end_offsets(rd_kafka_t *rk, int timeout_ms, char *err, size_t errlen);
 #endif

@@ -30,8 +30,7 @@ int pmhc_log_level_parse(const char *name, enum pmhc_log_level *out)
 	return -1;
 }
 
-void pmhc_log_at(enum pmhc_log_level level, const char *file, int line,
-		 const char *fmt, ...)
+void pmhc_log_at(enum pmhc_log_level level, const char *file, int line, const char *fmt, ...)
 {
 	if (level < min_level)
 		return;
@@ -52,6 +51,6 @@ void pmhc_log_at(enum pmhc_log_level level, const char *file, int line,
 	va_start(ap, fmt);
 	vsnprintf(body, sizeof body, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s.%03ldZ level=%s src=%s:%d %s\n", when,
-		ts.tv_nsec / 1000000L, level_names[level], base, line, body);
+	fprintf(stderr, "%s.%03ldZ level=%s src=%s:%d %s\n", when, ts.tv_nsec / 1000000L, level_names[level], base,
+		line, body);
 }

@@ -23,8 +23,8 @@ int pmhc_log_level_parse(const char *name, enum pmhc_log_level *out);
  * fmt is the whole line after the fixed prefix: write it as
  * msg="what happened" key=value ...; values with spaces go in double quotes.
  */
-void pmhc_log_at(enum pmhc_log_level level, const char *file, int line,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void pmhc_log_at(enum pmhc_log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #define pmhc_debug(...) pmhc_log_at(PMHC_LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
 #define pmhc_info(...) pmhc_log_at(PMHC_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)

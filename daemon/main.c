@@ -29,6 +29,8 @@ static void on_hup(int sig)
 	signals_seen.reload = 1;
 }
 
+/* The text as it prints: the formatter leaves it be. */
+/* clang-format off */
 static const char usage_text[] =
 	"Usage: pmhcd --config FILE        run the daemon in the foreground\n"
 	"       pmhcd --check-config FILE  validate FILE, report every problem, exit\n"
@@ -94,6 +96,7 @@ static const char usage_text[] =
 	"Delivery: an input's Kafka offset is committed only after its rows are\n"
 	"committed in PostgreSQL (or, for rejected input, its DLQ copy is delivered\n"
 	"and recorded); a restart replays the rest, and replays change nothing.\n";
+/* clang-format on */
 
 static void usage(FILE *to)
 {
@@ -202,9 +205,7 @@ int main(int argc, char **argv)
 		case 'l': level = optarg; break;
 		case 'V': printf("pmhcd %s\n", PMHC_VERSION); return EX_OK;
 		case 'h': usage(stdout); return EX_OK;
-		default:
-			fprintf(stderr, "Try 'pmhcd --help'.\n");
-			return EX_USAGE;
+		default: fprintf(stderr, "Try 'pmhcd --help'.\n"); return EX_USAGE;
 		}
 	}
 	if (explain)

@@ -34,12 +34,11 @@ static bool resend_dlq(struct pipeline *p, rd_kafka_t *rk, const rd_kafka_messag
 	rd_kafka_headers_t *h = NULL;
 	rd_kafka_message_headers(m, &h);
 	rd_kafka_resp_err_t e = rd_kafka_producev(
-		rk, RD_KAFKA_V_RKT(m->rkt), RD_KAFKA_V_KEY(m->key, m->key_len),
-		RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		RD_KAFKA_V_HEADERS(h ? rd_kafka_headers_copy(h) : NULL), RD_KAFKA_V_OPAQUE(d),
-		RD_KAFKA_V_END);
-	pmhc_warn("msg=\"DLQ delivery failed; sending again\" error=\"%s\" resend=%s",
-		  rd_kafka_err2str(m->err), e ? rd_kafka_err2str(e) : "queued");
+		rk, RD_KAFKA_V_RKT(m->rkt), RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+		RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h ? rd_kafka_headers_copy(h) : NULL),
+		RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+	pmhc_warn("msg=\"DLQ delivery failed; sending again\" error=\"%s\" resend=%s", rd_kafka_err2str(m->err),
+		  e ? rd_kafka_err2str(e) : "queued");
 	p->st.dlq_resent++;
 	return e == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
@@ -77,15 +76,14 @@ void pmhc_outbox_close(struct pipeline *p)
 }
 
 /* Produce, waiting out a full local queue rather than dropping. */
-static rd_kafka_resp_err_t produce(struct pipeline *p, const char *topic, const void *key,
-				   size_t key_len, const void *val, size_t len,
-				   rd_kafka_headers_t *headers, struct delivery *d)
+static rd_kafka_resp_err_t produce(struct pipeline *p, const char *topic, const void *key, size_t key_len,
+				   const void *val, size_t len, rd_kafka_headers_t *headers, struct delivery *d)
 {
 	for (;;) {
-		rd_kafka_resp_err_t e = rd_kafka_producev(
-			p->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
-			RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+		rd_kafka_resp_err_t e =
+			rd_kafka_producev(p->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+					  RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					  RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			return e;
 		rd_kafka_poll(p->producer, QUEUE_FULL_WAIT_MS);
@@ -110,8 +108,8 @@ static rd_kafka_headers_t *dlq_headers(const char *topic, int32_t partition, int
  * Sends one rejected input to the DLQ with the pmhc-* headers of SPEC section 8.
  * Its delivery is awaited with the batch: the offset moves only once it landed.
  */
-static bool produce_dlq(struct pipeline *p, struct pmhc_batch *b, const struct pmhc_poison *x,
-			const void *key, size_t key_len)
+static bool produce_dlq(struct pipeline *p, struct pmhc_batch *b, const struct pmhc_poison *x, const void *key,
+			size_t key_len)
 {
 	struct delivery *d = pmhc_arena_alloc(&b->arena, sizeof *d);
 	if (d == NULL) {
@@ -132,8 +130,7 @@ static bool produce_dlq(struct pipeline *p, struct pmhc_batch *b, const struct p
 	return true;
 }
 
-void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_message_t *m,
-			const char *reason)
+void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_message_t *m, const char *reason)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
 	struct pmhc_rejected_row r = {
@@ -163,8 +160,8 @@ void pmhc_outbox_send_poison(struct pipeline *p, struct pmhc_batch *b)
 }
 
 /* The recommendation onto its topic, at once; its delivery is awaited with the batch. */
-void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const struct pmhc_rec_scratch *s,
-			 const char *key, size_t klen)
+void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const struct pmhc_rec_scratch *s, const char *key,
+			 size_t klen)
 {
 	const struct pmhc_config *cfg = p->cfg;
 	size_t need = pmhc__v1__recommendation__get_packed_size(&s->rec);

@@ -24,12 +24,11 @@ int pmhc_outbox_open(struct pipeline *p, char *err, size_t errlen);
 void pmhc_outbox_close(struct pipeline *p);
 
 /* The recommendation in s onto its topic, keyed by the call; its delivery is awaited with b. */
-void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const struct pmhc_rec_scratch *s,
-			 const char *key, size_t klen);
+void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const struct pmhc_rec_scratch *s, const char *key,
+			 size_t klen);
 
 /* Records m as rejected in b and sends it to the DLQ with reason. */
-void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_message_t *m,
-			const char *reason);
+void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_message_t *m, const char *reason);
 
 /* Rows PostgreSQL refused go to the DLQ like any rejected input, before the offsets move. */
 void pmhc_outbox_send_poison(struct pipeline *p, struct pmhc_batch *b);

@@ -196,8 +196,7 @@ static const char *partition_list(const rd_kafka_topic_partition_list_t *parts, 
 	return buf;
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	struct pipeline *p = opaque;
 	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
@@ -221,8 +220,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
 	char list[PARTITION_LIST_LEN];
 	pmhc_info("msg=\"partitions revoked\" count=%d partitions=%s drained=%s commit=\"%s\"", parts->cnt,
-		  partition_list(parts, list, sizeof list),
-		  done ? "yes" : "no (the next owner replays the rest)",
+		  partition_list(parts, list, sizeof list), done ? "yes" : "no (the next owner replays the rest)",
 		  e == RD_KAFKA_RESP_ERR__NO_OFFSET ? "nothing new" : rd_kafka_err2str(e));
 	if (coop)
 		rd_kafka_incremental_unassign(rk, parts);
@@ -238,15 +236,17 @@ static void log_stats(struct pipeline *p, const char *why)
 	size_t backlog = pmhc_writer_backlog(&p->w, &down);
 	unsigned long learned, read;
 	pmhc_holds_counts(p->holds, &learned, &read);
-	pmhc_info("msg=\"%s\" calls=%lu mh=%lu rejected=%lu dlq_resent=%lu degraded=%lu stale=%lu "
-		  "stale_skipped_in_memory=%lu stored=%lu recommendations=%lu recommendations_failed=%lu "
-		  "fallbacks=%lu unknown_nature_codes=%lu dispositions=%lu units=%zu unit_statuses=%lu unit_statuses_out_of_order=%lu "
-		  "unit_statuses_rejected=%lu holds_learned=%lu recommendations_read=%lu backlog_events=%zu db=%s "
-		  "paused=%s",
-		  why, p->st.calls, p->st.mh, p->st.rejected, p->st.dlq_resent, p->st.degraded, p->st.stale,
-		  p->st.stale_skipped, p->st.written, p->st.recs, p->st.recs_failed, p->st.fallbacks, p->st.unknown_nature,
-		  p->st.dispositions, pmhc_roster_size(p->roster), p->st.unit_statuses, p->st.units_out_of_order,
-		  p->st.units_rejected, learned, read, backlog, down ? "down" : "up", p->paused ? "yes" : "no");
+	pmhc_info(
+		"msg=\"%s\" calls=%lu mh=%lu rejected=%lu dlq_resent=%lu degraded=%lu stale=%lu "
+		"stale_skipped_in_memory=%lu stored=%lu recommendations=%lu recommendations_failed=%lu "
+		"fallbacks=%lu unknown_nature_codes=%lu dispositions=%lu units=%zu unit_statuses=%lu unit_statuses_out_of_order=%lu "
+		"unit_statuses_rejected=%lu holds_learned=%lu recommendations_read=%lu backlog_events=%zu db=%s "
+		"paused=%s",
+		why, p->st.calls, p->st.mh, p->st.rejected, p->st.dlq_resent, p->st.degraded, p->st.stale,
+		p->st.stale_skipped, p->st.written, p->st.recs, p->st.recs_failed, p->st.fallbacks,
+		p->st.unknown_nature, p->st.dispositions, pmhc_roster_size(p->roster), p->st.unit_statuses,
+		p->st.units_out_of_order, p->st.units_rejected, learned, read, backlog, down ? "down" : "up",
+		p->paused ? "yes" : "no");
 }
 
 static void log_stats_when_due(struct pipeline *p)
@@ -335,10 +335,13 @@ static bool open_memory(struct pipeline *p, int *rc)
 	if (p->mode != PMHC_MODE_LIVE)
 		return true;
 	int wait_ms = cfg->pg_start_timeout_s * MS_PER_S;
-	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, PMHC_KAFKA_FROM_BEGINNING, wait_ms, err, sizeof err) : NULL;
+	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, PMHC_KAFKA_FROM_BEGINNING, wait_ms,
+							    err, sizeof err)
+				    : NULL;
 	if (p->units_reader == NULL) {
-		pmhc_error("msg=\"Kafka unreachable at start\" error=\"%s\" hint=\"check kafka.brokers and that %s exists\"",
-			   p->roster ? err : "out of memory", cfg->topic_units);
+		pmhc_error(
+			"msg=\"Kafka unreachable at start\" error=\"%s\" hint=\"check kafka.brokers and that %s exists\"",
+			p->roster ? err : "out of memory", cfg->topic_units);
 		*rc = EX_UNAVAILABLE;
 		return false;
 	}

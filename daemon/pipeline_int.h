@@ -28,8 +28,8 @@
 struct pipeline_stats {
 	unsigned long calls, mh, rejected, degraded, stale, written, recs, recs_failed, dlq_resent;
 	unsigned long unit_statuses, units_out_of_order, units_rejected, fallbacks, dispositions;
-	unsigned long unknown_nature;	/* calls whose mapped nature code no table or alias knows */
-	unsigned long stale_skipped;	/* of stale: caught in memory, never re-published */
+	unsigned long unknown_nature; /* calls whose mapped nature code no table or alias knows */
+	unsigned long stale_skipped;  /* of stale: caught in memory, never re-published */
 };
 
 /* Backfill: which assigned partitions have been read to their end. */
@@ -44,19 +44,19 @@ struct pipeline {
 	struct backfill_progress bf;
 	struct pmhc_signals *sig;
 	rd_kafka_t *consumer, *producer;
-	rd_kafka_t *units_reader;	/* all of cad.units, outside the group */
+	rd_kafka_t *units_reader; /* all of cad.units, outside the group */
 	struct pmhc_roster *roster;
-	struct pmhc_holds *holds;	/* the other instances' unit holds; NULL when not shared */
-	char instance[PMHC_INSTANCE_LEN];	/* this process, on every recommendation it publishes */
-	struct pmhc_revcache *revisions;	/* what this process already decided */
+	struct pmhc_holds *holds;         /* the other instances' unit holds; NULL when not shared */
+	char instance[PMHC_INSTANCE_LEN]; /* this process, on every recommendation it publishes */
+	struct pmhc_revcache *revisions;  /* what this process already decided */
 	struct pmhc_writer w;
 	struct pmhc_batch *current;
 	bool paused;
-	size_t backlog_peak;	/* events queued for the writer at most since the last trim */
+	size_t backlog_peak; /* events queued for the writer at most since the last trim */
 	struct pipeline_stats st;
 	int64_t started_ms, last_stats_ms;
 	struct pmhc_rec_scratch scratch;
-	uint8_t *packbuf;	/* outbox.c: a recommendation, packed */
+	uint8_t *packbuf; /* outbox.c: a recommendation, packed */
 	size_t packcap;
 };
 

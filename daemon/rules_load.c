@@ -31,8 +31,7 @@ const char *loader_file_of(struct loader *ld, const config_setting_t *s)
 }
 
 /* Refuses members of a group not in allowed: a typo must not silently drop a condition. */
-void loader_check_members(struct loader *ld, const config_setting_t *g, const char *what,
-			  const char *const *allowed)
+void loader_check_members(struct loader *ld, const config_setting_t *g, const char *what, const char *const *allowed)
 {
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
@@ -65,8 +64,7 @@ static const char *known_flags(void)
 }
 
 /* A list of flag names → mask; an empty list is an error unless allow_empty. */
-pmhc_flagset loader_flag_list_ex(struct loader *ld, const config_setting_t *s, const char *what,
-				 bool allow_empty)
+pmhc_flagset loader_flag_list_ex(struct loader *ld, const config_setting_t *s, const char *what, bool allow_empty)
 {
 	if (!loader_is_string_list(s)) {
 		ERR(ld, s, "%s must be a list of flags, e.g. [ \"MH\", \"WEAPON\" ]", what);
@@ -107,16 +105,17 @@ uint32_t loader_source_list(struct loader *ld, const config_setting_t *s, const 
 		const char *name = config_setting_get_string_elem(s, i);
 		int src;
 		if (name == NULL || pmhc_source_parse(name, &src) != 0)
-			ERR(ld, s, "%s: unknown source '%s' (known: 911, 988, ADMIN, OFFICER_INITIATED, TEXT, "
-				   "UNSPECIFIED)", what, name ? name : "?");
+			ERR(ld, s,
+			    "%s: unknown source '%s' (known: 911, 988, ADMIN, OFFICER_INITIATED, TEXT, "
+			    "UNSPECIFIED)",
+			    what, name ? name : "?");
 		else
 			sources |= 1u << src;
 	}
 	return sources;
 }
 
-struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file,
-				   struct pmhc_errlist *errs)
+struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file, struct pmhc_errlist *errs)
 {
 	struct loader ld = { file, errs, pmhc_errlist_count(errs) };
 	struct pmhc_rules *r = pmhc_rules_default();

@@ -20,7 +20,6 @@ extern const char *const pmhc_rules_sections[];
  * Builds and seals the rules from cf. Every problem goes to errs as
  * "FILE:LINE: reason"; NULL when there was any.
  */
-struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file,
-				   struct pmhc_errlist *errs);
+struct pmhc_rules *pmhc_rules_load(const config_t *cf, const char *file, struct pmhc_errlist *errs);
 
 #endif

@@ -20,8 +20,8 @@
 /* Room for every Response name in a message: 136 characters for the nine today. */
 #define RESPONSE_NAMES_LEN 512
 
-static const char *const rule_members[] = { "id",     "all",    "any",      "none",          "ruled_out",
-					    "unknown", "source", "nature", "response", "dispatch_code", NULL };
+static const char *const rule_members[] = { "id",     "all",    "any",      "none",          "ruled_out", "unknown",
+					    "source", "nature", "response", "dispatch_code", NULL };
 
 /* The flags some screening question stands behind, "MH, SUD, ...". */
 static const char *questioned_flags(void)
@@ -76,8 +76,8 @@ static bool same_condition(const struct pmhc_rule *a, const struct pmhc_rule *b)
 	if (a->has_all != b->has_all || a->has_any != b->has_any || a->has_none != b->has_none ||
 	    a->has_ruled_out != b->has_ruled_out || a->has_unknown != b->has_unknown || a->all != b->all ||
 	    a->any != b->any || a->none != b->none || a->ruled_out != b->ruled_out || a->unknown != b->unknown ||
-	    a->sources != b->sources ||
-	    (a->nature_codes == NULL) != (b->nature_codes == NULL) || a->n_nature_codes != b->n_nature_codes)
+	    a->sources != b->sources || (a->nature_codes == NULL) != (b->nature_codes == NULL) ||
+	    a->n_nature_codes != b->n_nature_codes)
 		return false;
 	/* Both lists are kept sorted, so equal sets compare equal element by element. */
 	for (size_t i = 0; i < a->n_nature_codes; i++)
@@ -132,8 +132,9 @@ static void rule_states(struct loader *ld, const config_setting_t *g, struct pmh
 		pmhc_flagset unasked = set & (pmhc_flagset)~pmhc_questioned_flags();
 		for (int f = 0; f < PMHC_FLAG_COUNT; f++)
 			if (unasked & PMHC_BIT(f))
-				ERR(ld, s, "%s: %s: no screening question stands behind %s, so it is raised or not, "
-					   "never ruled out or unknown (flags with a question: %s)",
+				ERR(ld, s,
+				    "%s: %s: no screening question stands behind %s, so it is raised or not, "
+				    "never ruled out or unknown (flags with a question: %s)",
 				    what, state_parts[p], pmhc_flag_name((enum pmhc_flag)f), questioned_flags());
 		if (p == 0) {
 			rule->has_ruled_out = true;
@@ -166,8 +167,7 @@ static void rule_contradictions(struct loader *ld, const config_setting_t *g, co
 				    pmhc_flag_name((enum pmhc_flag)f), clash[c].a, clash[c].b);
 	pmhc_flagset never_raised = rule->ruled_out | rule->unknown | rule->none;
 	if (rule->has_any && rule->any != 0 && (rule->any & (pmhc_flagset)~never_raised) == 0)
-		ERR(ld, g, "%s can never match: every flag in 'any' is also in 'none', 'ruled_out' or 'unknown'",
-		    what);
+		ERR(ld, g, "%s can never match: every flag in 'any' is also in 'none', 'ruled_out' or 'unknown'", what);
 }
 
 /* The nature codes s lists, normalized and sorted, so that same_condition compares them as sets. */
@@ -181,8 +181,8 @@ static void rule_nature(struct loader *ld, const config_setting_t *s, struct pmh
 		const char *v = config_setting_get_string_elem(s, i);
 		char code[PMHC_CODE_MAX];
 		if (v == NULL || pmhc_code_normalize(v, code, sizeof code) != 0 || code[0] == '\0')
-			ERR(ld, s, "%s: nature code %d must be a non-empty string under %d characters", what,
-			    i + 1, PMHC_CODE_MAX);
+			ERR(ld, s, "%s: nature code %d must be a non-empty string under %d characters", what, i + 1,
+			    PMHC_CODE_MAX);
 		else
 			rule->nature_codes[rule->n_nature_codes++] = strdup(code);
 	}
@@ -252,7 +252,8 @@ static void check_duplicate_id(struct loader *ld, const struct pmhc_rule *rules,
 	for (size_t j = 0; j < i && rule->id; j++)
 		if (rules[j].id && strcmp(rules[j].id, rule->id) == 0)
 			pmhc_errlist_add(ld->errs, ld->file, rule->line,
-					  "flowchart: duplicate rule id '%s' (first at line %d)", rule->id, rules[j].line);
+					 "flowchart: duplicate rule id '%s' (first at line %d)", rule->id,
+					 rules[j].line);
 }
 
 /* Rule i has the condition of an earlier one, which always matches first. */
@@ -262,9 +263,9 @@ static void check_same_condition(struct loader *ld, const struct pmhc_rule *rule
 	for (size_t j = 0; j < i; j++)
 		if (!broken[j] && same_condition(&rules[j], rule)) {
 			pmhc_errlist_add(ld->errs, ld->file, rule->line,
-					  "flowchart rule '%s' can never match: its condition is the same as rule "
-					  "'%s' at line %d", rule->id ? rule->id : "?", rules[j].id ? rules[j].id : "?",
-					  rules[j].line);
+					 "flowchart rule '%s' can never match: its condition is the same as rule "
+					 "'%s' at line %d",
+					 rule->id ? rule->id : "?", rules[j].id ? rules[j].id : "?", rules[j].line);
 			break;
 		}
 }
@@ -283,9 +284,10 @@ static void check_rules(struct loader *ld, const struct pmhc_rule *rules, const 
 			continue;
 		if (catch_all != NULL) {
 			pmhc_errlist_add(ld->errs, ld->file, rule->line,
-					  "flowchart rule '%s' can never match: rule '%s' at line %d before it has no "
-					  "condition", rule->id ? rule->id : "?", catch_all->id ? catch_all->id : "?",
-					  catch_all->line);
+					 "flowchart rule '%s' can never match: rule '%s' at line %d before it has no "
+					 "condition",
+					 rule->id ? rule->id : "?", catch_all->id ? catch_all->id : "?",
+					 catch_all->line);
 			continue;
 		}
 		check_same_condition(ld, rules, broken, i);
@@ -294,9 +296,9 @@ static void check_rules(struct loader *ld, const struct pmhc_rule *rules, const 
 	}
 	if (n > 0 && !broken[n - 1] && !pmhc_rule_is_catch_all(&rules[n - 1]))
 		pmhc_errlist_add(ld->errs, ld->file, rules[n - 1].line,
-				  "flowchart: the last rule '%s' has a condition; the last rule must be the "
-				  "unconditional catch-all (only id, response and dispatch_code)",
-				  rules[n - 1].id ? rules[n - 1].id : "?");
+				 "flowchart: the last rule '%s' has a condition; the last rule must be the "
+				 "unconditional catch-all (only id, response and dispatch_code)",
+				 rules[n - 1].id ? rules[n - 1].id : "?");
 }
 
 void rules_load_flowchart(struct loader *ld, const config_setting_t *list, struct pmhc_rules *r)

@@ -32,7 +32,7 @@ struct loader {
 	const char *file;
 	struct pmhc_errlist *errs;
 	size_t errs_before;
-	char included[LOADER_PATH_LEN];	/* the path of an @include'd file, for its messages */
+	char included[LOADER_PATH_LEN]; /* the path of an @include'd file, for its messages */
 };
 
 /* One problem, reported as FILE:LINE of setting s (the file's own line 0 when s is NULL). */
@@ -53,11 +53,9 @@ static inline bool loader_is_string_list(const config_setting_t *s)
 /* The file setting s came from, as a message should name it (see rules_load.c). */
 const char *loader_file_of(struct loader *ld, const config_setting_t *s);
 /* Refuses members of a group not in allowed (NULL-terminated). */
-void loader_check_members(struct loader *ld, const config_setting_t *g, const char *what,
-			  const char *const *allowed);
+void loader_check_members(struct loader *ld, const config_setting_t *g, const char *what, const char *const *allowed);
 /* A list of flag names → mask; an empty list is an error unless allow_empty. */
-pmhc_flagset loader_flag_list_ex(struct loader *ld, const config_setting_t *s, const char *what,
-				 bool allow_empty);
+pmhc_flagset loader_flag_list_ex(struct loader *ld, const config_setting_t *s, const char *what, bool allow_empty);
 /* A non-empty list of flag names → mask; 0 with an error otherwise. */
 pmhc_flagset loader_flag_list(struct loader *ld, const config_setting_t *s, const char *what);
 /* A non-empty list of call sources → a bit per CallSource number; 0 with an error otherwise. */

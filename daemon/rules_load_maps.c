@@ -10,10 +10,10 @@
 
 /* What one map is called in the config and how its entries are checked. */
 struct map_spec {
-	const char *what;		/* the setting, for messages */
-	const char *key;		/* the member naming the code */
-	const char *const *members;	/* the members an entry may have */
-	bool premise;			/* premise flags: may not raise MH, must raise something */
+	const char *what;           /* the setting, for messages */
+	const char *key;            /* the member naming the code */
+	const char *const *members; /* the members an entry may have */
+	bool premise;               /* premise flags: may not raise MH, must raise something */
 };
 
 static const char *const map_members_nature[] = { "code", "flags", NULL };
@@ -21,16 +21,14 @@ static const char *const map_members_table[] = { "code", "flags", NULL };
 static const char *const map_members_premise[] = { "flag", "flags", NULL };
 static const char *const alias_members[] = { "from", "to", NULL };
 static const char *const sharing_members[] = { "flags", "narrative", NULL };
-static const char *const screening_members[] = { "nature_codes", "premise_flags", "aliases", "code_table",
-						 NULL };
+static const char *const screening_members[] = { "nature_codes", "premise_flags", "aliases", "code_table", NULL };
 
 static const struct map_spec nature_codes_spec = { "screening.nature_codes", "code", map_members_nature, false };
 static const struct map_spec premise_flags_spec = { "screening.premise_flags", "flag", map_members_premise, true };
 static const struct map_spec code_table_spec = { "screening.code_table", "code", map_members_table, false };
 
 /* A string member of g, normalized as a code (trimmed, upper-case); NULL with an error. */
-static char *code_member(struct loader *ld, const config_setting_t *g, const char *name,
-			 const char *what)
+static char *code_member(struct loader *ld, const config_setting_t *g, const char *name, const char *what)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 	const char *v = s ? config_setting_get_string(s) : NULL;
@@ -72,8 +70,10 @@ static char *map_entry(struct loader *ld, const config_setting_t *g, int i, cons
 		return NULL;
 	}
 	if (spec->premise && (*flags & PMHC_BIT(PMHC_F_MH))) {
-		ERR(ld, g, "%s: premise flag %s may not raise MH: a location's history alone never "
-			   "makes a call a mental-health call", what, code);
+		ERR(ld, g,
+		    "%s: premise flag %s may not raise MH: a location's history alone never "
+		    "makes a call a mental-health call",
+		    what, code);
 		free(code);
 		return NULL;
 	}
@@ -228,8 +228,8 @@ void rules_load_sharing(struct loader *ld, const config_setting_t *g, struct pmh
 	if (s != NULL) {
 		/* An empty list is allowed here: a center may share no flags at all. */
 		r->share_flags = config_setting_length(s) == 0 && loader_is_string_list(s)
-				       ? 0
-				       : loader_flag_list(ld, s, "sharing.flags");
+					 ? 0
+					 : loader_flag_list(ld, s, "sharing.flags");
 	}
 	if ((s = config_setting_get_member(g, "narrative")) != NULL) {
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)

@@ -26,8 +26,8 @@ struct chains_seen {
 };
 
 /* A whole number of seconds in lo..hi, or an error. */
-static void seconds_member(struct loader *ld, const config_setting_t *g, const char *name, long long lo,
-			   long long hi, int64_t *out_ms)
+static void seconds_member(struct loader *ld, const config_setting_t *g, const char *name, long long lo, long long hi,
+			   int64_t *out_ms)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 	if (s == NULL)
@@ -46,8 +46,10 @@ static int unit_kind(struct loader *ld, const config_setting_t *s, const char *n
 {
 	int k;
 	if (name == NULL || pmhc_unit_kind_parse(name, &k) != 0) {
-		ERR(ld, s, "%s: unknown unit kind '%s' (known: PATROL, CIT_OFFICER, CO_RESPONDER, "
-			   "MOBILE_CRISIS, EMS)", what, name ? name : "?");
+		ERR(ld, s,
+		    "%s: unknown unit kind '%s' (known: PATROL, CIT_OFFICER, CO_RESPONDER, "
+		    "MOBILE_CRISIS, EMS)",
+		    what, name ? name : "?");
 		return 0;
 	}
 	return k;
@@ -86,7 +88,7 @@ static void read_chain(struct loader *ld, const config_setting_t *then, int kind
 		if (f != 0 && dup)
 			ERR(ld, then, "%s: %s: %s appears twice or stands in for itself", what,
 			    pmhc_unit_kind_name(kind), pmhc_unit_kind_name(f));
-		else if (f != 0 && n < PMHC_UNIT_KINDS - 1)	/* the last slot stays 0, the end */
+		else if (f != 0 && n < PMHC_UNIT_KINDS - 1) /* the last slot stays 0, the end */
 			chain[n++] = f;
 	}
 }
@@ -130,8 +132,10 @@ static void load_fallback(struct loader *ld, const config_setting_t *e, int i, s
 	/* For a source an empty chain says "no fallback for these calls"; the default
 	 * chain is left out instead. */
 	if (!loader_is_string_list(then) || (config_setting_length(then) == 0 && ss == NULL)) {
-		ERR(ld, then ? then : e, "%s: %s: 'then' must be a non-empty list of unit kinds (leave the "
-				     "entry out for no fallback)", what, pmhc_unit_kind_name(kind));
+		ERR(ld, then ? then : e,
+		    "%s: %s: 'then' must be a non-empty list of unit kinds (leave the "
+		    "entry out for no fallback)",
+		    what, pmhc_unit_kind_name(kind));
 		return;
 	}
 	int chain[PMHC_UNIT_KINDS] = { 0 };

@@ -81,8 +81,8 @@ static void notice_to_log(void *arg, const PGresult *r)
 	/* NOTICE is chatter such as "already exists, skipping"; INFO is what someone asked to see. */
 	sev = sev ? sev : "NOTICE";
 	enum pmhc_log_level level = strcmp(sev, "WARNING") == 0 ? PMHC_LOG_WARN
-				    : strcmp(sev, "INFO") == 0	 ? PMHC_LOG_INFO
-								 : PMHC_LOG_DEBUG;
+				    : strcmp(sev, "INFO") == 0  ? PMHC_LOG_INFO
+								: PMHC_LOG_DEBUG;
 	pmhc_log_at(level, __FILE__, __LINE__, "msg=\"PostgreSQL: %s\" severity=%s sqlstate=%s", line, sev,
 		    state ? state : "-");
 }
@@ -96,10 +96,10 @@ static PGconn *connect_once(const char *conninfo)
 	 * by keepalives and the TCP user timeout within about 30 s, not after
 	 * the kernel's two hours; over a Unix socket they do not apply.
 	 */
-	const char *kw[] = { "application_name", "connect_timeout", "keepalives_idle", "keepalives_interval",
-			     "keepalives_count", "tcp_user_timeout", "dbname", NULL };
-	const char *val[] = { "pmhcd", CONNECT_TIMEOUT_S, KEEPALIVES_IDLE_S, KEEPALIVES_INTERVAL_S,
-			      KEEPALIVES_COUNT, TCP_USER_TIMEOUT_MS, conninfo, NULL };
+	const char *kw[] = { "application_name", "connect_timeout",  "keepalives_idle", "keepalives_interval",
+			     "keepalives_count", "tcp_user_timeout", "dbname",          NULL };
+	const char *val[] = { "pmhcd",          CONNECT_TIMEOUT_S,   KEEPALIVES_IDLE_S, KEEPALIVES_INTERVAL_S,
+			      KEEPALIVES_COUNT, TCP_USER_TIMEOUT_MS, conninfo,          NULL };
 	PGconn *conn = PQconnectdbParams(kw, val, 1);
 	if (conn != NULL)
 		PQsetNoticeReceiver(conn, notice_to_log, NULL);
@@ -125,12 +125,12 @@ static void limit_lock_waits(PGconn *conn)
 	r = PQexec(conn, SQL_SET_LOCK_TIMEOUT);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		pmhc_warn("msg=\"lock_timeout not set; a lock on pmhcd's tables will hold the writer silently\" "
-			  "error=\"%s\"", store_pq_error(conn));
+			  "error=\"%s\"",
+			  store_pq_error(conn));
 	PQclear(r);
 }
 
-struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,
-				   const volatile sig_atomic_t *stop)
+struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s, const volatile sig_atomic_t *stop)
 {
 	const struct store_statements *sql = store_statements();
 	if (sql == NULL) {
@@ -160,8 +160,8 @@ struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,
 			free(s);
 			return NULL;
 		}
-		pmhc_warn("msg=\"PostgreSQL unreachable; retrying\" attempt=%d retry_in_ms=%ld error=\"%s\"",
-			  attempt, backoff, store_pq_error(s->conn));
+		pmhc_warn("msg=\"PostgreSQL unreachable; retrying\" attempt=%d retry_in_ms=%ld error=\"%s\"", attempt,
+			  backoff, store_pq_error(s->conn));
 		PQfinish(s->conn);
 		s->conn = NULL;
 		pmhc_sleep_ms(backoff);
@@ -248,8 +248,8 @@ void store_note_failure(struct pmhc_store *s, const PGresult *r)
  */
 bool store_rows_at_fault(const char *sqlstate)
 {
-	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 ||
-	       strcmp(sqlstate, "54000") == 0 || strcmp(sqlstate, "P0001") == 0;
+	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 || strcmp(sqlstate, "54000") == 0 ||
+	       strcmp(sqlstate, "P0001") == 0;
 }
 
 /*
@@ -313,8 +313,7 @@ bool store_exec(struct pmhc_store *s, const char *sql)
 	return r != NULL;
 }
 
-int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
-			   struct pmhc_store_result *res)
+int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res)
 {
 	res->applied = res->stale = 0;
 	if (b->n_calls == 0 && b->n_dispositions == 0) {

@@ -37,10 +37,10 @@ struct pmhc_call_row {
 	const char *summary;
 	bool has_subject_hash;
 	unsigned char subject_hash[PMHC_SUBJECT_HASH_LEN];
-	bool has_call_taker_hash;	/* the call-taker id, keyed like the subject: never stored in clear */
+	bool has_call_taker_hash; /* the call-taker id, keyed like the subject: never stored in clear */
 	unsigned char call_taker_hash[PMHC_SUBJECT_HASH_LEN];
-	bool nature_known;		/* the code table or an alias knows the mapped nature code */
-	char answers[PMHC_QUESTION_COUNT + 1];	/* pmhc_answers_text: what the decision was made on */
+	bool nature_known;                     /* the code table or an alias knows the mapped nature code */
+	char answers[PMHC_QUESTION_COUNT + 1]; /* pmhc_answers_text: what the decision was made on */
 	bool store_narrative;
 	bool backfilled;
 	int32_t partition;
@@ -66,8 +66,8 @@ struct pmhc_disposition_row {
 };
 
 struct pmhc_store_result {
-	size_t applied;		/* rows that stored a new revision */
-	size_t stale;		/* revisions at or below the stored one: nothing changed */
+	size_t applied; /* rows that stored a new revision */
+	size_t stale;   /* revisions at or below the stored one: nothing changed */
 };
 
 struct pmhc_store;
@@ -76,8 +76,7 @@ struct pmhc_store;
  * Connects, retrying with capped backoff for up to timeout_s seconds (or until
  * *stop is set). NULL when it never got through; the last error is logged.
  */
-struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s,
-				   const volatile sig_atomic_t *stop);
+struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s, const volatile sig_atomic_t *stop);
 void pmhc_store_close(struct pmhc_store *s);
 
 /* Applies the embedded migrations not yet recorded in pmhc.schema_migrations. */
@@ -117,8 +116,7 @@ struct pmhc_store_batch {
  * 54000, or P0001 from a trigger's check (pmhc_store_last_error() says why; a
  * batch of more than one event is logged).
  */
-int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b,
-			   struct pmhc_store_result *res);
+int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res);
 
 /* Whether the last write failed because the server is unreachable (retry later). */
 bool pmhc_store_connection_lost(const struct pmhc_store *s);

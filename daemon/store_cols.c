@@ -58,6 +58,8 @@ static size_t sb_flags(struct pmhc_sbuf *b, pmhc_flagset flags)
  * The function prefix_name that makes a column's value: b is the buffer, row
  * the row (of type row_type), locals what its table's values also use.
  */
+/* The column tables read as tables, one column a line: the formatter leaves them be. */
+/* clang-format off */
 #define PUT(prefix, row_type, locals, name, value)                              \
 	static size_t prefix##_##name(struct pmhc_sbuf *b, const void *r)       \
 	{                                                                       \
@@ -180,6 +182,7 @@ TABLE(store_unit_cols, UNIT_COLUMNS(UNIT_COL));
 #define REJECTED_COL(name, type, as, in, value) COL_ENTRY(rejected, name, type, as, in)
 REJECTED_COLUMNS(REJECTED_PUT)
 TABLE(store_rejected_cols, REJECTED_COLUMNS(REJECTED_COL));
+/* clang-format on */
 
 #undef OWN
 #undef DEC
@@ -234,25 +237,19 @@ __attribute__((format(printf, 2, 3))) static void add(struct text *t, const char
 static void converted(struct text *t, enum store_as as, const char *ref)
 {
 	switch (as) {
-	case STORE_AS_TEXT:
-		add(t, "%s", ref);
-		break;
-	case STORE_AS_TIMESTAMP:
-		add(t, SQL_AS_TIMESTAMP, ref);
-		break;
-	case STORE_AS_BYTEA:
-		add(t, SQL_AS_BYTEA, ref);
-		break;
+	case STORE_AS_TEXT: add(t, "%s", ref); break;
+	case STORE_AS_TIMESTAMP: add(t, SQL_AS_TIMESTAMP, ref); break;
+	case STORE_AS_BYTEA: add(t, SQL_AS_BYTEA, ref); break;
 	}
 }
 
 /* What a list says of each column. */
 enum form {
-	NAMES,		/* psap_id */
-	DEFS,		/* psap_id text: a staging table's columns */
-	VALUES,		/* to_timestamp(received_at / 1000.0): the staged column converted */
-	PARAMS,		/* to_timestamp($3::bigint / 1000.0): the parameter converted */
-	UPDATES,	/* rule_id = EXCLUDED.rule_id, for the columns outside the key */
+	NAMES,   /* psap_id */
+	DEFS,    /* psap_id text: a staging table's columns */
+	VALUES,  /* to_timestamp(received_at / 1000.0): the staged column converted */
+	PARAMS,  /* to_timestamp($3::bigint / 1000.0): the parameter converted */
+	UPDATES, /* rule_id = EXCLUDED.rule_id, for the columns outside the key */
 };
 
 /* Room for one column list: the longest, the calls' updates, is about 1 kB. */
@@ -277,26 +274,16 @@ static const char *list(struct list *l, const struct store_cols *t, unsigned in,
 			continue;
 		add(&out, "%s", k++ > 0 ? ", " : "");
 		char param[PARAM_LEN];
-		if (c->as == STORE_AS_TIMESTAMP)	/* the division wants a number, not an untyped parameter */
+		if (c->as == STORE_AS_TIMESTAMP) /* the division wants a number, not an untyped parameter */
 			snprintf(param, sizeof param, "$%zu::%s", k, c->type);
 		else
 			snprintf(param, sizeof param, "$%zu", k);
 		switch (form) {
-		case NAMES:
-			add(&out, "%s", c->name);
-			break;
-		case DEFS:
-			add(&out, "%s %s", c->name, c->type);
-			break;
-		case VALUES:
-			converted(&out, c->as, c->name);
-			break;
-		case PARAMS:
-			converted(&out, c->as, param);
-			break;
-		case UPDATES:
-			add(&out, "%s = EXCLUDED.%s", c->name, c->name);
-			break;
+		case NAMES: add(&out, "%s", c->name); break;
+		case DEFS: add(&out, "%s %s", c->name, c->type); break;
+		case VALUES: converted(&out, c->as, c->name); break;
+		case PARAMS: converted(&out, c->as, param); break;
+		case UPDATES: add(&out, "%s = EXCLUDED.%s", c->name, c->name); break;
 		}
 	}
 	*cut |= out.cut;
@@ -323,10 +310,9 @@ static bool build_calls(struct store_statements *q)
 	bool ok = statement(q->stage_calls, SQL_STAGE_CALLS, list(&l[2], t, STORE_STAGED, 0, DEFS, &cut)) &&
 		  statement(q->copy_calls, SQL_COPY_CALLS, calls) &&
 		  statement(q->copy_decisions, SQL_COPY_DECISIONS, decisions) &&
-		  statement(q->move_calls, SQL_MOVE_CALLS,
-			    calls, list(&l[3], t, STORE_IN_TABLE, 0, VALUES, &cut),
-			    list(&l[4], t, STORE_IN_TABLE, STORE_TABLE_KEY, UPDATES, &cut),
-			    decisions, list(&l[5], t, STORE_IN_DECISIONS, 0, VALUES, &cut),
+		  statement(q->move_calls, SQL_MOVE_CALLS, calls, list(&l[3], t, STORE_IN_TABLE, 0, VALUES, &cut),
+			    list(&l[4], t, STORE_IN_TABLE, STORE_TABLE_KEY, UPDATES, &cut), decisions,
+			    list(&l[5], t, STORE_IN_DECISIONS, 0, VALUES, &cut),
 			    list(&l[6], t, STORE_IN_DECISIONS, STORE_DECISIONS_KEY, UPDATES, &cut));
 	return ok && !cut;
 }
@@ -337,12 +323,12 @@ static bool build_dispositions(struct store_statements *q)
 	struct list l[4];
 	bool cut = false;
 	const char *names = list(&l[0], t, STORE_IN_TABLE, 0, NAMES, &cut);
-	bool ok = statement(q->stage_dispositions, SQL_STAGE_DISPOSITIONS,
-			    list(&l[1], t, STORE_STAGED, 0, DEFS, &cut)) &&
-		  statement(q->copy_dispositions, SQL_COPY_DISPOSITIONS, names) &&
-		  statement(q->move_dispositions, SQL_MOVE_DISPOSITIONS,
-			    names, list(&l[2], t, STORE_IN_TABLE, 0, VALUES, &cut),
-			    list(&l[3], t, STORE_IN_TABLE, STORE_TABLE_KEY, UPDATES, &cut));
+	bool ok =
+		statement(q->stage_dispositions, SQL_STAGE_DISPOSITIONS, list(&l[1], t, STORE_STAGED, 0, DEFS, &cut)) &&
+		statement(q->copy_dispositions, SQL_COPY_DISPOSITIONS, names) &&
+		statement(q->move_dispositions, SQL_MOVE_DISPOSITIONS, names,
+			  list(&l[2], t, STORE_IN_TABLE, 0, VALUES, &cut),
+			  list(&l[3], t, STORE_IN_TABLE, STORE_TABLE_KEY, UPDATES, &cut));
 	return ok && !cut;
 }
 
@@ -351,12 +337,11 @@ static bool build_inserts(struct store_statements *q)
 	struct list l[4];
 	bool cut = false;
 	const struct store_cols *u = &store_unit_cols, *r = &store_rejected_cols;
-	bool ok = statement(q->insert_unit_status, SQL_INSERT_UNIT_STATUS,
-			    list(&l[0], u, STORE_IN_TABLE, 0, NAMES, &cut),
-			    list(&l[1], u, STORE_IN_TABLE, 0, PARAMS, &cut)) &&
-		  statement(q->insert_rejected, SQL_INSERT_REJECTED,
-			    list(&l[2], r, STORE_IN_TABLE, 0, NAMES, &cut),
-			    list(&l[3], r, STORE_IN_TABLE, 0, PARAMS, &cut));
+	bool ok =
+		statement(q->insert_unit_status, SQL_INSERT_UNIT_STATUS, list(&l[0], u, STORE_IN_TABLE, 0, NAMES, &cut),
+			  list(&l[1], u, STORE_IN_TABLE, 0, PARAMS, &cut)) &&
+		statement(q->insert_rejected, SQL_INSERT_REJECTED, list(&l[2], r, STORE_IN_TABLE, 0, NAMES, &cut),
+			  list(&l[3], r, STORE_IN_TABLE, 0, PARAMS, &cut));
 	return ok && !cut;
 }
 

@@ -26,26 +26,26 @@
 
 /* How a column's text becomes the real column's type. */
 enum store_as {
-	STORE_AS_TEXT,		/* as it is: PostgreSQL's input function reads it */
-	STORE_AS_TIMESTAMP,	/* milliseconds since the epoch */
-	STORE_AS_BYTEA,		/* lowercase hex digits */
+	STORE_AS_TEXT,      /* as it is: PostgreSQL's input function reads it */
+	STORE_AS_TIMESTAMP, /* milliseconds since the epoch */
+	STORE_AS_BYTEA,     /* lowercase hex digits */
 };
 
 /* Where a column goes: bits of store_col.in. */
 enum {
-	STORE_IN_TABLE = 1u << 0,	/* the row's own table: pmhc.calls, .dispositions, .unit_status, .rejected_events */
-	STORE_IN_DECISIONS = 1u << 1,	/* pmhc.decisions: a call row's decision */
-	STORE_TABLE_KEY = 1u << 2,	/* in the own table's conflict key, which a merge never updates */
-	STORE_DECISIONS_KEY = 1u << 3,	/* in pmhc.decisions' conflict key */
+	STORE_IN_TABLE = 1u << 0, /* the row's own table: pmhc.calls, .dispositions, .unit_status, .rejected_events */
+	STORE_IN_DECISIONS = 1u << 1,  /* pmhc.decisions: a call row's decision */
+	STORE_TABLE_KEY = 1u << 2,     /* in the own table's conflict key, which a merge never updates */
+	STORE_DECISIONS_KEY = 1u << 3, /* in pmhc.decisions' conflict key */
 };
 /* A staging table holds every column of its kind of row. */
 #define STORE_STAGED (STORE_IN_TABLE | STORE_IN_DECISIONS)
 
 struct store_col {
-	const char *name;	/* in the real table and in staging alike */
-	const char *type;	/* the SQL type of its text: its type in staging */
+	const char *name; /* in the real table and in staging alike */
+	const char *type; /* the SQL type of its text: its type in staging */
 	enum store_as as;
-	unsigned in;		/* STORE_IN_* and STORE_*_KEY */
+	unsigned in; /* STORE_IN_* and STORE_*_KEY */
 	/* Appends the value for row to b: its offset, or STORE_NO_PARAM for NULL. */
 	size_t (*put)(struct pmhc_sbuf *b, const void *row);
 };

@@ -54,7 +54,7 @@ struct copy_job {
 	const size_t *pick;
 	size_t n;
 	const struct store_cols *cols;
-	unsigned in;		/* which of the columns: STORE_IN_TABLE, STORE_IN_DECISIONS or STORE_STAGED */
+	unsigned in; /* which of the columns: STORE_IN_TABLE, STORE_IN_DECISIONS or STORE_STAGED */
 	/*
 	 * Into staging every value goes as the text the staging tables take; into
 	 * the real tables converted to what the column's input function reads.
@@ -75,7 +75,7 @@ static bool format_line(struct pmhc_store *s, const struct copy_job *j, const vo
 	s->scratch.len = 0;
 	size_t n = store_put_row(&s->scratch, j->cols, j->in, row, off, col);
 	if (s->scratch.oom) {
-		s->oom = true;	/* the offsets point nowhere: send nothing of this row */
+		s->oom = true; /* the offsets point nowhere: send nothing of this row */
 		return false;
 	}
 	struct pmhc_sbuf *line = &s->line;
@@ -139,25 +139,25 @@ struct part {
 static struct pmhc_pick_item call_item(const void *row)
 {
 	const struct pmhc_call_row *r = row;
-	return (struct pmhc_pick_item){ r->call->psap_id, r->call->call_id, r->call->revision, r->partition,
-					r->offset, 0 };
+	return (struct pmhc_pick_item){ r->call->psap_id, r->call->call_id, r->call->revision,
+					r->partition,     r->offset,        0 };
 }
 
 static struct pmhc_pick_item disposition_item(const void *row)
 {
 	const struct pmhc_disposition_row *r = row;
-	return (struct pmhc_pick_item){ r->disp->psap_id, r->disp->call_id, r->disp->closed_at_ms, r->partition,
-					r->offset, 0 };
+	return (struct pmhc_pick_item){ r->disp->psap_id, r->disp->call_id, r->disp->closed_at_ms,
+					r->partition,     r->offset,        0 };
 }
 
 static const struct part calls_part = {
-	&store_call_cols, sizeof(struct pmhc_call_row), call_item,
-	SQL_COPY_STAGE_CALLS, SQL_STMT_MOVE_CALLS, SQL_TRUNCATE_STAGE_CALLS, SQL_DELETE_STAGE_CALLS,
+	&store_call_cols,         sizeof(struct pmhc_call_row), call_item, SQL_COPY_STAGE_CALLS, SQL_STMT_MOVE_CALLS,
+	SQL_TRUNCATE_STAGE_CALLS, SQL_DELETE_STAGE_CALLS,
 };
 
 static const struct part dispositions_part = {
-	&store_disposition_cols, sizeof(struct pmhc_disposition_row), disposition_item,
-	SQL_COPY_STAGE_DISPOSITIONS, SQL_STMT_MOVE_DISPOSITIONS, SQL_TRUNCATE_STAGE_DISPOSITIONS,
+	&store_disposition_cols,       sizeof(struct pmhc_disposition_row), disposition_item,
+	SQL_COPY_STAGE_DISPOSITIONS,   SQL_STMT_MOVE_DISPOSITIONS,          SQL_TRUNCATE_STAGE_DISPOSITIONS,
 	SQL_DELETE_STAGE_DISPOSITIONS,
 };
 
@@ -205,13 +205,14 @@ static bool pick_items(struct pmhc_store *s, const struct part *p, const void *r
 static void merging(struct pmhc_store *s, bool *merged)
 {
 	store_one_line(s->last_error);
-	if (strcmp(s->last_sqlstate, "23505") == 0)	/* unique_violation */
+	if (strcmp(s->last_sqlstate, "23505") == 0) /* unique_violation */
 		pmhc_debug("msg=\"batch meets stored rows; merged, not copied\" reason=\"%s\"", s->last_error);
 	else if (s->unformatted)
 		pmhc_debug("msg=\"a value COPY's text cannot carry; merging, which converts in SQL\"");
 	else if (store_rows_at_fault(s->last_sqlstate))
 		pmhc_debug("msg=\"COPY refused a row; merging to see whether the merge takes it\" sqlstate=%s "
-			   "reason=\"%s\"", s->last_sqlstate, s->last_error);
+			   "reason=\"%s\"",
+			   s->last_sqlstate, s->last_error);
 	else
 		pmhc_warn("msg=\"COPY failed; batch merged instead\" sqlstate=%s reason=\"%s\"",
 			  s->last_sqlstate[0] ? s->last_sqlstate : "-", s->last_error);
@@ -247,8 +248,7 @@ static enum direct copy_direct(struct pmhc_store *s, bool likely_new, const stru
 		if (!ok && PQstatus(s->conn) == CONNECTION_OK)
 			store_exec(s, SQL_ROLLBACK_SAVEPOINT);
 	}
-	if (PQstatus(s->conn) != CONNECTION_OK || s->oom ||
-	    (!s->unformatted && store_server_trouble(s->last_sqlstate)))
+	if (PQstatus(s->conn) != CONNECTION_OK || s->oom || (!s->unformatted && store_server_trouble(s->last_sqlstate)))
 		return DIRECT_FAILED;
 	merging(s, merged);
 	return DIRECT_MERGE;
@@ -327,8 +327,14 @@ static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batc
 		return false;
 	size_t n_keep;
 	pmhc_pick_latest(s->pick_items, b->n_dispositions, s->pick_keep, &n_keep);
-	const struct copy_job direct = { s->sql->copy_dispositions, b->dispositions, sizeof *b->dispositions,
-					 s->pick_keep, n_keep, &store_disposition_cols, STORE_IN_TABLE, false };
+	const struct copy_job direct = { s->sql->copy_dispositions,
+					 b->dispositions,
+					 sizeof *b->dispositions,
+					 s->pick_keep,
+					 n_keep,
+					 &store_disposition_cols,
+					 STORE_IN_TABLE,
+					 false };
 	enum direct d = copy_direct(s, b->likely_new, &direct, 1, merged);
 	if (d != DIRECT_MERGE)
 		return d == DIRECT_COPIED;

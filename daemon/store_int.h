@@ -31,16 +31,16 @@
 struct pmhc_store {
 	PGconn *conn;
 	char *conninfo;
-	const struct store_statements *sql;	/* made from the column tables */
+	const struct store_statements *sql; /* made from the column tables */
 	bool prepared;
 	bool lost;
-	bool staged;		/* the COPY staging table exists on this connection */
-	bool oom;		/* a batch failed for want of memory, not for its data */
-	bool unformatted;	/* a COPY was ended for a value pmhcd could not convert */
-	unsigned long stage_merges;	/* merges since the connection began */
-	unsigned long generation;	/* counts connections: a reconnect mid-batch shows */
+	bool staged;                /* the COPY staging table exists on this connection */
+	bool oom;                   /* a batch failed for want of memory, not for its data */
+	bool unformatted;           /* a COPY was ended for a value pmhcd could not convert */
+	unsigned long stage_merges; /* merges since the connection began */
+	unsigned long generation;   /* counts connections: a reconnect mid-batch shows */
 	char last_error[STORE_ERROR_LEN];
-	char last_sqlstate[STORE_SQLSTATE_LEN];	/* of the last statement that failed */
+	char last_sqlstate[STORE_SQLSTATE_LEN]; /* of the last statement that failed */
 	struct pmhc_sbuf scratch;
 	/* The COPY path's working space, kept between batches. */
 	struct pmhc_sbuf line;

@@ -49,7 +49,8 @@ static int recorded(PGconn *c, const struct pmhc_migration *m, const char *versi
 	int found = PQntuples(r) == 1;
 	if (found && strcmp(PQgetvalue(r, 0, 0), hash) != 0)
 		pmhc_warn("msg=\"an applied migration differs from the one built in; it is not re-run\" "
-			  "migration=%s hint=\"never edit an applied migration: add a new one\"", m->name);
+			  "migration=%s hint=\"never edit an applied migration: add a new one\"",
+			  m->name);
 	PQclear(r);
 	return found;
 }

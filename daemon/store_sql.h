@@ -28,15 +28,15 @@
 #define SQL_MIGRATION_LOCK "SELECT pg_advisory_lock(%d)"
 #define SQL_MIGRATION_UNLOCK "SELECT pg_advisory_unlock(%d)"
 
-#define SQL_SCHEMA_MIGRATIONS \
-	"CREATE SCHEMA IF NOT EXISTS pmhc;" \
-	"CREATE TABLE IF NOT EXISTS pmhc.schema_migrations (" \
-	" version integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL," \
-	" applied_at timestamptz NOT NULL DEFAULT now());" \
-	"COMMENT ON TABLE pmhc.schema_migrations IS " \
-	"'Which numbered migrations of sql/ pmhcd has applied, and a hash of each as applied.';" \
-	"COMMENT ON COLUMN pmhc.schema_migrations.version IS 'The migration''s number (NNN of sql/NNN_*.sql).';" \
-	"COMMENT ON COLUMN pmhc.schema_migrations.name IS 'The migration''s file name.';" \
+#define SQL_SCHEMA_MIGRATIONS                                                                                                             \
+	"CREATE SCHEMA IF NOT EXISTS pmhc;"                                                                                               \
+	"CREATE TABLE IF NOT EXISTS pmhc.schema_migrations ("                                                                             \
+	" version integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"                                                         \
+	" applied_at timestamptz NOT NULL DEFAULT now());"                                                                                \
+	"COMMENT ON TABLE pmhc.schema_migrations IS "                                                                                     \
+	"'Which numbered migrations of sql/ pmhcd has applied, and a hash of each as applied.';"                                          \
+	"COMMENT ON COLUMN pmhc.schema_migrations.version IS 'The migration''s number (NNN of sql/NNN_*.sql).';"                          \
+	"COMMENT ON COLUMN pmhc.schema_migrations.name IS 'The migration''s file name.';"                                                 \
 	"COMMENT ON COLUMN pmhc.schema_migrations.sha256 IS 'SHA-256 of the migration as applied; pmhcd warns if its own copy differs.';" \
 	"COMMENT ON COLUMN pmhc.schema_migrations.applied_at IS 'When it was applied.'"
 
@@ -84,14 +84,14 @@
  * lowest partition, then the latest offset. %s: the columns, their values
  * from staging, and what a newer disposition replaces.
  */
-#define SQL_MOVE_DISPOSITIONS \
-	"INSERT INTO pmhc.dispositions AS t (%s)" \
-	" SELECT DISTINCT ON (psap_id, call_id) %s" \
-	"   FROM pmhc_stage_dispositions" \
-	"  ORDER BY psap_id, call_id, closed_at DESC, source_partition, source_offset DESC" \
-	" ON CONFLICT (psap_id, call_id) DO UPDATE SET %s, stored_at = now()" \
-	" WHERE EXCLUDED.closed_at > t.closed_at" \
-	"  OR (EXCLUDED.closed_at = t.closed_at AND NOT (EXCLUDED.source_partition = t.source_partition" \
+#define SQL_MOVE_DISPOSITIONS                                                                                          \
+	"INSERT INTO pmhc.dispositions AS t (%s)"                                                                      \
+	" SELECT DISTINCT ON (psap_id, call_id) %s"                                                                    \
+	"   FROM pmhc_stage_dispositions"                                                                              \
+	"  ORDER BY psap_id, call_id, closed_at DESC, source_partition, source_offset DESC"                            \
+	" ON CONFLICT (psap_id, call_id) DO UPDATE SET %s, stored_at = now()"                                          \
+	" WHERE EXCLUDED.closed_at > t.closed_at"                                                                      \
+	"  OR (EXCLUDED.closed_at = t.closed_at AND NOT (EXCLUDED.source_partition = t.source_partition"               \
 	"      AND EXCLUDED.source_offset < t.source_offset))"
 
 /*
@@ -102,32 +102,32 @@
  * for the direct COPY). %s: pmhc.calls' columns, their values from staging,
  * and what a newer revision replaces; then the same three for pmhc.decisions.
  */
-#define SQL_MOVE_CALLS \
-	"WITH ordered AS (" \
-	"  SELECT s.*, max(revision) OVER (PARTITION BY psap_id, call_id ORDER BY source_partition, source_offset" \
-	"                                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_max" \
-	"    FROM pmhc_stage_calls s" \
-	"), fresh AS (" \
-	"  SELECT o.* FROM ordered o" \
-	"   WHERE o.revision = 0 OR (o.revision > coalesce(o.earlier_max, -1) AND NOT EXISTS (" \
-	"         SELECT 1 FROM pmhc.calls c" \
-	"          WHERE c.psap_id = o.psap_id AND c.call_id = o.call_id AND c.revision >= o.revision))" \
-	"), latest AS (" \
-	"  SELECT DISTINCT ON (psap_id, call_id) * FROM fresh" \
-	"   ORDER BY psap_id, call_id, revision DESC, source_partition, source_offset DESC" \
-	"), up AS (" \
-	"  INSERT INTO pmhc.calls AS t (%s)" \
-	"  SELECT %s FROM latest" \
-	"  ON CONFLICT (psap_id, call_id) DO UPDATE SET %s" \
-	"   WHERE EXCLUDED.revision = 0 OR EXCLUDED.revision > t.revision" \
-	"  RETURNING 1" \
-	"), dec AS (" \
-	"  INSERT INTO pmhc.decisions AS d (%s)" \
-	"  SELECT DISTINCT ON (psap_id, call_id, revision) %s FROM fresh" \
-	"   ORDER BY psap_id, call_id, revision, source_partition, source_offset DESC" \
-	"  ON CONFLICT (psap_id, call_id, revision) DO UPDATE SET %s" \
-	"   WHERE EXCLUDED.revision = 0" \
-	"  RETURNING 1" \
+#define SQL_MOVE_CALLS                                                                                                 \
+	"WITH ordered AS ("                                                                                            \
+	"  SELECT s.*, max(revision) OVER (PARTITION BY psap_id, call_id ORDER BY source_partition, source_offset"     \
+	"                                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_max"           \
+	"    FROM pmhc_stage_calls s"                                                                                  \
+	"), fresh AS ("                                                                                                \
+	"  SELECT o.* FROM ordered o"                                                                                  \
+	"   WHERE o.revision = 0 OR (o.revision > coalesce(o.earlier_max, -1) AND NOT EXISTS ("                        \
+	"         SELECT 1 FROM pmhc.calls c"                                                                          \
+	"          WHERE c.psap_id = o.psap_id AND c.call_id = o.call_id AND c.revision >= o.revision))"               \
+	"), latest AS ("                                                                                               \
+	"  SELECT DISTINCT ON (psap_id, call_id) * FROM fresh"                                                         \
+	"   ORDER BY psap_id, call_id, revision DESC, source_partition, source_offset DESC"                            \
+	"), up AS ("                                                                                                   \
+	"  INSERT INTO pmhc.calls AS t (%s)"                                                                           \
+	"  SELECT %s FROM latest"                                                                                      \
+	"  ON CONFLICT (psap_id, call_id) DO UPDATE SET %s"                                                            \
+	"   WHERE EXCLUDED.revision = 0 OR EXCLUDED.revision > t.revision"                                             \
+	"  RETURNING 1"                                                                                                \
+	"), dec AS ("                                                                                                  \
+	"  INSERT INTO pmhc.decisions AS d (%s)"                                                                       \
+	"  SELECT DISTINCT ON (psap_id, call_id, revision) %s FROM fresh"                                              \
+	"   ORDER BY psap_id, call_id, revision, source_partition, source_offset DESC"                                 \
+	"  ON CONFLICT (psap_id, call_id, revision) DO UPDATE SET %s"                                                  \
+	"   WHERE EXCLUDED.revision = 0"                                                                               \
+	"  RETURNING 1"                                                                                                \
 	") SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM dec)"
 
 /* The direct COPY goes in under a savepoint, rolled back when it meets stored rows. */

@@ -99,8 +99,8 @@ static int split_events(struct pmhc_store *store, struct pmhc_batch *b)
 	for (size_t i = 0; i < b->n_dispositions; i++) {
 		const struct pmhc_disposition_row *row = &b->dispositions[i];
 		struct pmhc_store_batch one = { .dispositions = row, .n_dispositions = 1 };
-		if (write_event(store, b, &one, b->topic_dispositions, row->partition, row->offset,
-				&row->disp->base) != 0)
+		if (write_event(store, b, &one, b->topic_dispositions, row->partition, row->offset, &row->disp->base) !=
+		    0)
 			return -1;
 	}
 	return 0;
@@ -129,21 +129,24 @@ static int record_rejected(struct pmhc_store *store, struct pmhc_batch *b)
 	struct pmhc_rejected_row *rej = pmhc_arena_alloc(&b->arena, (b->n_rejected + b->n_poison + 1) * sizeof *rej);
 	if (rej == NULL)
 		return -1;
-	if (b->n_rejected > 0)	/* b->rejected is NULL until the first: memcpy must not see it */
+	if (b->n_rejected > 0) /* b->rejected is NULL until the first: memcpy must not see it */
 		memcpy(rej, b->rejected, b->n_rejected * sizeof *rej);
 	for (size_t i = 0; i < b->n_poison; i++) {
 		const struct pmhc_poison *x = &b->poison[i];
 		struct pmhc_rejected_row *row = &rej[b->n_rejected + i];
 		*row = (struct pmhc_rejected_row){ x->topic, x->partition, x->offset, x->reason, x->len, { 0 } };
 		pmhc_sha256(x->bytes, x->len, row->payload_sha256);
-		pmhc_error("msg=\"row refused by PostgreSQL; sent to the DLQ instead\" topic=%s partition=%d offset=%lld "
-			   "reason=\"%s\"", x->topic, (int)x->partition, (long long)x->offset, x->reason);
+		pmhc_error(
+			"msg=\"row refused by PostgreSQL; sent to the DLQ instead\" topic=%s partition=%d offset=%lld "
+			"reason=\"%s\"",
+			x->topic, (int)x->partition, (long long)x->offset, x->reason);
 	}
 	struct pmhc_store_batch rb = { .rejected = rej, .n_rejected = b->n_rejected + b->n_poison };
 	if (pmhc_store_write_batch(store, &rb, &r) != 0) {
 		if (!pmhc_store_connection_lost(store))
 			pmhc_error("msg=\"rejected events refused by PostgreSQL; their DLQ copies stand alone\" "
-				   "error=\"%s\"", pmhc_store_last_error(store));
+				   "error=\"%s\"",
+				   pmhc_store_last_error(store));
 		return pmhc_store_connection_lost(store) ? -1 : 0;
 	}
 	return 0;
@@ -169,8 +172,8 @@ static int write_split(struct pmhc_store *store, struct pmhc_batch *b)
 static int write_batch(struct pmhc_writer *w, struct pmhc_batch *b)
 {
 	struct pmhc_store_batch sb = {
-		b->rows, b->n_rows, b->dispositions, b->n_dispositions, b->rejected, b->n_rejected,
-		b->units, b->n_units, w->history,
+		b->rows,       b->n_rows, b->dispositions, b->n_dispositions, b->rejected,
+		b->n_rejected, b->units,  b->n_units,      w->history,
 	};
 	int rc = pmhc_store_write_batch(w->store, &sb, &b->result);
 	if (rc != 0 && !pmhc_store_connection_lost(w->store))
@@ -194,7 +197,8 @@ static void wait_to_retry(struct pmhc_writer *w, long backoff_ms)
 {
 	if (!w->db_down)
 		pmhc_warn("msg=\"PostgreSQL write failed; decisions continue from memory, retrying\" "
-			  "backlog_events=%zu", w->todo_events);
+			  "backlog_events=%zu",
+			  w->todo_events);
 	w->db_down = true;
 	/* pthread_cond_timedwait takes a CLOCK_REALTIME deadline. */
 	int64_t until_ms = pmhc_wall_ms() + backoff_ms;

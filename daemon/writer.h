@@ -24,11 +24,11 @@ struct pmhc_writer {
 	pthread_cond_t cv;
 	struct pmhc_batch_queue todo, done;
 	size_t todo_events;
-	bool quit;		/* finish the queue, then exit */
-	bool abandon;		/* exit after the write in progress */
+	bool quit;    /* finish the queue, then exit */
+	bool abandon; /* exit after the write in progress */
 	bool db_down;
-	bool history;		/* backfill: rows most likely new to the tables */
-	struct pmhc_store *store;	/* the writer's own connection, owned from here on */
+	bool history;             /* backfill: rows most likely new to the tables */
+	struct pmhc_store *store; /* the writer's own connection, owned from here on */
 };
 
 /* Ready to queue batches; the thread starts with pmhc_writer_start. */

@@ -13,10 +13,10 @@
 struct pmhc_arena_chunk;
 
 struct pmhc_arena {
-	struct pmhc_arena_chunk *head;	/* newest chunk first */
+	struct pmhc_arena_chunk *head; /* newest chunk first */
 	size_t chunk_size;
-	size_t bytes;			/* handed out since the last reset */
-	ProtobufCAllocator pb;		/* allocator_data points back here */
+	size_t bytes;          /* handed out since the last reset */
+	ProtobufCAllocator pb; /* allocator_data points back here */
 };
 
 void pmhc_arena_init(struct pmhc_arena *a, size_t chunk_size);

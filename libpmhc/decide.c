@@ -5,8 +5,7 @@
 
 #include "utf8.h"
 
-void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
-		 struct pmhc_decision *out)
+void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call, struct pmhc_decision *out)
 {
 	pmhc_screen(rules, call, &out->screening);
 	struct pmhc_facts facts = {
@@ -27,8 +26,7 @@ static const char *response_words(int response, int source)
 	case PMHC__V1__RESPONSE__RESPONSE_STANDARD: return "standard patrol response";
 	case PMHC__V1__RESPONSE__RESPONSE_CIT: return "send a CIT officer";
 	case PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP: return "send a CIT officer with patrol backup";
-	case PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER:
-		return "send a co-responder team (officer and clinician)";
+	case PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER: return "send a co-responder team (officer and clinician)";
 	case PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS: return "send a mobile crisis team, not police";
 	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT: return "send EMS and a CIT officer";
 	case PMHC__V1__RESPONSE__RESPONSE_CALL_DIVERSION:
@@ -54,8 +52,7 @@ static const char *stand_in_note(int need, int got)
 }
 
 /* Appends with snprintf semantics: *used may pass len, later appends then do nothing. */
-static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
 {
@@ -67,8 +64,8 @@ static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
 		*used += (size_t)n;
 }
 
-int pmhc_decision_summary(const struct pmhc_decision *d, const struct pmhc_choice *units,
-			  pmhc_flagset shared, char *buf, size_t len)
+int pmhc_decision_summary(const struct pmhc_decision *d, const struct pmhc_choice *units, pmhc_flagset shared,
+			  char *buf, size_t len)
 {
 	size_t used = 0;
 	pmhc_flagset flags = d->screening.flags & shared;
@@ -76,9 +73,9 @@ int pmhc_decision_summary(const struct pmhc_decision *d, const struct pmhc_choic
 		buf[0] = '\0';
 
 	append(buf, len, &used, "%s",
-	       !d->mental_health_call ? "Not a mental-health call"
+	       !d->mental_health_call                           ? "Not a mental-health call"
 	       : d->source == PMHC__V1__CALL_SOURCE__SOURCE_988 ? "988 mental-health call"
-							  : "Mental-health call");
+								: "Mental-health call");
 	const char *sep = " (";
 	for (int f = 0; f < PMHC_FLAG_COUNT; f++) {
 		if (f == PMHC_F_MH || !(flags & PMHC_BIT(f)))

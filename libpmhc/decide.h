@@ -13,13 +13,12 @@
 
 struct pmhc_decision {
 	struct pmhc_screening screening;
-	const struct pmhc_rule *rule;	/* points into the rules used; they must outlive it */
+	const struct pmhc_rule *rule; /* points into the rules used; they must outlive it */
 	bool mental_health_call;
-	int source;			/* CallSource number, for the summary */
+	int source; /* CallSource number, for the summary */
 };
 
-void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
-		 struct pmhc_decision *out);
+void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call, struct pmhc_decision *out);
 
 /*
  * One sentence for the dispatcher: what the call is, whom to send, which units
@@ -28,7 +27,7 @@ void pmhc_decide(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call
  * leak through the words. units may be NULL (no units chosen, as in --explain).
  * Returns what snprintf returns.
  */
-int pmhc_decision_summary(const struct pmhc_decision *d, const struct pmhc_choice *units,
-			  pmhc_flagset shared, char *buf, size_t len);
+int pmhc_decision_summary(const struct pmhc_decision *d, const struct pmhc_choice *units, pmhc_flagset shared,
+			  char *buf, size_t len);
 
 #endif

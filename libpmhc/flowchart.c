@@ -33,15 +33,14 @@ static const char *flag_list(pmhc_flagset set, char *buf, size_t len)
 	return buf;
 }
 
-bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *facts,
-		       char *why, size_t whylen)
+bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *facts, char *why, size_t whylen)
 {
 	char a[160], b[160];
 
 	if (rule->has_all && (facts->flags & rule->all) != rule->all) {
 		if (why != NULL)
 			say(why, whylen, "all=[%s] but %s missing", flag_list(rule->all, a, sizeof a),
-		    flag_list(rule->all & (pmhc_flagset)~facts->flags, b, sizeof b));
+			    flag_list(rule->all & (pmhc_flagset)~facts->flags, b, sizeof b));
 		return false;
 	}
 	if (rule->has_any && (facts->flags & rule->any) == 0) {
@@ -52,7 +51,7 @@ bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *fa
 	if (rule->has_none && (facts->flags & rule->none) != 0) {
 		if (why != NULL)
 			say(why, whylen, "none=[%s] but %s holds", flag_list(rule->none, a, sizeof a),
-		    flag_list(facts->flags & rule->none, b, sizeof b));
+			    flag_list(facts->flags & rule->none, b, sizeof b));
 		return false;
 	}
 	if (rule->has_ruled_out && (facts->ruled_out & rule->ruled_out) != rule->ruled_out) {
@@ -65,8 +64,8 @@ bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *fa
 				say(why, whylen, "ruled_out=[%s] but %s unknown, not ruled out",
 				    flag_list(rule->ruled_out, a, sizeof a), flag_list(unknown, b, sizeof b));
 			else
-				say(why, whylen, "ruled_out=[%s] but %s raised", flag_list(rule->ruled_out, a, sizeof a),
-				    flag_list(missing, b, sizeof b));
+				say(why, whylen, "ruled_out=[%s] but %s raised",
+				    flag_list(rule->ruled_out, a, sizeof a), flag_list(missing, b, sizeof b));
 		}
 		return false;
 	}
@@ -75,15 +74,14 @@ bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *fa
 			pmhc_flagset missing = rule->unknown & (pmhc_flagset)~facts->unknown;
 			say(why, whylen, "unknown=[%s] but %s %s", flag_list(rule->unknown, a, sizeof a),
 			    flag_list(missing, b, sizeof b),
-			    (missing & facts->flags) == missing	      ? "raised"
+			    (missing & facts->flags) == missing       ? "raised"
 			    : (missing & facts->ruled_out) == missing ? "ruled out"
 								      : "raised or ruled out");
 		}
 		return false;
 	}
 	if (rule->sources != 0 &&
-	    (facts->source < 0 || facts->source >= PMHC_SOURCE_COUNT ||
-	     (rule->sources & (1u << facts->source)) == 0)) {
+	    (facts->source < 0 || facts->source >= PMHC_SOURCE_COUNT || (rule->sources & (1u << facts->source)) == 0)) {
 		if (why != NULL)
 			say(why, whylen, "source is %s, not one the rule names", pmhc_source_name(facts->source));
 		return false;
@@ -100,15 +98,16 @@ bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *fa
 	}
 	if (why != NULL) {
 		if (rule->has_unknown)
-			say(why, whylen, "all parts hold: %s unknown, not ruled out", flag_list(rule->unknown, a, sizeof a));
+			say(why, whylen, "all parts hold: %s unknown, not ruled out",
+			    flag_list(rule->unknown, a, sizeof a));
 		else
-			say(why, whylen, "%s", pmhc_rule_is_catch_all(rule) ? "catch-all: always matches" : "all parts hold");
+			say(why, whylen, "%s",
+			    pmhc_rule_is_catch_all(rule) ? "catch-all: always matches" : "all parts hold");
 	}
 	return true;
 }
 
-const struct pmhc_rule *pmhc_flowchart_decide(const struct pmhc_rules *rules,
-					      const struct pmhc_facts *facts)
+const struct pmhc_rule *pmhc_flowchart_decide(const struct pmhc_rules *rules, const struct pmhc_facts *facts)
 {
 	for (size_t i = 0; i < rules->n_rules; i++)
 		if (pmhc_rule_matches(&rules->rules[i], facts, NULL, 0))

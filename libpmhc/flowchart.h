@@ -12,11 +12,11 @@
 
 /* What a rule is tested against: the flags and the call fields a condition may name. */
 struct pmhc_facts {
-	pmhc_flagset flags;		/* raised */
-	pmhc_flagset ruled_out;		/* see enum pmhc_flag_state in screen.h */
+	pmhc_flagset flags;     /* raised */
+	pmhc_flagset ruled_out; /* see enum pmhc_flag_state in screen.h */
 	pmhc_flagset unknown;
-	int source;			/* CallSource number */
-	const char *nature_mapped;	/* upper-case, after aliases */
+	int source;                /* CallSource number */
+	const char *nature_mapped; /* upper-case, after aliases */
 };
 
 /*
@@ -24,11 +24,9 @@ struct pmhc_facts {
  * part that failed ("none=[MH] but MH holds", "ruled_out=[WEAPON,MEDICAL] but
  * MEDICAL unknown, not ruled out") or "all parts hold".
  */
-bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *facts,
-		       char *why, size_t whylen);
+bool pmhc_rule_matches(const struct pmhc_rule *rule, const struct pmhc_facts *facts, char *why, size_t whylen);
 
 /* The first matching rule. The last rule is the catch-all, so there always is one. */
-const struct pmhc_rule *pmhc_flowchart_decide(const struct pmhc_rules *rules,
-					      const struct pmhc_facts *facts);
+const struct pmhc_rule *pmhc_flowchart_decide(const struct pmhc_rules *rules, const struct pmhc_facts *facts);
 
 #endif

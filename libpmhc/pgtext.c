@@ -54,7 +54,7 @@ size_t pmhc_sb_fmt(struct pmhc_sbuf *b, const char *fmt, ...)
 	va_end(ap);
 	size_t m = b->len;
 	if (n < 0 || (size_t)n >= sizeof tmp)
-		b->oom = true;	/* a number never needs more: treat it like a failed allocation */
+		b->oom = true; /* a number never needs more: treat it like a failed allocation */
 	else
 		pmhc_sb_put(b, tmp, (size_t)n);
 	return end_value(b, m);
@@ -128,8 +128,8 @@ bool pmhc_pg_timestamp(const char *v, char *out, size_t out_len)
 	struct tm tm;
 	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
 		return false;
-	int n = snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02d.%03lld+00", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, milli);
+	int n = snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02d.%03lld+00", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, milli);
 	return n > 0 && (size_t)n < out_len;
 }
 

@@ -41,8 +41,8 @@ static size_t group_end(const struct pmhc_pick_item *items, size_t n, size_t sta
 	return end;
 }
 
-void pmhc_pick_revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep,
-			 size_t *decide, size_t *n_decide)
+void pmhc_pick_revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep, size_t *decide,
+			 size_t *n_decide)
 {
 	*n_keep = *n_decide = 0;
 	if (n == 0)

@@ -20,10 +20,10 @@
 struct pmhc_pick_item {
 	const char *psap_id;
 	const char *call_id;
-	int64_t version;	/* calls: the revision; dispositions: closed_at in ms */
+	int64_t version; /* calls: the revision; dispositions: closed_at in ms */
 	int32_t partition;
 	int64_t offset;
-	size_t row;		/* the caller's index of the row */
+	size_t row; /* the caller's index of the row */
 };
 
 /*
@@ -31,8 +31,8 @@ struct pmhc_pick_item {
  * keeps and into decide[] the rows that get a decision, each in key order.
  * Both arrays need room for n; *n_keep and *n_decide receive their lengths.
  */
-void pmhc_pick_revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep,
-			 size_t *decide, size_t *n_decide);
+void pmhc_pick_revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep, size_t *decide,
+			 size_t *n_decide);
 
 /* Dispositions: sorts items[] and writes into keep[] the row each call keeps. */
 void pmhc_pick_latest(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep);

@@ -4,9 +4,8 @@
 
 #include "utf8.h"
 
-void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
-		    const struct pmhc_decision *d, const struct pmhc_choice *units,
-		    int64_t decided_at_ms, struct pmhc_rec_scratch *s)
+void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call, const struct pmhc_decision *d,
+		    const struct pmhc_choice *units, int64_t decided_at_ms, struct pmhc_rec_scratch *s)
 {
 	Pmhc__V1__Recommendation *rec = &s->rec;
 	pmhc__v1__recommendation__init(rec);

@@ -21,8 +21,7 @@ struct pmhc_rec_scratch {
 };
 
 /* Fills s->rec; valid while s, call, units and rules live. units may be NULL. */
-void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
-		    const struct pmhc_decision *d, const struct pmhc_choice *units,
-		    int64_t decided_at_ms, struct pmhc_rec_scratch *s);
+void pmhc_recommend(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call, const struct pmhc_decision *d,
+		    const struct pmhc_choice *units, int64_t decided_at_ms, struct pmhc_rec_scratch *s);
 
 #endif

@@ -15,14 +15,14 @@
 #define WAYS 8
 
 struct slot {
-	uint64_t key;		/* 0 = empty */
+	uint64_t key; /* 0 = empty */
 	uint32_t revision;
-	uint32_t stamp;		/* when noted, in notes: the oldest goes first */
+	uint32_t stamp; /* when noted, in notes: the oldest goes first */
 };
 
 struct pmhc_revcache {
 	struct slot *slots;
-	size_t set_mask;	/* sets - 1 */
+	size_t set_mask; /* sets - 1 */
 	uint32_t clock;
 };
 
@@ -75,8 +75,7 @@ static struct slot *set_of(const struct pmhc_revcache *c, uint64_t k)
 	return &c->slots[(k & c->set_mask) * WAYS];
 }
 
-bool pmhc_revcache_stale(const struct pmhc_revcache *c, const char *psap_id, const char *call_id,
-			 uint32_t revision)
+bool pmhc_revcache_stale(const struct pmhc_revcache *c, const char *psap_id, const char *call_id, uint32_t revision)
 {
 	if (revision == 0)
 		return false;
@@ -88,8 +87,7 @@ bool pmhc_revcache_stale(const struct pmhc_revcache *c, const char *psap_id, con
 	return false;
 }
 
-void pmhc_revcache_note(struct pmhc_revcache *c, const char *psap_id, const char *call_id,
-			uint32_t revision)
+void pmhc_revcache_note(struct pmhc_revcache *c, const char *psap_id, const char *call_id, uint32_t revision)
 {
 	uint64_t k = key_of(psap_id, call_id);
 	struct slot *set = set_of(c, k), *s = NULL;

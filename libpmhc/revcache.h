@@ -21,11 +21,9 @@ void pmhc_revcache_free(struct pmhc_revcache *c);
  * Whether revision is at or below one already decided for (psap_id, call_id).
  * Revision 0 (a CAD that does not version) is never stale.
  */
-bool pmhc_revcache_stale(const struct pmhc_revcache *c, const char *psap_id, const char *call_id,
-			 uint32_t revision);
+bool pmhc_revcache_stale(const struct pmhc_revcache *c, const char *psap_id, const char *call_id, uint32_t revision);
 
 /* Remembers that revision was decided. */
-void pmhc_revcache_note(struct pmhc_revcache *c, const char *psap_id, const char *call_id,
-			uint32_t revision);
+void pmhc_revcache_note(struct pmhc_revcache *c, const char *psap_id, const char *call_id, uint32_t revision);
 
 #endif

@@ -55,8 +55,8 @@ int pmhc_code_normalize(const char *s, char *out, size_t outlen)
 
 bool pmhc_rule_is_catch_all(const struct pmhc_rule *rule)
 {
-	return !rule->has_all && !rule->has_any && !rule->has_none && !rule->has_ruled_out &&
-	       !rule->has_unknown && rule->sources == 0 && rule->nature_codes == NULL;
+	return !rule->has_all && !rule->has_any && !rule->has_none && !rule->has_ruled_out && !rule->has_unknown &&
+	       rule->sources == 0 && rule->nature_codes == NULL;
 }
 
 void pmhc_rules_free(struct pmhc_rules *rules)
@@ -135,8 +135,8 @@ static const struct {
 	  R(EMS_AND_MOBILE_CRISIS), "MH-EMSM" },
 	{ "mh-medical", F(MEDICAL), 0, 0, 0, 0, R(EMS_AND_CIT), "MH-EMS" },
 	{ "mh-history-violence", F(HISTORY_VIOLENCE), 0, 0, 0, 0, R(CIT), "MH-CIT" },
-	{ "mh-988-diversion", 0, 0, 0, F(WEAPON) | F(VIOLENCE) | F(MEDICAL) | F(SELF_HARM), SRC(988),
-	  R(CALL_DIVERSION), "MH-DIV" },
+	{ "mh-988-diversion", 0, 0, 0, F(WEAPON) | F(VIOLENCE) | F(MEDICAL) | F(SELF_HARM), SRC(988), R(CALL_DIVERSION),
+	  "MH-DIV" },
 	{ "mh-988", 0, 0, 0, F(WEAPON) | F(VIOLENCE) | F(MEDICAL), SRC(988), R(MOBILE_CRISIS), "MH-MCT" },
 	{ "mh-911-diversion", 0, 0, 0, F(WEAPON) | F(VIOLENCE) | F(MEDICAL) | F(SELF_HARM) | F(HISTORY_VIOLENCE),
 	  SRC_911, R(CALL_DIVERSION), "MH-DIV" },
@@ -253,14 +253,12 @@ static void text_flags(struct text *t, pmhc_flagset set)
 
 static int cmp_map(const void *a, const void *b)
 {
-	return strcmp((*(const struct pmhc_code_map *const *)a)->code,
-		      (*(const struct pmhc_code_map *const *)b)->code);
+	return strcmp((*(const struct pmhc_code_map *const *)a)->code, (*(const struct pmhc_code_map *const *)b)->code);
 }
 
 static int cmp_alias(const void *a, const void *b)
 {
-	return strcmp((*(const struct pmhc_alias *const *)a)->from,
-		      (*(const struct pmhc_alias *const *)b)->from);
+	return strcmp((*(const struct pmhc_alias *const *)a)->from, (*(const struct pmhc_alias *const *)b)->from);
 }
 
 /* Mappings are sets: sort them so that moving a line in the file changes nothing. */

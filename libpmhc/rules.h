@@ -42,12 +42,12 @@ struct pmhc_rule {
 	char *id;
 	bool has_all, has_any, has_none, has_ruled_out, has_unknown;
 	pmhc_flagset all, any, none, ruled_out, unknown;
-	uint32_t sources;	/* bit per CallSource number; 0 = not constrained */
-	char **nature_codes;	/* upper-case mapped codes; NULL = not constrained */
+	uint32_t sources;    /* bit per CallSource number; 0 = not constrained */
+	char **nature_codes; /* upper-case mapped codes; NULL = not constrained */
 	size_t n_nature_codes;
-	int response;		/* Response enum number */
+	int response; /* Response enum number */
 	char *dispatch_code;
-	int line;		/* where it was defined, for error messages; 0 = built in */
+	int line; /* where it was defined, for error messages; 0 = built in */
 };
 
 struct pmhc_rules {

@@ -7,9 +7,9 @@
 #define F(x) PMHC_BIT(PMHC_F_##x)
 
 static const struct {
-	const char *words;	/* what a YES means, in a dispatcher's words */
-	const char *topic;	/* what the question is about, for "unknown: ..." */
-	pmhc_flagset flags;	/* what a YES raises */
+	const char *words;  /* what a YES means, in a dispatcher's words */
+	const char *topic;  /* what the question is about, for "unknown: ..." */
+	pmhc_flagset flags; /* what a YES raises */
 } questions[PMHC_QUESTION_COUNT] = {
 	[PMHC_Q_MENTAL_HEALTH_ISSUE] = { "person has mental health issues", "mental health issues", F(MH) },
 	[PMHC_Q_ABOUT_MENTAL_STATE] = { "call is about the person's mental state", "mental state", F(MH) },
@@ -112,8 +112,7 @@ Pmhc__V1__Answer pmhc_answer(const Pmhc__V1__CallEvent *call, enum pmhc_question
 	return PMHC__V1__ANSWER__ANSWER_UNKNOWN;
 }
 
-static void add(struct pmhc_screening *out, enum pmhc_reason_kind kind, enum pmhc_flag flag,
-		unsigned detail)
+static void add(struct pmhc_screening *out, enum pmhc_reason_kind kind, enum pmhc_flag flag, unsigned detail)
 {
 	if (kind != PMHC_WHY_UNANSWERED)
 		out->flags |= PMHC_BIT(flag);
@@ -121,16 +120,14 @@ static void add(struct pmhc_screening *out, enum pmhc_reason_kind kind, enum pmh
 		out->reasons[out->n_reasons++] = (struct pmhc_reason){ kind, flag, detail };
 }
 
-static void add_all(struct pmhc_screening *out, enum pmhc_reason_kind kind, pmhc_flagset flags,
-		    unsigned detail)
+static void add_all(struct pmhc_screening *out, enum pmhc_reason_kind kind, pmhc_flagset flags, unsigned detail)
 {
 	for (int f = 0; f < PMHC_FLAG_COUNT; f++)
 		if (flags & PMHC_BIT(f))
 			add(out, kind, (enum pmhc_flag)f, detail);
 }
 
-static const struct pmhc_code_map *find_map(const struct pmhc_code_map *map, size_t n,
-					    const char *code)
+static const struct pmhc_code_map *find_map(const struct pmhc_code_map *map, size_t n, const char *code)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(map[i].code, code) == 0)
@@ -147,15 +144,12 @@ static const struct {
 	enum pmhc_question q;
 	enum pmhc_flag flag;
 } safety_questions[] = {
-	{ PMHC_Q_WEAPON_INVOLVED, PMHC_F_WEAPON },
-	{ PMHC_Q_VIOLENCE_IN_PROGRESS, PMHC_F_VIOLENCE },
-	{ PMHC_Q_DANGER_TO_OTHERS, PMHC_F_VIOLENCE },
-	{ PMHC_Q_MEDICAL_EMERGENCY, PMHC_F_MEDICAL },
+	{ PMHC_Q_WEAPON_INVOLVED, PMHC_F_WEAPON },      { PMHC_Q_VIOLENCE_IN_PROGRESS, PMHC_F_VIOLENCE },
+	{ PMHC_Q_DANGER_TO_OTHERS, PMHC_F_VIOLENCE },   { PMHC_Q_MEDICAL_EMERGENCY, PMHC_F_MEDICAL },
 	{ PMHC_Q_ATTEMPT_IN_PROGRESS, PMHC_F_MEDICAL },
 };
 
-void pmhc_screen(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
-		 struct pmhc_screening *out)
+void pmhc_screen(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call, struct pmhc_screening *out)
 {
 	out->flags = 0;
 	out->ruled_out = 0;
@@ -197,8 +191,7 @@ void pmhc_screen(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call
 		const struct pmhc_code_map *m = find_map(rules->premise_map, rules->n_premise_map, code);
 		/* The loader refuses MH here; mask it anyway, a premise alone is never an MH call. */
 		if (m != NULL)
-			add_all(out, PMHC_WHY_PREMISE_FLAG, m->flags & (pmhc_flagset)~PMHC_BIT(PMHC_F_MH),
-				(unsigned)i);
+			add_all(out, PMHC_WHY_PREMISE_FLAG, m->flags & (pmhc_flagset)~PMHC_BIT(PMHC_F_MH), (unsigned)i);
 	}
 
 	/* Raised wins over the answers: a nature code or premise flag says more than a NO. */
@@ -218,18 +211,16 @@ void pmhc_screen(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call
 
 #undef F
 
-int pmhc_reason_format(const struct pmhc_reason *r, const struct pmhc_screening *s,
-		       const Pmhc__V1__CallEvent *call, char *buf, size_t len)
+int pmhc_reason_format(const struct pmhc_reason *r, const struct pmhc_screening *s, const Pmhc__V1__CallEvent *call,
+		       char *buf, size_t len)
 {
 	switch (r->kind) {
 	case PMHC_WHY_ANSWER_YES:
 		return snprintf(buf, len, "Q%u answered yes: %s", r->detail + 1,
 				pmhc_question_text((enum pmhc_question)r->detail));
-	case PMHC_WHY_SOURCE_988:
-		return snprintf(buf, len, "call came in on 988: mental-health call");
+	case PMHC_WHY_SOURCE_988: return snprintf(buf, len, "call came in on 988: mental-health call");
 	case PMHC_WHY_NATURE_CODE:
-		return snprintf(buf, len, "nature code %s: %s", s->nature_mapped,
-				pmhc_flag_words(r->flag));
+		return snprintf(buf, len, "nature code %s: %s", s->nature_mapped, pmhc_flag_words(r->flag));
 	case PMHC_WHY_PREMISE_FLAG:
 		return snprintf(buf, len, "premise flag %s: %s",
 				r->detail < call->n_premise_flags ? call->premise_flags[r->detail] : "?",

@@ -37,18 +37,18 @@ enum pmhc_question {
  * raised, never ruled out or unknown.
  */
 enum pmhc_flag_state {
-	PMHC_STATE_NOT_RAISED,	/* no question behind the flag, and nothing raised it */
+	PMHC_STATE_NOT_RAISED, /* no question behind the flag, and nothing raised it */
 	PMHC_STATE_RAISED,
 	PMHC_STATE_RULED_OUT,
 	PMHC_STATE_UNKNOWN,
 };
 
 enum pmhc_reason_kind {
-	PMHC_WHY_ANSWER_YES,	/* detail: the question */
+	PMHC_WHY_ANSWER_YES, /* detail: the question */
 	PMHC_WHY_SOURCE_988,
-	PMHC_WHY_NATURE_CODE,	/* detail: unused; the mapped code is in the result */
-	PMHC_WHY_PREMISE_FLAG,	/* detail: index into the call's premise_flags */
-	PMHC_WHY_UNANSWERED,	/* detail: the question; a safety question nobody answered */
+	PMHC_WHY_NATURE_CODE,  /* detail: unused; the mapped code is in the result */
+	PMHC_WHY_PREMISE_FLAG, /* detail: index into the call's premise_flags */
+	PMHC_WHY_UNANSWERED,   /* detail: the question; a safety question nobody answered */
 };
 
 /* Why a flag holds, kept as data so that screening never formats text. */
@@ -62,9 +62,9 @@ struct pmhc_reason {
 #define PMHC_REASONS_MAX 32
 
 struct pmhc_screening {
-	pmhc_flagset flags;		/* raised */
-	pmhc_flagset ruled_out;		/* not raised, every question behind it answered NO */
-	pmhc_flagset unknown;		/* not raised, some question behind it not answered */
+	pmhc_flagset flags;     /* raised */
+	pmhc_flagset ruled_out; /* not raised, every question behind it answered NO */
+	pmhc_flagset unknown;   /* not raised, some question behind it not answered */
 	/* Whether nature_mapped is a code the rules know: mapped (possibly to no flag,
 	 * as the code table does) or the target of an alias. Empty is not known. */
 	bool nature_known;
@@ -97,8 +97,7 @@ enum pmhc_flag_state pmhc_flag_state(const struct pmhc_screening *s, enum pmhc_f
 /* "raised", "ruled out", "unknown, not ruled out", "not raised". */
 const char *pmhc_flag_state_words(enum pmhc_flag_state state);
 
-void pmhc_screen(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call,
-		 struct pmhc_screening *out);
+void pmhc_screen(const struct pmhc_rules *rules, const Pmhc__V1__CallEvent *call, struct pmhc_screening *out);
 
 /* One reason as a sentence for the dispatcher; returns what snprintf returns. */
 int pmhc_reason_format(const struct pmhc_reason *reason, const struct pmhc_screening *s,

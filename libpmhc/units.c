@@ -73,19 +73,13 @@ const int *pmhc_fallback_chain(const struct pmhc_unit_policy *p, int source, int
 size_t pmhc_units_needed(int response, int kinds[PMHC_NEEDS_MAX])
 {
 	switch (response) {
-	case PMHC__V1__RESPONSE__RESPONSE_CIT:
-		kinds[0] = K_CIT;
-		return 1;
+	case PMHC__V1__RESPONSE__RESPONSE_CIT: kinds[0] = K_CIT; return 1;
 	case PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP:
 		kinds[0] = K_CIT;
-		kinds[1] = K_PATROL;	/* the backup is always patrol */
+		kinds[1] = K_PATROL; /* the backup is always patrol */
 		return 2;
-	case PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER:
-		kinds[0] = K_COR;
-		return 1;
-	case PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS:
-		kinds[0] = K_MCT;
-		return 1;
+	case PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER: kinds[0] = K_COR; return 1;
+	case PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS: kinds[0] = K_MCT; return 1;
 	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT:
 		kinds[0] = K_EMS;
 		kinds[1] = K_CIT;
@@ -97,7 +91,7 @@ size_t pmhc_units_needed(int response, int kinds[PMHC_NEEDS_MAX])
 	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT_WITH_BACKUP:
 		kinds[0] = K_EMS;
 		kinds[1] = K_CIT;
-		kinds[2] = K_PATROL;	/* the backup is always patrol */
+		kinds[2] = K_PATROL; /* the backup is always patrol */
 		return 3;
 	default:
 		/* STANDARD: the CAD's own rules pick patrol units for calls that are not MH.
@@ -110,8 +104,7 @@ double pmhc_distance_km(double lat1, double lon1, double lat2, double lon2)
 {
 	const double r = 6371.0, rad = M_PI / 180.0;
 	double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-	double a = sin(dlat / 2) * sin(dlat / 2) +
-		   cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+	double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
 	return 2 * r * asin(sqrt(a < 1 ? a : 1));
 }
 
@@ -120,8 +113,8 @@ double pmhc_distance_km(double lat1, double lon1, double lat2, double lon2)
 struct pmhc_roster {
 	struct pmhc_unit *units;
 	size_t n, cap;
-	uint32_t *slots;	/* index + 1 into units; 0 = empty */
-	size_t nslots;		/* a power of two, at most half full */
+	uint32_t *slots; /* index + 1 into units; 0 = empty */
+	size_t nslots;   /* a power of two, at most half full */
 };
 
 static size_t find_slot(const struct pmhc_roster *r, const char *psap, const char *unit)
@@ -183,8 +176,7 @@ size_t pmhc_roster_size(const struct pmhc_roster *r)
 	return r->n;
 }
 
-const struct pmhc_unit *pmhc_roster_find(const struct pmhc_roster *r, const char *psap_id,
-					 const char *unit_id)
+const struct pmhc_unit *pmhc_roster_find(const struct pmhc_roster *r, const char *psap_id, const char *unit_id)
 {
 	uint32_t s = r->slots[find_slot(r, psap_id, unit_id)];
 	return s ? &r->units[s - 1] : NULL;
@@ -217,7 +209,7 @@ int pmhc_roster_apply(struct pmhc_roster *r, const Pmhc__V1__UnitStatus *st)
 	if (r->slots[slot] != 0) {
 		u = &r->units[r->slots[slot] - 1];
 		if (st->at_ms < u->at_ms)
-			return 0;	/* arrived out of order: what we have is newer */
+			return 0; /* arrived out of order: what we have is newer */
 		if (st->at_ms > u->at_ms)
 			release(u);
 	} else {
@@ -276,14 +268,14 @@ static bool names(char *const *ids, size_t n, const char *id)
 static bool hold_wins(const struct pmhc_unit *u, int64_t until, const char *call_id, int64_t decided_ms)
 {
 	if (u->hold_call == NULL || u->hold_until_ms <= decided_ms)
-		return true;	/* not held when this decision was taken */
+		return true; /* not held when this decision was taken */
 	if (until != u->hold_until_ms)
 		return until < u->hold_until_ms;
 	return strcmp(call_id, u->hold_call) <= 0;
 }
 
-size_t pmhc_roster_learn_hold(struct pmhc_roster *r, const char *psap_id, const char *call_id,
-			      char *const *unit_ids, size_t n_unit_ids, int64_t decided_at_ms, int64_t hold_ms)
+size_t pmhc_roster_learn_hold(struct pmhc_roster *r, const char *psap_id, const char *call_id, char *const *unit_ids,
+			      size_t n_unit_ids, int64_t decided_at_ms, int64_t hold_ms)
 {
 	int64_t until = decided_at_ms + hold_ms;
 	size_t held = 0;
@@ -292,18 +284,18 @@ size_t pmhc_roster_learn_hold(struct pmhc_roster *r, const char *psap_id, const 
 		struct pmhc_unit *u = &r->units[i];
 		if (u->hold_call != NULL && strcmp(u->hold_call, call_id) == 0 && strcmp(u->psap_id, psap_id) == 0 &&
 		    !names(unit_ids, n_unit_ids, u->unit_id))
-			release(u);	/* a later revision of the call no longer needs it */
+			release(u); /* a later revision of the call no longer needs it */
 	}
 	for (size_t i = 0; i < n_unit_ids; i++) {
 		uint32_t s = r->slots[find_slot(r, psap_id, unit_ids[i])];
 		struct pmhc_unit *u = s ? &r->units[s - 1] : NULL;
 		if (u == NULL || u->at_ms > decided_at_ms)
-			continue;	/* unknown here, or its status is newer than the decision */
+			continue; /* unknown here, or its status is newer than the decision */
 		bool same = u->hold_call != NULL && strcmp(u->hold_call, call_id) == 0;
 		if (!same && !hold_wins(u, until, call_id, decided_at_ms))
 			continue;
 		if (!set_str(&u->hold_call, call_id))
-			continue;	/* out of memory: the unit stays as it was */
+			continue; /* out of memory: the unit stays as it was */
 		if (!same || until > u->hold_until_ms)
 			u->hold_until_ms = until;
 		held++;
@@ -317,7 +309,7 @@ struct call_view {
 	const char *psap, *call_id, *beat, *district;
 	bool has_pos;
 	double lat, lon;
-	int64_t oldest_ms;	/* statuses older than this are too old to trust */
+	int64_t oldest_ms; /* statuses older than this are too old to trust */
 	int64_t now_ms;
 };
 
@@ -326,14 +318,13 @@ static bool held_for(const struct pmhc_unit *u, const struct call_view *c)
 	return u->hold_until_ms > c->now_ms && u->hold_call && strcmp(u->hold_call, c->call_id) == 0;
 }
 
-static bool candidate(const struct pmhc_unit *u, int kind, const struct call_view *c,
-		      const struct pmhc_choice *taken)
+static bool candidate(const struct pmhc_unit *u, int kind, const struct call_view *c, const struct pmhc_choice *taken)
 {
 	if (u->kind != kind || u->state != PMHC__V1__UNIT_STATE__UNIT_AVAILABLE || u->at_ms < c->oldest_ms ||
 	    strcmp(u->psap_id, c->psap) != 0)
 		return false;
 	if (u->hold_until_ms > c->now_ms && !held_for(u, c))
-		return false;	/* recommended for another call moments ago */
+		return false; /* recommended for another call moments ago */
 	for (size_t i = 0; i < taken->n; i++)
 		if (taken->picks[i].unit_id == u->unit_id)
 			return false;
@@ -394,9 +385,8 @@ static struct pmhc_unit *best_of_kind(struct pmhc_roster *r, int kind, const str
 	return best;
 }
 
-void pmhc_units_choose(struct pmhc_roster *r, const struct pmhc_unit_policy *pol,
-		       const Pmhc__V1__CallEvent *call, int response, int64_t now_ms,
-		       struct pmhc_choice *out)
+void pmhc_units_choose(struct pmhc_roster *r, const struct pmhc_unit_policy *pol, const Pmhc__V1__CallEvent *call,
+		       int response, int64_t now_ms, struct pmhc_choice *out)
 {
 	const Pmhc__V1__Location *loc = call->location;
 	struct call_view c = {
@@ -455,7 +445,7 @@ void pmhc_units_choose(struct pmhc_roster *r, const struct pmhc_unit_policy *pol
 		if (u == NULL)
 			continue;
 		if (!held_for(u, &c) && !set_str(&u->hold_call, call->call_id))
-			continue;	/* out of memory: recommended, just not held */
+			continue; /* out of memory: recommended, just not held */
 		u->hold_until_ms = now_ms + pol->hold_ms;
 	}
 }

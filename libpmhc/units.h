@@ -20,13 +20,13 @@
 #define PMHC_SOURCE_COUNT 6
 
 struct pmhc_unit {
-	char *psap_id, *unit_id;	/* never change once the unit is known */
+	char *psap_id, *unit_id; /* never change once the unit is known */
 	int kind, state;
 	int64_t at_ms;
-	char *beat, *district;		/* "" when the CAD gave none */
-	double lat, lon;		/* 0,0 = unknown */
-	int64_t hold_until_ms;		/* wall clock; 0 = not held */
-	char *hold_call;		/* call_id it is held for (same PSAP) */
+	char *beat, *district; /* "" when the CAD gave none */
+	double lat, lon;       /* 0,0 = unknown */
+	int64_t hold_until_ms; /* wall clock; 0 = not held */
+	char *hold_call;       /* call_id it is held for (same PSAP) */
 };
 
 /*
@@ -61,8 +61,7 @@ size_t pmhc_roster_size(const struct pmhc_roster *r);
  * it became current, 0 when older than what is known, -1 when out of memory.
  */
 int pmhc_roster_apply(struct pmhc_roster *r, const Pmhc__V1__UnitStatus *st);
-const struct pmhc_unit *pmhc_roster_find(const struct pmhc_roster *r, const char *psap_id,
-					 const char *unit_id);
+const struct pmhc_unit *pmhc_roster_find(const struct pmhc_roster *r, const char *psap_id, const char *unit_id);
 
 /* The call's disposition arrived: its units are no longer held. */
 void pmhc_roster_release_call(struct pmhc_roster *r, const char *psap_id, const char *call_id);
@@ -75,19 +74,19 @@ void pmhc_roster_release_call(struct pmhc_roster *r, const char *psap_id, const 
  * (then the lower call_id). A unit whose status is newer than the decision is not
  * held: it has moved on. Returns how many units are now held for the call.
  */
-size_t pmhc_roster_learn_hold(struct pmhc_roster *r, const char *psap_id, const char *call_id,
-			      char *const *unit_ids, size_t n_unit_ids, int64_t decided_at_ms, int64_t hold_ms);
+size_t pmhc_roster_learn_hold(struct pmhc_roster *r, const char *psap_id, const char *call_id, char *const *unit_ids,
+			      size_t n_unit_ids, int64_t decided_at_ms, int64_t hold_ms);
 
 struct pmhc_pick {
-	int need;		/* the UnitKind the response needs */
-	int got;		/* the kind found: need, a fallback kind, or 0 = nothing free */
-	const char *unit_id;	/* NULL when unfilled; valid as long as the roster */
+	int need;            /* the UnitKind the response needs */
+	int got;             /* the kind found: need, a fallback kind, or 0 = nothing free */
+	const char *unit_id; /* NULL when unfilled; valid as long as the roster */
 };
 
 struct pmhc_choice {
 	struct pmhc_pick picks[PMHC_NEEDS_MAX];
 	size_t n;
-	bool fallback_used;	/* a need was filled by another kind, or not at all */
+	bool fallback_used; /* a need was filled by another kind, or not at all */
 };
 
 /* The kinds a Response needs, in order; returns how many (0 for STANDARD). */
@@ -98,9 +97,8 @@ size_t pmhc_units_needed(int response, int kinds[PMHC_NEEDS_MAX]);
  * and lets go of units held for an earlier revision of this call that are no
  * longer chosen. now_ms is wall-clock time.
  */
-void pmhc_units_choose(struct pmhc_roster *r, const struct pmhc_unit_policy *pol,
-		       const Pmhc__V1__CallEvent *call, int response, int64_t now_ms,
-		       struct pmhc_choice *out);
+void pmhc_units_choose(struct pmhc_roster *r, const struct pmhc_unit_policy *pol, const Pmhc__V1__CallEvent *call,
+		       int response, int64_t now_ms, struct pmhc_choice *out);
 
 /* Great-circle distance in km (haversine, R = 6371 km). */
 double pmhc_distance_km(double lat1, double lon1, double lat2, double lon2);

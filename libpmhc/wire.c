@@ -15,8 +15,7 @@ int pmhc_wire_time_plausible(int64_t ms, int64_t arrival_ms)
 	return ms >= MS_1990 && ms <= arrival_ms + MS_DAY;
 }
 
-static void reject(struct pmhc_wire_report *rep, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void reject(struct pmhc_wire_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void reject(struct pmhc_wire_report *rep, const char *fmt, ...)
 {
@@ -46,8 +45,8 @@ static void degrade(struct pmhc_wire_report *rep, unsigned kind, const char *fmt
 
 static bool is_identifier(const ProtobufCFieldDescriptor *f)
 {
-	return strcmp(f->name, "call_id") == 0 || strcmp(f->name, "psap_id") == 0 ||
-	       strcmp(f->name, "unit_id") == 0 || strcmp(f->name, "unit_ids") == 0;
+	return strcmp(f->name, "call_id") == 0 || strcmp(f->name, "psap_id") == 0 || strcmp(f->name, "unit_id") == 0 ||
+	       strcmp(f->name, "unit_ids") == 0;
 }
 
 /* The raw bytes with every bad sequence and NUL replaced by U+FFFD, NUL-terminated. */
@@ -92,17 +91,16 @@ static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
  * char * reader stops at it) and bytes that are not UTF-8. Repairs free text
  * in msg; rejects bad identifiers. Nested messages recurse.
  */
-static void walk_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
-			 ProtobufCMessage *msg, bool top, ProtobufCAllocator *alloc,
-			 struct pmhc_wire_report *rep)
+static void walk_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len, ProtobufCMessage *msg,
+			 bool top, ProtobufCAllocator *alloc, struct pmhc_wire_report *rep)
 {
 	const uint8_t *p = buf, *end = buf + len;
-	unsigned seen[64] = { 0 };	/* occurrences per field index, for repeated strings */
+	unsigned seen[64] = { 0 }; /* occurrences per field index, for repeated strings */
 
 	while (p < end && rep->status != PMHC_WIRE_REJECTED) {
 		uint64_t key, v;
 		if (!read_varint(&p, end, &key))
-			return;	/* protobuf-c accepted it, so this cannot happen; stop quietly */
+			return; /* protobuf-c accepted it, so this cannot happen; stop quietly */
 		unsigned wt = (unsigned)(key & 7);
 		uint32_t num = (uint32_t)(key >> 3);
 		if (wt == 0) {
@@ -177,14 +175,13 @@ static void walk_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *
 }
 
 /* Unknown enum numbers → 0 (UNSPECIFIED / UNKNOWN), in msg and the messages it holds. */
-static void clamp_enums(const ProtobufCMessageDescriptor *desc, ProtobufCMessage *msg,
-			struct pmhc_wire_report *rep)
+static void clamp_enums(const ProtobufCMessageDescriptor *desc, ProtobufCMessage *msg, struct pmhc_wire_report *rep)
 {
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
 		char *field_ptr = (char *)msg + f->offset;
 		if (f->label == PROTOBUF_C_LABEL_REPEATED)
-			continue;	/* the contract has no repeated enums or messages */
+			continue; /* the contract has no repeated enums or messages */
 		if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
 			ProtobufCMessage *sub = *(ProtobufCMessage **)field_ptr;
 			if (sub != NULL)
@@ -234,19 +231,17 @@ static void check_unit(Pmhc__V1__UnitStatus *u, int64_t arrival_ms, struct pmhc_
 	if (rep->status == PMHC_WIRE_REJECTED)
 		return;
 	if (coords_absurd(u->lat, u->lon)) {
-		degrade(rep, PMHC_DEGRADE_COORDS, "unit position %g,%g is not on Earth; treated as unknown",
-			u->lat, u->lon);
+		degrade(rep, PMHC_DEGRADE_COORDS, "unit position %g,%g is not on Earth; treated as unknown", u->lat,
+			u->lon);
 		u->lat = u->lon = 0;
 	}
 	if (!pmhc_wire_time_plausible(u->at_ms, arrival_ms)) {
-		degrade(rep, PMHC_DEGRADE_TIME, "at_ms %lld is implausible; arrival time used",
-			(long long)u->at_ms);
+		degrade(rep, PMHC_DEGRADE_TIME, "at_ms %lld is implausible; arrival time used", (long long)u->at_ms);
 		u->at_ms = arrival_ms;
 	}
 }
 
-static void check_disposition(Pmhc__V1__Disposition *d, int64_t arrival_ms,
-			      struct pmhc_wire_report *rep)
+static void check_disposition(Pmhc__V1__Disposition *d, int64_t arrival_ms, struct pmhc_wire_report *rep)
 {
 	if (d->call_id[0] == '\0')
 		reject(rep, "call_id is empty");
@@ -275,9 +270,9 @@ static void sys_free(void *data, void *ptr)
 
 static ProtobufCAllocator system_allocator = { sys_alloc, sys_free, NULL };
 
-ProtobufCMessage *pmhc_wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
-				   size_t len, size_t max_len, int64_t arrival_ms,
-				   ProtobufCAllocator *alloc, struct pmhc_wire_report *rep)
+ProtobufCMessage *pmhc_wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+				   size_t max_len, int64_t arrival_ms, ProtobufCAllocator *alloc,
+				   struct pmhc_wire_report *rep)
 {
 	memset(rep, 0, sizeof *rep);
 	if (alloc == NULL)
@@ -309,10 +304,9 @@ ProtobufCMessage *pmhc_wire_decode(const ProtobufCMessageDescriptor *desc, const
 	return msg;
 }
 
-Pmhc__V1__CallEvent *pmhc_wire_call(const uint8_t *buf, size_t len, size_t max_len,
-				    int64_t arrival_ms, ProtobufCAllocator *alloc,
-				    struct pmhc_wire_report *rep)
+Pmhc__V1__CallEvent *pmhc_wire_call(const uint8_t *buf, size_t len, size_t max_len, int64_t arrival_ms,
+				    ProtobufCAllocator *alloc, struct pmhc_wire_report *rep)
 {
-	return (Pmhc__V1__CallEvent *)pmhc_wire_decode(&pmhc__v1__call_event__descriptor, buf, len,
-						       max_len, arrival_ms, alloc, rep);
+	return (Pmhc__V1__CallEvent *)pmhc_wire_decode(&pmhc__v1__call_event__descriptor, buf, len, max_len, arrival_ms,
+						       alloc, rep);
 }

@@ -32,7 +32,7 @@ enum {
 	PMHC_DEGRADE_TEXT = 1u << 3,
 };
 
-#define PMHC_ID_MAX 128		/* bytes in an identifier; longer is refused */
+#define PMHC_ID_MAX 128 /* bytes in an identifier; longer is refused */
 
 struct pmhc_wire_report {
 	enum pmhc_wire_status status;
@@ -46,14 +46,13 @@ struct pmhc_wire_report {
  * checks above. Returns the message, or NULL when rejected. Free the message
  * with protobuf_c_message_free_unpacked(msg, alloc).
  */
-ProtobufCMessage *pmhc_wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
-				   size_t len, size_t max_len, int64_t arrival_ms,
-				   ProtobufCAllocator *alloc, struct pmhc_wire_report *rep);
+ProtobufCMessage *pmhc_wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+				   size_t max_len, int64_t arrival_ms, ProtobufCAllocator *alloc,
+				   struct pmhc_wire_report *rep);
 
 /* Typed wrappers. */
-Pmhc__V1__CallEvent *pmhc_wire_call(const uint8_t *buf, size_t len, size_t max_len,
-				    int64_t arrival_ms, ProtobufCAllocator *alloc,
-				    struct pmhc_wire_report *rep);
+Pmhc__V1__CallEvent *pmhc_wire_call(const uint8_t *buf, size_t len, size_t max_len, int64_t arrival_ms,
+				    ProtobufCAllocator *alloc, struct pmhc_wire_report *rep);
 
 /* A timestamp we believe: after 1990 and not more than a day past arrival. */
 int pmhc_wire_time_plausible(int64_t ms, int64_t arrival_ms);

@@ -16,7 +16,7 @@ struct slot {
 	char *key;
 	size_t keylen;
 	uint64_t hash;
-	uint32_t chain;	     /* next slot in the same bucket */
+	uint32_t chain;        /* next slot in the same bucket */
 	uint32_t newer, older; /* recency list */
 };
 
@@ -125,8 +125,7 @@ static void unlink_chain(struct pmhc_keycache *c, uint32_t i)
 	*link = c->slots[i].chain;
 }
 
-static uint32_t find(const struct pmhc_keycache *c, const void *key, size_t keylen,
-		     uint64_t h)
+static uint32_t find(const struct pmhc_keycache *c, const void *key, size_t keylen, uint64_t h)
 {
 	uint32_t i;
 
@@ -139,8 +138,7 @@ static uint32_t find(const struct pmhc_keycache *c, const void *key, size_t keyl
 	return NIL;
 }
 
-struct pmhc_keycache_value *pmhc_keycache_get(struct pmhc_keycache *c, const void *key,
-					      size_t keylen)
+struct pmhc_keycache_value *pmhc_keycache_get(struct pmhc_keycache *c, const void *key, size_t keylen)
 {
 	uint32_t i = find(c, key, keylen, hash_bytes(key, keylen));
 
@@ -151,8 +149,7 @@ struct pmhc_keycache_value *pmhc_keycache_get(struct pmhc_keycache *c, const voi
 	return &c->slots[i].v;
 }
 
-struct pmhc_keycache_value *pmhc_keycache_put(struct pmhc_keycache *c, const void *key,
-					      size_t keylen, int *created)
+struct pmhc_keycache_value *pmhc_keycache_put(struct pmhc_keycache *c, const void *key, size_t keylen, int *created)
 {
 	uint64_t h = hash_bytes(key, keylen);
 	uint32_t i = find(c, key, keylen, h);

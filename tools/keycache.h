@@ -28,16 +28,14 @@ struct pmhc_keycache *pmhc_keycache_new(size_t capacity);
 void pmhc_keycache_free(struct pmhc_keycache *c);
 
 /* The entry for KEY (KEYLEN bytes), now the most recently used; NULL if absent. */
-struct pmhc_keycache_value *pmhc_keycache_get(struct pmhc_keycache *c, const void *key,
-					      size_t keylen);
+struct pmhc_keycache_value *pmhc_keycache_get(struct pmhc_keycache *c, const void *key, size_t keylen);
 
 /*
  * The entry for KEY, added if absent (*CREATED set to 1, else 0), evicting the least
  * recently used entry when the cache is full. The key is copied. NULL when memory runs
  * out. The pointer is valid until the next put.
  */
-struct pmhc_keycache_value *pmhc_keycache_put(struct pmhc_keycache *c, const void *key,
-					      size_t keylen, int *created);
+struct pmhc_keycache_value *pmhc_keycache_put(struct pmhc_keycache *c, const void *key, size_t keylen, int *created);
 
 /* The number of entries held. */
 size_t pmhc_keycache_count(const struct pmhc_keycache *c);

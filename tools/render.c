@@ -27,7 +27,7 @@ struct pen {
 	FILE *out;
 	int width;
 	int col;
-	int fresh;	 /* nothing written on this line after the indent */
+	int fresh; /* nothing written on this line after the indent */
 	int color;
 	const char *sgr; /* the style in force, NULL for none */
 };
@@ -224,24 +224,19 @@ static const char *response_sgr(int response)
 	switch (response) {
 	case PMHC__V1__RESPONSE__RESPONSE_CIT_WITH_BACKUP:
 	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT:
-	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT_WITH_BACKUP:
-		return SGR_BOLD ";" SGR_RED;
+	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_CIT_WITH_BACKUP: return SGR_BOLD ";" SGR_RED;
 	case PMHC__V1__RESPONSE__RESPONSE_CIT:
-	case PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER:
-		return SGR_BOLD ";" SGR_YELLOW;
+	case PMHC__V1__RESPONSE__RESPONSE_CO_RESPONDER: return SGR_BOLD ";" SGR_YELLOW;
 	case PMHC__V1__RESPONSE__RESPONSE_MOBILE_CRISIS:
 	case PMHC__V1__RESPONSE__RESPONSE_CALL_DIVERSION:
-	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_MOBILE_CRISIS:
-		return SGR_BOLD ";" SGR_GREEN;
-	default:
-		return NULL;
+	case PMHC__V1__RESPONSE__RESPONSE_EMS_AND_MOBILE_CRISIS: return SGR_BOLD ";" SGR_GREEN;
+	default: return NULL;
 	}
 }
 
 static void response_name(char *buf, size_t size, int response)
 {
-	const ProtobufCEnumValue *v =
-		protobuf_c_enum_descriptor_get_value(&pmhc__v1__response__descriptor, response);
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&pmhc__v1__response__descriptor, response);
 	static const char prefix[] = "RESPONSE_";
 
 	/* proto3 enums are open: a number this build does not know is shown as such. */
@@ -270,8 +265,7 @@ static char *join(const char *label, char **items, size_t n, const char *sep)
 	return s;
 }
 
-void pmhc_watch_render(FILE *out, const struct pmhc_watch_block *b, int width, int color,
-		       int utf8)
+void pmhc_watch_render(FILE *out, const struct pmhc_watch_block *b, int width, int color, int utf8)
 {
 	const Pmhc__V1__Recommendation *rec = b->rec;
 	struct pen p = {
@@ -290,8 +284,7 @@ void pmhc_watch_render(FILE *out, const struct pmhc_watch_block *b, int width, i
 	idlen = strlen(rec->psap_id) + strlen(rec->call_id) + 2;
 	s = malloc(idlen);
 	if (s) {
-		snprintf(s, idlen, "%s%s%s", rec->psap_id, *rec->psap_id ? "/" : "",
-			 rec->call_id);
+		snprintf(s, idlen, "%s%s%s", rec->psap_id, *rec->psap_id ? "/" : "", rec->call_id);
 		put_phrase(&p, SGR_BOLD, s, 2);
 		free(s);
 	}
@@ -320,8 +313,8 @@ void pmhc_watch_render(FILE *out, const struct pmhc_watch_block *b, int width, i
 		snprintf(buf, sizeof(buf), "(supersedes rev %" PRIu32 ")", b->mark_revision);
 		put_phrase(&p, SGR_BOLD, buf, 2);
 	} else if (b->mark == PMHC_WATCH_MARK_STALE) {
-		snprintf(buf, sizeof(buf), "STALE %s superseded by rev %" PRIu32,
-			 utf8 ? "\u2014" : "--", b->mark_revision);
+		snprintf(buf, sizeof(buf), "STALE %s superseded by rev %" PRIu32, utf8 ? "\u2014" : "--",
+			 b->mark_revision);
 		put_phrase(&p, SGR_BOLD ";" SGR_REVERSE, buf, 2);
 	}
 	if (rec->n_unit_ids > 0) {
@@ -333,7 +326,7 @@ void pmhc_watch_render(FILE *out, const struct pmhc_watch_block *b, int width, i
 		/* pmhcd picks no unit for STANDARD: the CAD's own rules send patrol. A call
 		 * diversion needs none: the call stays with a crisis counselor. */
 		put_phrase(&p, NULL,
-			   rec->response == PMHC__V1__RESPONSE__RESPONSE_STANDARD	  ? "CAD assigns patrol"
+			   rec->response == PMHC__V1__RESPONSE__RESPONSE_STANDARD         ? "CAD assigns patrol"
 			   : rec->response == PMHC__V1__RESPONSE__RESPONSE_CALL_DIVERSION ? "on the phone, no unit"
 											  : "no units",
 			   2);

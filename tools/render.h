@@ -22,12 +22,12 @@
 enum pmhc_watch_mark {
 	PMHC_WATCH_MARK_NONE,
 	PMHC_WATCH_MARK_SUPERSEDES, /* a newer revision of a call already shown */
-	PMHC_WATCH_MARK_STALE,	    /* an older revision, after a newer one was shown */
+	PMHC_WATCH_MARK_STALE,      /* an older revision, after a newer one was shown */
 };
 
 struct pmhc_watch_block {
 	const Pmhc__V1__Recommendation *rec;
-	const char *beat;	/* NULL: the call event is not known; "": it has no beat */
+	const char *beat;       /* NULL: the call event is not known; "": it has no beat */
 	int64_t received_at_ms; /* the call's; 0: not known */
 	enum pmhc_watch_mark mark;
 	uint32_t mark_revision; /* the revision superseded, or the newer one shown */
@@ -41,7 +41,6 @@ struct pmhc_watch_block {
  * line is broken). COLOR: use ANSI colours and bold. UTF8: the terminal takes UTF-8,
  * so the marks may use an em dash. Local time as set by TZ.
  */
-void pmhc_watch_render(FILE *out, const struct pmhc_watch_block *b, int width, int color,
-		       int utf8);
+void pmhc_watch_render(FILE *out, const struct pmhc_watch_block *b, int width, int color, int utf8);
 
 #endif

@@ -51,10 +51,10 @@
 enum color_when { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct options {
-	const char *brokers;	 /* -b; NULL: PMHC_BROKERS */
+	const char *brokers; /* -b; NULL: PMHC_BROKERS */
 	const char *recs_topic;
 	const char *calls_topic; /* "": no beats */
-	const char *psap;	 /* NULL: every PSAP */
+	const char *psap;        /* NULL: every PSAP */
 	int from_beginning;
 	int mh_only;
 	long count;   /* -1: no limit */
@@ -207,8 +207,7 @@ static int use_color(enum color_when when)
 	if (when != COLOR_AUTO)
 		return when == COLOR_ALWAYS;
 	/* no-color.org: NO_COLOR counts when it is set and not empty. */
-	return isatty(STDOUT_FILENO) && term && *term && strcmp(term, "dumb") != 0 &&
-	       !(no_color && *no_color);
+	return isatty(STDOUT_FILENO) && term && *term && strcmp(term, "dumb") != 0 && !(no_color && *no_color);
 }
 
 /*
@@ -233,8 +232,7 @@ static char *call_key(const char *psap, const char *call, const uint32_t *rev, s
 }
 
 /* The cached CallEvent of REC's revision, NULL if it has not been read. */
-static struct pmhc_keycache_value *lookup_call(struct watch *w,
-					       const Pmhc__V1__Recommendation *rec)
+static struct pmhc_keycache_value *lookup_call(struct watch *w, const Pmhc__V1__Recommendation *rec)
 {
 	struct pmhc_keycache_value *v;
 	size_t len;
@@ -401,8 +399,9 @@ static void check_primed(struct watch *w, int64_t now)
 	if (i < w->nparts) {
 		if (now - w->started_ms < PRIME_MAX_MS)
 			return;
-		fprintf(stderr, PROG ": %s is still being read after %d s; showing "
-				"recommendations now, some beats may show as ?\n",
+		fprintf(stderr,
+			PROG ": %s is still being read after %d s; showing "
+			     "recommendations now, some beats may show as ?\n",
 			w->opt->calls_topic, PRIME_MAX_MS / 1000);
 	}
 	w->primed = 1;
@@ -441,24 +440,23 @@ static int add_calls(rd_kafka_t *rk, struct watch *w, rd_kafka_topic_partition_l
 		goto out;
 	for (i = 0; i < n; i++) {
 		w->parts[i].id = ids[i];
-		err = rd_kafka_query_watermark_offsets(rk, topic, ids[i], &low[i],
-						       &w->parts[i].target,
+		err = rd_kafka_query_watermark_offsets(rk, topic, ids[i], &low[i], &w->parts[i].target,
 						       PMHC_CLI_METADATA_TIMEOUT_MS);
 		if (err) {
-			fprintf(stderr, PROG ": cannot read the end offset of %s [%" PRId32 "]: %s\n",
-				topic, ids[i], rd_kafka_err2str(err));
+			fprintf(stderr, PROG ": cannot read the end offset of %s [%" PRId32 "]: %s\n", topic, ids[i],
+				rd_kafka_err2str(err));
 			goto out;
 		}
 	}
 	if (!w->opt->from_beginning) {
 		times = rd_kafka_topic_partition_list_new(n);
 		for (i = 0; i < n; i++)
-			rd_kafka_topic_partition_list_add(times, topic, ids[i])->offset =
-				pmhc_wall_ms() - LOOKBACK_MS;
+			rd_kafka_topic_partition_list_add(times, topic, ids[i])->offset = pmhc_wall_ms() - LOOKBACK_MS;
 		terr = rd_kafka_offsets_for_times(rk, times, PMHC_CLI_METADATA_TIMEOUT_MS);
 		if (terr)
-			fprintf(stderr, PROG ": cannot look up the calls of the last %d minutes "
-					"in %s (%s); reading only new calls\n",
+			fprintf(stderr,
+				PROG ": cannot look up the calls of the last %d minutes "
+				     "in %s (%s); reading only new calls\n",
 				LOOKBACK_MS / 60000, topic, rd_kafka_err2str(terr));
 	}
 	for (i = 0; i < n; i++) {
@@ -502,8 +500,7 @@ static int assign_topics(rd_kafka_t *rk, struct watch *w)
 	int nrecs = 0, rc = -1;
 	char calls_note[256] = "no beats";
 
-	if (pmhc_cli_add_partitions(PROG, rk, opt->recs_topic, opt->from_beginning, list,
-				    &nrecs) < 0)
+	if (pmhc_cli_add_partitions(PROG, rk, opt->recs_topic, opt->from_beginning, list, &nrecs) < 0)
 		goto out;
 	if (*opt->calls_topic) {
 		if (add_calls(rk, w, list) == 0) {
@@ -512,9 +509,8 @@ static int assign_topics(rd_kafka_t *rk, struct watch *w)
 				fprintf(stderr, PROG ": out of memory\n");
 				goto out;
 			}
-			snprintf(calls_note, sizeof(calls_note),
-				 "beats from %s (%d partition%s) %s", opt->calls_topic, w->nparts,
-				 w->nparts == 1 ? "" : "s",
+			snprintf(calls_note, sizeof(calls_note), "beats from %s (%d partition%s) %s", opt->calls_topic,
+				 w->nparts, w->nparts == 1 ? "" : "s",
 				 opt->from_beginning ? "from the beginning" : "of the last 15 minutes");
 		} else {
 			free(w->parts);
@@ -528,9 +524,8 @@ static int assign_topics(rd_kafka_t *rk, struct watch *w)
 		fprintf(stderr, PROG ": cannot assign the partitions: %s\n", rd_kafka_err2str(err));
 		goto out;
 	}
-	fprintf(stderr, PROG ": watching %s (%d partition%s) from the %s; %s\n", opt->recs_topic,
-		nrecs, nrecs == 1 ? "" : "s", opt->from_beginning ? "beginning" : "end",
-		calls_note);
+	fprintf(stderr, PROG ": watching %s (%d partition%s) from the %s; %s\n", opt->recs_topic, nrecs,
+		nrecs == 1 ? "" : "s", opt->from_beginning ? "beginning" : "end", calls_note);
 	rc = 0;
 out:
 	rd_kafka_topic_partition_list_destroy(list);
@@ -538,8 +533,7 @@ out:
 }
 
 /* One message from either topic. Returns -1 when memory runs out. */
-static int handle_message(struct watch *w, const rd_kafka_message_t *m, int64_t now,
-			  int64_t *last_rec)
+static int handle_message(struct watch *w, const rd_kafka_message_t *m, int64_t now, int64_t *last_rec)
 {
 	static const uint8_t empty[1];
 	const uint8_t *payload = m->payload ? (const uint8_t *)m->payload : empty;
@@ -570,12 +564,12 @@ static int handle_message(struct watch *w, const rd_kafka_message_t *m, int64_t 
 
 	*last_rec = now;
 	{
-		Pmhc__V1__Recommendation *rec =
-			pmhc__v1__recommendation__unpack(NULL, m->len, payload);
+		Pmhc__V1__Recommendation *rec = pmhc__v1__recommendation__unpack(NULL, m->len, payload);
 
 		if (!rec) {
-			fprintf(stderr, PROG ": %s [%" PRId32 "] offset %" PRId64 ": %zu bytes do "
-					"not decode as a pmhc.v1.Recommendation; skipped\n",
+			fprintf(stderr,
+				PROG ": %s [%" PRId32 "] offset %" PRId64 ": %zu bytes do "
+				     "not decode as a pmhc.v1.Recommendation; skipped\n",
 				topic, m->partition, m->offset, m->len);
 			return 0;
 		}
@@ -589,11 +583,15 @@ static int handle_message(struct watch *w, const rd_kafka_message_t *m, int64_t 
 
 static const char *const conf_defaults[] = {
 	/* Small, so that a recommendation shows at once (the mock waits it out; NOTES.md). */
-	"fetch.wait.max.ms", "5",
-	"enable.auto.commit", "false",
-	"enable.auto.offset.store", "false",
+	"fetch.wait.max.ms",
+	"5",
+	"enable.auto.commit",
+	"false",
+	"enable.auto.offset.store",
+	"false",
 	/* Tells when cad.calls has been read up to where it stood at the start. */
-	"enable.partition.eof", "true",
+	"enable.partition.eof",
+	"true",
 	NULL,
 };
 
@@ -624,8 +622,7 @@ static const struct option long_options[] = {
 };
 
 /* Options into OPT and CONF; 0 to run, or 1 to exit with *STATUS. */
-static int parse_options(int argc, char **argv, struct options *opt, rd_kafka_conf_t *conf,
-			 int *status)
+static int parse_options(int argc, char **argv, struct options *opt, rd_kafka_conf_t *conf, int *status)
 {
 	int c;
 
@@ -639,29 +636,25 @@ static int parse_options(int argc, char **argv, struct options *opt, rd_kafka_co
 			}
 			opt->recs_topic = optarg;
 			break;
-		case OPT_CALLS_TOPIC:
-			opt->calls_topic = optarg;
-			break;
-		case OPT_FROM_BEGINNING:
-			opt->from_beginning = 1;
-			break;
-		case OPT_PSAP:
-			opt->psap = optarg;
-			break;
-		case OPT_MH_ONLY:
-			opt->mh_only = 1;
-			break;
+		case OPT_CALLS_TOPIC: opt->calls_topic = optarg; break;
+		case OPT_FROM_BEGINNING: opt->from_beginning = 1; break;
+		case OPT_PSAP: opt->psap = optarg; break;
+		case OPT_MH_ONLY: opt->mh_only = 1; break;
 		case 'c':
 			if (pmhc_cli_parse_long(optarg, 1, &opt->count) < 0) {
-				*status = pmhc_cli_usage_error(PROG, "--count %s: expected a number "
-								     "of blocks, 1 or more", optarg);
+				*status = pmhc_cli_usage_error(PROG,
+							       "--count %s: expected a number "
+							       "of blocks, 1 or more",
+							       optarg);
 				return 1;
 			}
 			break;
 		case OPT_IDLE_MS:
 			if (pmhc_cli_parse_long(optarg, 0, &opt->idle_ms) < 0) {
-				*status = pmhc_cli_usage_error(PROG, "--idle-ms %s: expected "
-								     "milliseconds, 0 or more", optarg);
+				*status = pmhc_cli_usage_error(PROG,
+							       "--idle-ms %s: expected "
+							       "milliseconds, 0 or more",
+							       optarg);
 				return 1;
 			}
 			break;
@@ -674,14 +667,15 @@ static int parse_options(int argc, char **argv, struct options *opt, rd_kafka_co
 			} else if (strcmp(optarg, "never") == 0) {
 				opt->color = COLOR_NEVER;
 			} else {
-				*status = pmhc_cli_usage_error(PROG, "--color=%s: expected auto, "
-								     "always or never", optarg);
+				*status = pmhc_cli_usage_error(PROG,
+							       "--color=%s: expected auto, "
+							       "always or never",
+							       optarg);
 				return 1;
 			}
 			break;
 		default: /* -b, -X, -h, -V or a bad option */
-			if (pmhc_cli_common_option(PROG, c, optarg, conf, &opt->brokers, usage,
-						   status))
+			if (pmhc_cli_common_option(PROG, c, optarg, conf, &opt->brokers, usage, status))
 				return 1;
 			break;
 		}
@@ -691,8 +685,10 @@ static int parse_options(int argc, char **argv, struct options *opt, rd_kafka_co
 		return 1;
 	}
 	if (strcmp(opt->calls_topic, opt->recs_topic) == 0) {
-		*status = pmhc_cli_usage_error(PROG, "--calls-topic and --recommendations-topic "
-						     "are both %s", opt->recs_topic);
+		*status = pmhc_cli_usage_error(PROG,
+					       "--calls-topic and --recommendations-topic "
+					       "are both %s",
+					       opt->recs_topic);
 		return 1;
 	}
 	return 0;
@@ -747,8 +743,9 @@ static int run(rd_kafka_t *rk, struct watch *w)
 	if (idled && flush_pending(w, pmhc_mono_ms(), 1) < 0)
 		goto oom;
 	if (!pmhc_cli_stop_signal && opt->count > 0 && w->shown < opt->count) {
-		fprintf(stderr, PROG ": %ld of %ld blocks shown before %ld ms without a "
-				"recommendation\n",
+		fprintf(stderr,
+			PROG ": %ld of %ld blocks shown before %ld ms without a "
+			     "recommendation\n",
 			w->shown, opt->count, opt->idle_ms);
 		return 1;
 	}

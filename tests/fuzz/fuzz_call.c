@@ -30,12 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A fixed arrival time: the harness must not depend on the clock to reproduce. */
 #define ARRIVAL_MS 1763870400000LL
-#define MAX_MESSAGE_BYTES 262144	/* limits.max_message_bytes' default */
+#define MAX_MESSAGE_BYTES 262144 /* limits.max_message_bytes' default */
 
-#define CHECK(cond) \
-	do { \
-		if (!(cond)) \
-			check_failed(#cond, __LINE__); \
+#define CHECK(cond)                                                                                                    \
+	do {                                                                                                           \
+		if (!(cond))                                                                                           \
+			check_failed(#cond, __LINE__);                                                                 \
 	} while (0)
 
 static void check_failed(const char *what, int line) __attribute__((noreturn));
@@ -99,8 +99,7 @@ static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
  * Returns the number of occurrences, or -1 when the bytes are something this
  * small reader does not follow (then the caller checks nothing).
  */
-static long raw_field(const uint8_t *buf, size_t len, uint32_t num, size_t nth, const uint8_t **val,
-		      size_t *vlen)
+static long raw_field(const uint8_t *buf, size_t len, uint32_t num, size_t nth, const uint8_t **val, size_t *vlen)
 {
 	const uint8_t *p = buf, *end = buf + len;
 	long count = 0;
@@ -128,8 +127,7 @@ static long raw_field(const uint8_t *buf, size_t len, uint32_t num, size_t nth, 
 			}
 			p += v;
 			break;
-		default:
-			return -1;
+		default: return -1;
 		}
 	}
 	return count;
@@ -140,15 +138,14 @@ static long raw_field(const uint8_t *buf, size_t len, uint32_t num, size_t nth, 
  * winning: non-empty, at most PMHC_ID_MAX bytes, UTF-8, and no NUL that would
  * make two CAD identifiers the same C string.
  */
-static void check_id(const uint8_t *buf, size_t len, uint32_t num, size_t nth, long want_count,
-		     const char *got)
+static void check_id(const uint8_t *buf, size_t len, uint32_t num, size_t nth, long want_count, const char *got)
 {
 	const uint8_t *val = NULL;
 	size_t vlen = 0;
 	long count = raw_field(buf, len, num, want_count < 0 ? SIZE_MAX : nth, &val, &vlen);
 	if (count < 0)
 		return;
-	if (want_count < 0) {	/* singular: the last one */
+	if (want_count < 0) { /* singular: the last one */
 		CHECK(count > 0);
 		count = raw_field(buf, len, num, (size_t)count - 1, &val, &vlen);
 	} else {
@@ -225,8 +222,8 @@ static void setup(void)
 	 * summary can outgrow its buffer and be cut inside a character.
 	 */
 	static char cit[PMHC_ID_MAX + 1], patrol[PMHC_ID_MAX + 1];
-	long_id(cit, "CIT-", "\xc3\xbc");	/* u-umlaut */
-	long_id(patrol, "P-", "\xc3\xb6");	/* o-umlaut */
+	long_id(cit, "CIT-", "\xc3\xbc");  /* u-umlaut */
+	long_id(patrol, "P-", "\xc3\xb6"); /* o-umlaut */
 	add_unit(cit, PMHC__V1__UNIT_KIND__UNIT_CIT_OFFICER, "52-3", 43.6525, -79.3839);
 	add_unit("CIT-8", PMHC__V1__UNIT_KIND__UNIT_CIT_OFFICER, "14-1", 43.70, -79.40);
 	add_unit("P-21", PMHC__V1__UNIT_KIND__UNIT_PATROL, "51-1", 43.66, -79.39);
@@ -255,7 +252,7 @@ static void fuzz_call(const uint8_t *buf, size_t len, const struct pmhc_rules *r
 	struct pmhc_choice choice;
 	pmhc_units_choose(roster, &r->units, call, d.rule->response, ARRIVAL_MS + 1000, &choice);
 	CHECK(choice.n <= PMHC_NEEDS_MAX);
-	static struct pmhc_rec_scratch s;	/* as in the daemon: one scratch, reused */
+	static struct pmhc_rec_scratch s; /* as in the daemon: one scratch, reused */
 	pmhc_recommend(r, call, &d, &choice, ARRIVAL_MS + 1000, &s);
 
 	size_t need = pmhc__v1__recommendation__get_packed_size(&s.rec);

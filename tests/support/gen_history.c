@@ -30,18 +30,28 @@
 #define SUBJECTS 300
 
 /* Disposition codes by number, as the wire contract has them. */
-enum { D_RESOLVED = 1, D_REFERRED, D_TO_CRISIS, D_TO_ER, D_HOLD, D_ARREST, D_CITATION, D_TO_988,
-       D_NO_CONTACT, D_CANCELLED };
+enum {
+	D_RESOLVED = 1,
+	D_REFERRED,
+	D_TO_CRISIS,
+	D_TO_ER,
+	D_HOLD,
+	D_ARREST,
+	D_CITATION,
+	D_TO_988,
+	D_NO_CONTACT,
+	D_CANCELLED
+};
 static const char *const disp_names[] = {
-	"DISP_UNSPECIFIED", "DISP_RESOLVED_ON_SCENE", "DISP_REFERRED", "DISP_TRANSPORTED_CRISIS_CENTER",
-	"DISP_TRANSPORTED_ER", "DISP_INVOLUNTARY_HOLD", "DISP_ARREST", "DISP_CITATION",
-	"DISP_TRANSFERRED_988", "DISP_NO_CONTACT", "DISP_CANCELLED",
+	"DISP_UNSPECIFIED",     "DISP_RESOLVED_ON_SCENE", "DISP_REFERRED",  "DISP_TRANSPORTED_CRISIS_CENTER",
+	"DISP_TRANSPORTED_ER",  "DISP_INVOLUNTARY_HOLD",  "DISP_ARREST",    "DISP_CITATION",
+	"DISP_TRANSFERRED_988", "DISP_NO_CONTACT",        "DISP_CANCELLED",
 };
 
 struct call {
 	int64_t at_ms;
 	bool mh, is_988;
-	int subject;		/* -1: no subject key */
+	int subject; /* -1: no subject key */
 	bool has_disp;
 	int code;
 	bool arrest, force, connected, unavailable;
@@ -67,8 +77,9 @@ static double unit(void)
 /* Local midnight of a date in the zone in force (TZ), as Unix ms. */
 static int64_t local_ms(int y, int mon, int d, int h, int min)
 {
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d, .tm_hour = h, .tm_min = min,
-			 .tm_isdst = -1 };
+	struct tm tm = {
+		.tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d, .tm_hour = h, .tm_min = min, .tm_isdst = -1
+	};
 	return (int64_t)mktime(&tm) * 1000;
 }
 
@@ -108,8 +119,8 @@ int main(int argc, char **argv)
 	unsigned long seed = 42;
 	const char *tz = "America/Toronto", *jsonl = NULL, *expect = NULL;
 	static const struct option opts[] = {
-		{ "calls", required_argument, NULL, 'n' }, { "seed", required_argument, NULL, 's' },
-		{ "tz", required_argument, NULL, 'z' },    { "jsonl", required_argument, NULL, 'j' },
+		{ "calls", required_argument, NULL, 'n' },  { "seed", required_argument, NULL, 's' },
+		{ "tz", required_argument, NULL, 'z' },     { "jsonl", required_argument, NULL, 'j' },
 		{ "expect", required_argument, NULL, 'e' }, { NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -121,7 +132,8 @@ int main(int argc, char **argv)
 		case 'j': jsonl = optarg; break;
 		case 'e': expect = optarg; break;
 		default:
-			fprintf(stderr, "usage: pmhc-gen-history --calls N --seed S --tz ZONE --jsonl FILE --expect FILE\n");
+			fprintf(stderr,
+				"usage: pmhc-gen-history --calls N --seed S --tz ZONE --jsonl FILE --expect FILE\n");
 			return 64;
 		}
 	}
@@ -142,8 +154,8 @@ int main(int argc, char **argv)
 		for (int m = 1; m <= 12; m++)
 			if (n_edges < 40 && local_ms(y, m, 1, 0, 0) > from)
 				edges[n_edges++] = local_ms(y, m, 1, 0, 0);
-	edges[n_edges++] = local_ms(2024, 3, 10, 3, 0);		/* spring forward (America/Toronto) */
-	edges[n_edges++] = local_ms(2024, 11, 3, 1, 30);	/* fall back: 01:30 happens twice */
+	edges[n_edges++] = local_ms(2024, 3, 10, 3, 0);  /* spring forward (America/Toronto) */
+	edges[n_edges++] = local_ms(2024, 11, 3, 1, 30); /* fall back: 01:30 happens twice */
 	edges[n_edges++] = local_ms(2025, 3, 9, 3, 0);
 	edges[n_edges++] = local_ms(2025, 11, 2, 1, 30);
 
@@ -163,9 +175,16 @@ int main(int argc, char **argv)
 		c->subject = rnd() % 100 < 65 ? (int)(SUBJECTS * unit() * unit() * unit()) : -1;
 		c->has_disp = rnd() % 100 < 85;
 		int r = (int)(rnd() % 100);
-		c->code = r < 30 ? D_RESOLVED : r < 45 ? D_REFERRED : r < 52 ? D_TO_CRISIS : r < 60 ? D_TO_ER
-			: r < 68 ? D_HOLD : r < 74 ? D_ARREST : r < 78 ? D_CITATION : r < 84 ? D_TO_988
-			: r < 92 ? D_NO_CONTACT : D_CANCELLED;
+		c->code = r < 30   ? D_RESOLVED
+			  : r < 45 ? D_REFERRED
+			  : r < 52 ? D_TO_CRISIS
+			  : r < 60 ? D_TO_ER
+			  : r < 68 ? D_HOLD
+			  : r < 74 ? D_ARREST
+			  : r < 78 ? D_CITATION
+			  : r < 84 ? D_TO_988
+			  : r < 92 ? D_NO_CONTACT
+				   : D_CANCELLED;
 		c->arrest = rnd() % 100 < 4;
 		c->force = rnd() % 100 < 6;
 		c->connected = rnd() % 100 < 10;
@@ -238,7 +257,7 @@ int main(int argc, char **argv)
 		perror(expect);
 		return 73;
 	}
-	enum { MONTHS = 27 };	/* 2023-10 .. 2025-12 */
+	enum { MONTHS = 27 }; /* 2023-10 .. 2025-12 */
 	struct counts month[MONTHS] = { 0 }, period[2] = { 0 };
 	long hourdow[8][24] = { { 0 } }, mh911[MONTHS] = { 0 }, to988[MONTHS] = { 0 };
 	/* Distinct repeat subjects per month and per period. */

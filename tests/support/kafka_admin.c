@@ -33,314 +33,299 @@
 #define MAX_PARTITIONS 1024
 
 struct topic {
-    const char *name;
-    int partitions;
-    int done;
+	const char *name;
+	int partitions;
+	int done;
 };
 
 struct options {
-    const char *brokers;
-    int replication_factor;
-    const char *config_names[MAX_CONFIGS];
-    const char *config_values[MAX_CONFIGS];
-    int config_cnt;
-    int wait_s;
-    struct topic topics[MAX_TOPICS];
-    int topic_cnt;
+	const char *brokers;
+	int replication_factor;
+	const char *config_names[MAX_CONFIGS];
+	const char *config_values[MAX_CONFIGS];
+	int config_cnt;
+	int wait_s;
+	struct topic topics[MAX_TOPICS];
+	int topic_cnt;
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logmsg(const char *fmt, ...)
 {
-    va_list ap;
+	va_list ap;
 
-    fputs(PROG ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: " PROG " -b BROKERS [OPTION]... TOPIC=PARTITIONS...\n"
-            "Create each TOPIC with PARTITIONS partitions on the Kafka cluster at\n"
-            "BROKERS, in one CreateTopics request, retrying while the cluster starts.\n"
-            "\n"
-            "  -b, --brokers HOST:PORT[,...]  bootstrap servers (required)\n"
-            "  -r, --replication-factor N     replicas of each partition (default 1)\n"
-            "  -c, --config NAME=VALUE        topic configuration, e.g.\n"
-            "                                 min.insync.replicas=2 (repeatable)\n"
-            "  -w, --wait SECONDS             give up after this long (default 60)\n"
-            "  -h, --help                     show this help and exit\n"
-            "\n"
-            "A topic that already exists counts as created, whatever its partitions.\n"
-            "Exit status: 0 when every topic exists, 1 when one could not be created\n"
-            "(the broker's reason is printed), 2 on a usage error.\n");
+	fprintf(out, "Usage: " PROG " -b BROKERS [OPTION]... TOPIC=PARTITIONS...\n"
+		     "Create each TOPIC with PARTITIONS partitions on the Kafka cluster at\n"
+		     "BROKERS, in one CreateTopics request, retrying while the cluster starts.\n"
+		     "\n"
+		     "  -b, --brokers HOST:PORT[,...]  bootstrap servers (required)\n"
+		     "  -r, --replication-factor N     replicas of each partition (default 1)\n"
+		     "  -c, --config NAME=VALUE        topic configuration, e.g.\n"
+		     "                                 min.insync.replicas=2 (repeatable)\n"
+		     "  -w, --wait SECONDS             give up after this long (default 60)\n"
+		     "  -h, --help                     show this help and exit\n"
+		     "\n"
+		     "A topic that already exists counts as created, whatever its partitions.\n"
+		     "Exit status: 0 when every topic exists, 1 when one could not be created\n"
+		     "(the broker's reason is printed), 2 on a usage error.\n");
 }
 
 static int parse_int(const char *s, int min, int max, int *out)
 {
-    char *end;
-    long v;
+	char *end;
+	long v;
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
 }
 
 /* 0: run; 1: --help shown; -1: usage error. */
 static int parse_args(int argc, char **argv, struct options *opt)
 {
-    static const struct option longopts[] = {
-        {"brokers", required_argument, NULL, 'b'},
-        {"replication-factor", required_argument, NULL, 'r'},
-        {"config", required_argument, NULL, 'c'},
-        {"wait", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
+	static const struct option longopts[] = {
+		{ "brokers", required_argument, NULL, 'b' }, { "replication-factor", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },  { "wait", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+	};
+	int c;
 
-    memset(opt, 0, sizeof(*opt));
-    opt->replication_factor = 1;
-    opt->wait_s = 60;
-    while ((c = getopt_long(argc, argv, "b:r:c:w:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'b':
-            opt->brokers = optarg;
-            break;
-        case 'r':
-            if (parse_int(optarg, 1, 16, &opt->replication_factor) < 0) {
-                logmsg("invalid --replication-factor \"%s\": expected 1 to 16", optarg);
-                return -1;
-            }
-            break;
-        case 'c': {
-            char *eq = strchr(optarg, '=');
-            if (eq == NULL || eq == optarg || opt->config_cnt >= MAX_CONFIGS) {
-                logmsg("invalid --config \"%s\": expected NAME=VALUE (at most %d)", optarg,
-                       MAX_CONFIGS);
-                return -1;
-            }
-            *eq = '\0';
-            opt->config_names[opt->config_cnt] = optarg;
-            opt->config_values[opt->config_cnt++] = eq + 1;
-            break;
-        }
-        case 'w':
-            if (parse_int(optarg, 1, 3600, &opt->wait_s) < 0) {
-                logmsg("invalid --wait \"%s\": expected 1 to 3600 seconds", optarg);
-                return -1;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            fprintf(stderr, "Try '" PROG " --help' for more information.\n");
-            return -1;
-        }
-    }
-    if (opt->brokers == NULL || opt->brokers[0] == '\0') {
-        logmsg("no --brokers given");
-        return -1;
-    }
-    if (optind >= argc) {
-        logmsg("no TOPIC=PARTITIONS given");
-        return -1;
-    }
-    for (; optind < argc; optind++) {
-        char *arg = argv[optind];
-        char *eq = strrchr(arg, '=');
-        struct topic *t = &opt->topics[opt->topic_cnt];
+	memset(opt, 0, sizeof(*opt));
+	opt->replication_factor = 1;
+	opt->wait_s = 60;
+	while ((c = getopt_long(argc, argv, "b:r:c:w:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': opt->brokers = optarg; break;
+		case 'r':
+			if (parse_int(optarg, 1, 16, &opt->replication_factor) < 0) {
+				logmsg("invalid --replication-factor \"%s\": expected 1 to 16", optarg);
+				return -1;
+			}
+			break;
+		case 'c': {
+			char *eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg || opt->config_cnt >= MAX_CONFIGS) {
+				logmsg("invalid --config \"%s\": expected NAME=VALUE (at most %d)", optarg,
+				       MAX_CONFIGS);
+				return -1;
+			}
+			*eq = '\0';
+			opt->config_names[opt->config_cnt] = optarg;
+			opt->config_values[opt->config_cnt++] = eq + 1;
+			break;
+		}
+		case 'w':
+			if (parse_int(optarg, 1, 3600, &opt->wait_s) < 0) {
+				logmsg("invalid --wait \"%s\": expected 1 to 3600 seconds", optarg);
+				return -1;
+			}
+			break;
+		case 'h': usage(stdout); return 1;
+		default: fprintf(stderr, "Try '" PROG " --help' for more information.\n"); return -1;
+		}
+	}
+	if (opt->brokers == NULL || opt->brokers[0] == '\0') {
+		logmsg("no --brokers given");
+		return -1;
+	}
+	if (optind >= argc) {
+		logmsg("no TOPIC=PARTITIONS given");
+		return -1;
+	}
+	for (; optind < argc; optind++) {
+		char *arg = argv[optind];
+		char *eq = strrchr(arg, '=');
+		struct topic *t = &opt->topics[opt->topic_cnt];
 
-        if (opt->topic_cnt >= MAX_TOPICS) {
-            logmsg("too many topics (at most %d)", MAX_TOPICS);
-            return -1;
-        }
-        if (eq == NULL || eq == arg || parse_int(eq + 1, 1, MAX_PARTITIONS, &t->partitions) < 0) {
-            logmsg("invalid topic \"%s\": expected NAME=PARTITIONS with 1 to %d partitions", arg,
-                   MAX_PARTITIONS);
-            return -1;
-        }
-        *eq = '\0';
-        t->name = arg;
-        opt->topic_cnt++;
-    }
-    return 0;
+		if (opt->topic_cnt >= MAX_TOPICS) {
+			logmsg("too many topics (at most %d)", MAX_TOPICS);
+			return -1;
+		}
+		if (eq == NULL || eq == arg || parse_int(eq + 1, 1, MAX_PARTITIONS, &t->partitions) < 0) {
+			logmsg("invalid topic \"%s\": expected NAME=PARTITIONS with 1 to %d partitions", arg,
+			       MAX_PARTITIONS);
+			return -1;
+		}
+		*eq = '\0';
+		t->name = arg;
+		opt->topic_cnt++;
+	}
+	return 0;
 }
 
 static double now_s(void)
 {
-    struct timespec ts;
+	struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Errors in the request itself: asking again cannot help. */
 static int is_permanent(rd_kafka_resp_err_t err)
 {
-    switch (err) {
-    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
-    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
-    case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
-    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-        return 1;
-    default:
-        return 0;
-    }
+	switch (err) {
+	case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+	case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+	case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+	case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
+	case RD_KAFKA_RESP_ERR__INVALID_ARG: return 1;
+	default: return 0;
+	}
 }
 
 /*
  * One CreateTopics request for the topics not yet done. Returns 0 when all are
  * done, 1 to try again, -1 on a permanent error.
  */
-static int create_once(rd_kafka_t *rk, struct options *opt, int timeout_ms, char *last,
-                       size_t lastsz)
+static int create_once(rd_kafka_t *rk, struct options *opt, int timeout_ms, char *last, size_t lastsz)
 {
-    rd_kafka_NewTopic_t *nt[MAX_TOPICS];
-    int idx[MAX_TOPICS];
-    int n = 0, rc = 0;
-    char errstr[512];
-    rd_kafka_AdminOptions_t *ao;
-    rd_kafka_queue_t *q;
-    rd_kafka_event_t *ev;
+	rd_kafka_NewTopic_t *nt[MAX_TOPICS];
+	int idx[MAX_TOPICS];
+	int n = 0, rc = 0;
+	char errstr[512];
+	rd_kafka_AdminOptions_t *ao;
+	rd_kafka_queue_t *q;
+	rd_kafka_event_t *ev;
 
-    for (int i = 0; i < opt->topic_cnt; i++) {
-        struct topic *t = &opt->topics[i];
-        if (t->done)
-            continue;
-        nt[n] = rd_kafka_NewTopic_new(t->name, t->partitions, opt->replication_factor, errstr,
-                                      sizeof(errstr));
-        if (nt[n] == NULL) {
-            logmsg("topic %s: %s", t->name, errstr);
-            rc = -1;
-            goto out;
-        }
-        for (int k = 0; k < opt->config_cnt; k++) {
-            if (rd_kafka_NewTopic_set_config(nt[n], opt->config_names[k],
-                                             opt->config_values[k]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                logmsg("topic %s: cannot set %s", t->name, opt->config_names[k]);
-                rd_kafka_NewTopic_destroy(nt[n]);
-                rc = -1;
-                goto out;
-            }
-        }
-        idx[n++] = i;
-    }
-    if (n == 0)
-        return 0;
+	for (int i = 0; i < opt->topic_cnt; i++) {
+		struct topic *t = &opt->topics[i];
+		if (t->done)
+			continue;
+		nt[n] = rd_kafka_NewTopic_new(t->name, t->partitions, opt->replication_factor, errstr, sizeof(errstr));
+		if (nt[n] == NULL) {
+			logmsg("topic %s: %s", t->name, errstr);
+			rc = -1;
+			goto out;
+		}
+		for (int k = 0; k < opt->config_cnt; k++) {
+			if (rd_kafka_NewTopic_set_config(nt[n], opt->config_names[k], opt->config_values[k]) !=
+			    RD_KAFKA_RESP_ERR_NO_ERROR) {
+				logmsg("topic %s: cannot set %s", t->name, opt->config_names[k]);
+				rd_kafka_NewTopic_destroy(nt[n]);
+				rc = -1;
+				goto out;
+			}
+		}
+		idx[n++] = i;
+	}
+	if (n == 0)
+		return 0;
 
-    ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, errstr, sizeof(errstr));
-    rd_kafka_AdminOptions_set_operation_timeout(ao, timeout_ms, errstr, sizeof(errstr));
-    q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, nt, (size_t)n, ao, q);
-    ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
-    if (ev == NULL) {
-        snprintf(last, lastsz, "no answer within %d ms", timeout_ms + 5000);
-        rc = 1;
-    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(last, lastsz, "%s", rd_kafka_event_error_string(ev));
-        rc = is_permanent(rd_kafka_event_error(ev)) ? -1 : 1;
-    } else {
-        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
-        size_t cnt = 0;
-        const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+	ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+	rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, errstr, sizeof(errstr));
+	rd_kafka_AdminOptions_set_operation_timeout(ao, timeout_ms, errstr, sizeof(errstr));
+	q = rd_kafka_queue_new(rk);
+	rd_kafka_CreateTopics(rk, nt, (size_t)n, ao, q);
+	ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+	if (ev == NULL) {
+		snprintf(last, lastsz, "no answer within %d ms", timeout_ms + 5000);
+		rc = 1;
+	} else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(last, lastsz, "%s", rd_kafka_event_error_string(ev));
+		rc = is_permanent(rd_kafka_event_error(ev)) ? -1 : 1;
+	} else {
+		const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+		size_t cnt = 0;
+		const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
 
-        for (size_t j = 0; j < cnt; j++) {
-            const char *name = rd_kafka_topic_result_name(tr[j]);
-            rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[j]);
-            const char *msg = rd_kafka_topic_result_error_string(tr[j]);
-            struct topic *t = NULL;
+		for (size_t j = 0; j < cnt; j++) {
+			const char *name = rd_kafka_topic_result_name(tr[j]);
+			rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[j]);
+			const char *msg = rd_kafka_topic_result_error_string(tr[j]);
+			struct topic *t = NULL;
 
-            for (int k = 0; k < n && t == NULL; k++)
-                if (strcmp(opt->topics[idx[k]].name, name) == 0)
-                    t = &opt->topics[idx[k]];
-            if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-                if (t != NULL)
-                    t->done = 1;
-                continue;
-            }
-            snprintf(last, lastsz, "topic %s: %s (%s)", name, msg ? msg : rd_kafka_err2str(err),
-                     rd_kafka_err2name(err));
-            if (is_permanent(err)) {
-                logmsg("%s", last);
-                rc = -1;
-            } else if (rc == 0) {
-                rc = 1;
-            }
-        }
-        for (int k = 0; k < n && rc == 0; k++)
-            if (!opt->topics[idx[k]].done)
-                rc = 1; /* not in the answer: ask again */
-    }
-    if (ev != NULL)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_AdminOptions_destroy(ao);
+			for (int k = 0; k < n && t == NULL; k++)
+				if (strcmp(opt->topics[idx[k]].name, name) == 0)
+					t = &opt->topics[idx[k]];
+			if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+				if (t != NULL)
+					t->done = 1;
+				continue;
+			}
+			snprintf(last, lastsz, "topic %s: %s (%s)", name, msg ? msg : rd_kafka_err2str(err),
+				 rd_kafka_err2name(err));
+			if (is_permanent(err)) {
+				logmsg("%s", last);
+				rc = -1;
+			} else if (rc == 0) {
+				rc = 1;
+			}
+		}
+		for (int k = 0; k < n && rc == 0; k++)
+			if (!opt->topics[idx[k]].done)
+				rc = 1; /* not in the answer: ask again */
+	}
+	if (ev != NULL)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_AdminOptions_destroy(ao);
 out:
-    rd_kafka_NewTopic_destroy_array(nt, (size_t)n);
-    return rc;
+	rd_kafka_NewTopic_destroy_array(nt, (size_t)n);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    rd_kafka_conf_t *conf;
-    rd_kafka_t *rk;
-    char errstr[512];
-    char last[1024] = "";
-    double deadline;
-    int rc, pr;
+	struct options opt;
+	rd_kafka_conf_t *conf;
+	rd_kafka_t *rk;
+	char errstr[512];
+	char last[1024] = "";
+	double deadline;
+	int rc, pr;
 
-    pr = parse_args(argc, argv, &opt);
-    if (pr != 0)
-        return pr > 0 ? 0 : 2;
+	pr = parse_args(argc, argv, &opt);
+	if (pr != 0)
+		return pr > 0 ? 0 : 2;
 
-    conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", opt.brokers, errstr, sizeof(errstr)) !=
-            RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "log_level", "2", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-        logmsg("%s", errstr);
-        rd_kafka_conf_destroy(conf);
-        return 1;
-    }
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (rk == NULL) {
-        logmsg("cannot create a Kafka client: %s", errstr);
-        return 1;
-    }
+	conf = rd_kafka_conf_new();
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", opt.brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "log_level", "2", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		logmsg("%s", errstr);
+		rd_kafka_conf_destroy(conf);
+		return 1;
+	}
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (rk == NULL) {
+		logmsg("cannot create a Kafka client: %s", errstr);
+		return 1;
+	}
 
-    deadline = now_s() + opt.wait_s;
-    for (;;) {
-        double left = deadline - now_s();
-        int timeout_ms = left > 10.0 ? 10000 : (int)(left * 1000.0);
+	deadline = now_s() + opt.wait_s;
+	for (;;) {
+		double left = deadline - now_s();
+		int timeout_ms = left > 10.0 ? 10000 : (int)(left * 1000.0);
 
-        if (timeout_ms < 500)
-            timeout_ms = 500;
-        rc = create_once(rk, &opt, timeout_ms, last, sizeof(last));
-        if (rc <= 0)
-            break;
-        if (now_s() + 0.2 >= deadline) {
-            logmsg("gave up after %d s; last error: %s", opt.wait_s, last);
-            rc = -1;
-            break;
-        }
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    rd_kafka_destroy(rk);
-    return rc == 0 ? 0 : 1;
+		if (timeout_ms < 500)
+			timeout_ms = 500;
+		rc = create_once(rk, &opt, timeout_ms, last, sizeof(last));
+		if (rc <= 0)
+			break;
+		if (now_s() + 0.2 >= deadline) {
+			logmsg("gave up after %d s; last error: %s", opt.wait_s, last);
+			rc = -1;
+			break;
+		}
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	rd_kafka_destroy(rk);
+	return rc == 0 ? 0 : 1;
 }

@@ -33,8 +33,8 @@ static int describe(rd_kafka_t *rk, const char *group)
 		fprintf(stderr, "%s: %s\n", PROG, rd_kafka_event_error_string(ev));
 	} else {
 		size_t n = 0;
-		const rd_kafka_ConsumerGroupDescription_t **d =
-			rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(ev), &n);
+		const rd_kafka_ConsumerGroupDescription_t **d = rd_kafka_DescribeConsumerGroups_result_groups(
+			rd_kafka_event_DescribeConsumerGroups_result(ev), &n);
 		const rd_kafka_error_t *e = n == 1 ? rd_kafka_ConsumerGroupDescription_error(d[0]) : NULL;
 		const rd_kafka_Node_t *node = n == 1 ? rd_kafka_ConsumerGroupDescription_coordinator(d[0]) : NULL;
 		if (e != NULL)
@@ -59,8 +59,10 @@ int main(int argc, char **argv)
 		if (c == 'b') {
 			brokers = optarg;
 		} else {
-			fprintf(c == 'h' ? stdout : stderr, "Usage: %s -b BROKERS GROUP\n"
-				"Print the node id of the broker coordinating consumer group GROUP.\n", PROG);
+			fprintf(c == 'h' ? stdout : stderr,
+				"Usage: %s -b BROKERS GROUP\n"
+				"Print the node id of the broker coordinating consumer group GROUP.\n",
+				PROG);
 			return c == 'h' ? 0 : 2;
 		}
 	}

@@ -35,7 +35,7 @@ START_TEST(test_as_protobuf_allocator)
 	pmhc_arena_init(&a, 4096);
 	void *p = a.pb.alloc(a.pb.allocator_data, 100);
 	ck_assert_ptr_nonnull(p);
-	a.pb.free(a.pb.allocator_data, p);	/* a no-op, must not crash */
+	a.pb.free(a.pb.allocator_data, p); /* a no-op, must not crash */
 	pmhc_arena_destroy(&a);
 }
 END_TEST

@@ -65,7 +65,7 @@ START_TEST(test_minimal_config_gets_defaults)
 	ck_assert_str_eq(c->topic_recommendations, "pmhc.recommendations");
 	ck_assert_str_eq(c->topic_history, "cad.history");
 	ck_assert_int_eq(c->pg_start_timeout_s, 60);
-	ck_assert_uint_eq(c->subject_key_len, 32);	/* trailing newline removed */
+	ck_assert_uint_eq(c->subject_key_len, 32); /* trailing newline removed */
 	ck_assert(!c->store_narrative);
 	pmhc_config_free(c);
 }
@@ -74,10 +74,10 @@ END_TEST
 START_TEST(test_every_problem_reported_with_line)
 {
 	write_conf("kafka = {\n"
-		   "  broker = \"x:1\";\n"					/* line 2: typo */
+		   "  broker = \"x:1\";\n" /* line 2: typo */
 		   "  properties = ( \"enable.auto.offset.store=true\", \"linger.ms=5\", \"bad\" );\n"
 		   "};\n"
-		   "limits = { batch_max_events = 0; };\n"			/* line 5 */
+		   "limits = { batch_max_events = 0; };\n" /* line 5 */
 		   "privacy = { subject_key_file = \"/nonexistent/key\"; };\n");
 	struct pmhc_errlist e = { 0 };
 	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
@@ -142,14 +142,16 @@ START_TEST(test_ruled_out_premise_flag_refused_with_file_and_line)
 		   "flowchart = (\n"
 		   "  { id = \"not-mh\"; none = [ \"MH\" ]; response = \"STANDARD\"; dispatch_code = \"\"; },\n"
 		   "  { id = \"quiet-premise\";\n"
-		   "    ruled_out = [ \"PREMISE_MH\" ];\n"				/* line 6 */
+		   "    ruled_out = [ \"PREMISE_MH\" ];\n" /* line 6 */
 		   "    response = \"MOBILE_CRISIS\"; dispatch_code = \"MH-MCT\"; },\n"
 		   "  { id = \"rest\"; response = \"CO_RESPONDER\"; dispatch_code = \"MH-COR\"; } );\n");
 	struct pmhc_errlist e = { 0 };
 	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
 	char want[512];
-	snprintf(want, sizeof want, "%s:6: flowchart rule 'quiet-premise': ruled_out: no screening question stands "
-				    "behind PREMISE_MH", conf_path);
+	snprintf(want, sizeof want,
+		 "%s:6: flowchart rule 'quiet-premise': ruled_out: no screening question stands "
+		 "behind PREMISE_MH",
+		 conf_path);
 	ck_assert_msg(has_error(&e, want), "%s", e.n ? e.lines[0] : "");
 	ck_assert_uint_eq(e.n, 1);
 	pmhc_errlist_clear(&e);
@@ -162,19 +164,21 @@ START_TEST(test_include_beside_the_config)
 {
 	FILE *f = fopen(table_path, "w");
 	fputs("code_table = ( { code = \"BURGLARY\"; flags = [ ]; },\n"
-	      "  { code = \"EDP\"; flags = [ \"MH\" ]; } );\n", f);
+	      "  { code = \"EDP\"; flags = [ \"MH\" ]; } );\n",
+	      f);
 	fclose(f);
 	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
 		   "screening = {\n  @include \"table.conf\"\n};\n");
 	struct pmhc_errlist e = { 0 };
-	struct pmhc_config *c = pmhc_config_load(conf_path, 0, &e);	/* the working directory is not dir */
+	struct pmhc_config *c = pmhc_config_load(conf_path, 0, &e); /* the working directory is not dir */
 	ck_assert_msg(c != NULL, "%s", e.n ? e.lines[0] : "");
 	ck_assert(pmhc_nature_known(c->rules, "BURGLARY"));
 	pmhc_config_free(c);
 
 	f = fopen(table_path, "w");
 	fputs("code_table = ( { code = \"BURGLARY\"; flags = [ ]; },\n"
-	      "  { code = \"EDP\"; flags = [ \"MHX\" ]; } );\n", f);
+	      "  { code = \"EDP\"; flags = [ \"MHX\" ]; } );\n",
+	      f);
 	fclose(f);
 	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
 	char want[512];

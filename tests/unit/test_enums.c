@@ -11,7 +11,8 @@ START_TEST(names_lose_the_shared_prefix)
 	ck_assert_str_eq(pmhc_enum_name(&pmhc__v1__unit_state__descriptor, PMHC__V1__UNIT_STATE__UNIT_ON_SCENE),
 			 "ON_SCENE");
 	ck_assert_str_eq(pmhc_enum_name(&pmhc__v1__disposition_code__descriptor,
-					PMHC__V1__DISPOSITION_CODE__DISP_TRANSFERRED_988), "TRANSFERRED_988");
+					PMHC__V1__DISPOSITION_CODE__DISP_TRANSFERRED_988),
+			 "TRANSFERRED_988");
 }
 END_TEST
 

@@ -5,7 +5,7 @@
 
 START_TEST(lines_carry_file_and_line)
 {
-	struct pmhc_errlist errs = {0};
+	struct pmhc_errlist errs = { 0 };
 
 	pmhc_errlist_add(&errs, "a.conf", 12, "'%s' is %d", "x", 3);
 	pmhc_errlist_add(&errs, "a.conf", 0, "cannot read");
@@ -21,7 +21,7 @@ END_TEST
 START_TEST(a_lost_line_still_counts)
 {
 	/* A problem that could not be written down must still refuse the config. */
-	struct pmhc_errlist errs = {.lost = 1};
+	struct pmhc_errlist errs = { .lost = 1 };
 
 	ck_assert_uint_eq(pmhc_errlist_count(&errs), 1);
 	pmhc_errlist_add(&errs, "b.conf", 1, "bad");
@@ -33,7 +33,7 @@ END_TEST
 
 START_TEST(long_messages_are_cut_not_lost)
 {
-	struct pmhc_errlist errs = {0};
+	struct pmhc_errlist errs = { 0 };
 	char big[2000];
 
 	memset(big, 'y', sizeof big - 1);

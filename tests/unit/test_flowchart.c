@@ -29,9 +29,9 @@ static const struct scenario {
 	const char *name;
 	Pmhc__V1__CallSource source;
 	const char *nature;
-	const char *answers;	/* Q1..Q12 */
-	const char *premise;	/* comma-separated, or NULL */
-	const char *flags;	/* expected, comma-separated in flag order */
+	const char *answers; /* Q1..Q12 */
+	const char *premise; /* comma-separated, or NULL */
+	const char *flags;   /* expected, comma-separated in flag order */
 	const char *rule;
 } scenarios[] = {
 #define S911 PMHC__V1__CALL_SOURCE__SOURCE_911
@@ -46,7 +46,8 @@ static const struct scenario {
 	{ "overdose, not MH", S911, "OD", "NN??????????", NULL, "SUD,MEDICAL", "not-mh" },
 	{ "intoxicated person", S911, "INTOX", "????????????", NULL, "SUD", "not-mh" },
 	{ "premise MH_HISTORY alone is not MH", S911, "NOISE", "????????????", "MH_HISTORY", "PREMISE_MH", "not-mh" },
-	{ "premise violence alone is not MH", S911, "NOISE", "????????????", "VIOLENCE_HISTORY", "PREMISE_VIOLENCE", "not-mh" },
+	{ "premise violence alone is not MH", S911, "NOISE", "????????????", "VIOLENCE_HISTORY", "PREMISE_VIOLENCE",
+	  "not-mh" },
 	{ "Q1 unknown is not yes", S911, "WELFARE", "????????????", NULL, "", "not-mh" },
 	{ "admin line, medical", SADM, "", "N?????????Y?", NULL, "MEDICAL", "not-mh" },
 	{ "attempt alone is not MH", S911, "SICK", "???????????Y", NULL, "SELF_HARM,MEDICAL", "not-mh" },
@@ -62,7 +63,8 @@ static const struct scenario {
 	{ "nature SUICIDE raises SELF_HARM", S911, "SUICIDE", "????????????", NULL, "MH,SELF_HARM", "mh-self-harm" },
 	{ "nature SUICTHRT", S911, "SUICTHRT", "????????????", NULL, "MH,SELF_HARM", "mh-self-harm" },
 	/* Medical, weapon and violence. */
-	{ "medical and weapon: EMS, CIT and backup", S911, "EDP", "???Y??????Y?", NULL, "MH,WEAPON,MEDICAL", "mh-medical-danger" },
+	{ "medical and weapon: EMS, CIT and backup", S911, "EDP", "???Y??????Y?", NULL, "MH,WEAPON,MEDICAL",
+	  "mh-medical-danger" },
 	{ "attempt with a weapon: EMS, CIT and backup", S911, "EDP", "???Y???????Y", NULL,
 	  "MH,WEAPON,SELF_HARM,MEDICAL", "mh-medical-danger" },
 	{ "OD on an MH call is medical", S911, "OD", "Y???????????", NULL, "MH,SUD,MEDICAL", "mh-medical" },
@@ -70,31 +72,40 @@ static const struct scenario {
 	{ "weapon answered no", S911, "EDP", "???N????????", NULL, "MH", "mh-default" },
 	{ "violence in progress", S911, "EDP", "????Y???????", NULL, "MH,VIOLENCE", "mh-weapon-violence" },
 	{ "danger to others", S911, "EDP", "??????Y?????", NULL, "MH,VIOLENCE", "mh-weapon-violence" },
-	{ "weapon beats history", S911, "EDP", "???Y???Y????", NULL, "MH,WEAPON,HISTORY_VIOLENCE", "mh-weapon-violence" },
+	{ "weapon beats history", S911, "EDP", "???Y???Y????", NULL, "MH,WEAPON,HISTORY_VIOLENCE",
+	  "mh-weapon-violence" },
 	{ "history of violence", S911, "EDP", "???????Y????", NULL, "MH,HISTORY_VIOLENCE", "mh-history-violence" },
 	{ "MTLV with every answer no: the code says violence", S911, "MTLV", "Y??NNNNN??NN", NULL, "MH,VIOLENCE",
 	  "mh-weapon-violence" },
 	/* Premise flags inform; they do not route. */
-	{ "premise WEAPONS_HISTORY", S911, "EDP", "????????????", "WEAPONS_HISTORY", "MH,PREMISE_VIOLENCE", "mh-default" },
-	{ "premise flag any case", S911, "EDP", "????????????", " violence_history", "MH,PREMISE_VIOLENCE", "mh-default" },
+	{ "premise WEAPONS_HISTORY", S911, "EDP", "????????????", "WEAPONS_HISTORY", "MH,PREMISE_VIOLENCE",
+	  "mh-default" },
+	{ "premise flag any case", S911, "EDP", "????????????", " violence_history", "MH,PREMISE_VIOLENCE",
+	  "mh-default" },
 	{ "premise violence on a civilian call: still diverted", S911, "EDP", "Y??NNNNN??NN", "VIOLENCE_HISTORY",
 	  "MH,PREMISE_VIOLENCE", "mh-911-diversion" },
 	/* 988. */
 	{ "history beats 988", S988, "", "???????Y????", NULL, "MH,HISTORY_VIOLENCE", "mh-history-violence" },
-	{ "988 suicidal, safety not asked: co-responder", S988, "", "?????Y??????", NULL, "MH,SELF_HARM", "mh-self-harm" },
+	{ "988 suicidal, safety not asked: co-responder", S988, "", "?????Y??????", NULL, "MH,SELF_HARM",
+	  "mh-self-harm" },
 	{ "988 suicidal, safety ruled out: mobile crisis", S988, "", "???NNYN???NN", NULL, "MH,SELF_HARM", "mh-988" },
 	{ "988 self-harm unknown, rest ruled out: mobile crisis", S988, "", "???NN?N???NN", NULL, "MH", "mh-988" },
-	{ "988 everything ruled out: stays with the counselor", S988, "", "???NNNN???NN", NULL, "MH", "mh-988-diversion" },
-	{ "988 attempt unknown: medical not ruled out", S988, "", "???NNYN???N?", NULL, "MH,SELF_HARM", "mh-self-harm" },
+	{ "988 everything ruled out: stays with the counselor", S988, "", "???NNNN???NN", NULL, "MH",
+	  "mh-988-diversion" },
+	{ "988 attempt unknown: medical not ruled out", S988, "", "???NNYN???N?", NULL, "MH,SELF_HARM",
+	  "mh-self-harm" },
 	{ "988 attempt in progress, no weapon or violence: EMS and crisis team", S988, "", "???NN?N????Y", NULL,
 	  "MH,SELF_HARM,MEDICAL", "mh-988-medical" },
 	{ "988 attempt, history of violence: EMS and CIT", S988, "", "???NN?NY???Y", NULL,
 	  "MH,SELF_HARM,HISTORY_VIOLENCE,MEDICAL", "mh-medical" },
-	{ "988 attempt, weapon unknown: EMS and CIT", S988, "", "????N?N????Y", NULL, "MH,SELF_HARM,MEDICAL", "mh-medical" },
-	{ "988 overdose code, no weapon or violence", S988, "OD", "???NN?N?????", NULL, "MH,SUD,MEDICAL", "mh-988-medical" },
+	{ "988 attempt, weapon unknown: EMS and CIT", S988, "", "????N?N????Y", NULL, "MH,SELF_HARM,MEDICAL",
+	  "mh-medical" },
+	{ "988 overdose code, no weapon or violence", S988, "OD", "???NN?N?????", NULL, "MH,SUD,MEDICAL",
+	  "mh-988-medical" },
 	{ "988 with weapon gets CIT backup", S988, "", "???Y????????", NULL, "MH,WEAPON", "mh-weapon-violence" },
 	{ "988 medical, weapon unknown: EMS and CIT", S988, "", "??????????Y?", NULL, "MH,MEDICAL", "mh-medical" },
-	{ "988 off meds, victim risk, safety not asked", S988, "", "????????YY??", NULL, "MH,VICTIM_RISK,OFF_MEDS", "mh-default" },
+	{ "988 off meds, victim risk, safety not asked", S988, "", "????????YY??", NULL, "MH,VICTIM_RISK,OFF_MEDS",
+	  "mh-default" },
 	{ "everything no but 988", S988, "", "NNNNNNNNNNNN", NULL, "MH", "mh-988-diversion" },
 	/* 911, text-to-911 and the administrative line. */
 	{ "911 all five ruled out: call diversion", S911, "EDP", "Y??NNNNN??NN", NULL, "MH", "mh-911-diversion" },
@@ -103,13 +114,14 @@ static const struct scenario {
 	{ "911 danger to self, rest ruled out: mobile crisis", S911, "EDP", "Y??NNYNN??NN", NULL, "MH,SELF_HARM",
 	  "mh-911-mobile-crisis" },
 	{ "911 history unknown: co-responder", S911, "EDP", "Y??NNNN???NN", NULL, "MH", "mh-default" },
-	{ "911 medical, weapon, violence and history ruled out: EMS and crisis team", S911, "EDP", "Y??NN?NN??Y?",
-	  NULL, "MH,MEDICAL", "mh-911-medical" },
+	{ "911 medical, weapon, violence and history ruled out: EMS and crisis team", S911, "EDP", "Y??NN?NN??Y?", NULL,
+	  "MH,MEDICAL", "mh-911-medical" },
 	{ "911 medical, history unknown: EMS and CIT", S911, "EDP", "Y??NN?N???Y?", NULL, "MH,MEDICAL", "mh-medical" },
 	{ "911 self harm: co-responder", S911, "WELFARE", "Y????Y??????", NULL, "MH,SELF_HARM", "mh-self-harm" },
 	{ "text line self harm", STXT, "", "?Y???Y??????", NULL, "MH,SELF_HARM", "mh-self-harm" },
 	{ "officer-initiated MH", SOFF, "EDP", "????????????", NULL, "MH", "mh-default" },
-	{ "officer-initiated, all ruled out: no civilian-only route", SOFF, "EDP", "Y??NNNNN??NN", NULL, "MH", "mh-default" },
+	{ "officer-initiated, all ruled out: no civilian-only route", SOFF, "EDP", "Y??NNNNN??NN", NULL, "MH",
+	  "mh-default" },
 	{ "substance use on MH call", S911, "EDP", "??Y?????????", NULL, "MH,SUD", "mh-default" },
 	{ "victim risk only", S911, "EDP", "????????Y???", NULL, "MH,VICTIM_RISK", "mh-default" },
 	{ "off medication only", S911, "EDP", "?????????Y??", NULL, "MH,OFF_MEDS", "mh-default" },
@@ -119,8 +131,8 @@ static const struct scenario {
 	  "MH,SUD,WEAPON,VIOLENCE,SELF_HARM,HISTORY_VIOLENCE,VICTIM_RISK,OFF_MEDS,MEDICAL,PREMISE_MH,PREMISE_VIOLENCE",
 	  "mh-medical-danger" },
 	{ "unknown source number", (Pmhc__V1__CallSource)0, "EDP", "????????????", NULL, "MH", "mh-default" },
-	{ "unknown source, all ruled out: no civilian-only route", (Pmhc__V1__CallSource)0, "EDP", "Y??NNNNN??NN",
-	  NULL, "MH", "mh-default" },
+	{ "unknown source, all ruled out: no civilian-only route", (Pmhc__V1__CallSource)0, "EDP", "Y??NNNNN??NN", NULL,
+	  "MH", "mh-default" },
 };
 
 static void flags_text(pmhc_flagset set, char *buf, size_t len)
@@ -217,8 +229,9 @@ START_TEST(test_explain_says_why)
 	ck_assert(!pmhc_rule_matches(&rules->rules[2], &facts, why, sizeof why));
 	ck_assert_str_eq(why, "any=[WEAPON,VIOLENCE] but none of them holds");
 	ck_assert(!pmhc_rule_matches(&rules->rules[7], &facts, why, sizeof why));
-	ck_assert_str_eq(why, "ruled_out=[WEAPON,VIOLENCE,SELF_HARM,MEDICAL] but WEAPON,VIOLENCE,SELF_HARM,MEDICAL unknown, "
-			      "not ruled out");
+	ck_assert_str_eq(why,
+			 "ruled_out=[WEAPON,VIOLENCE,SELF_HARM,MEDICAL] but WEAPON,VIOLENCE,SELF_HARM,MEDICAL unknown, "
+			 "not ruled out");
 	ck_assert(pmhc_rule_matches(&rules->rules[12], &facts, why, sizeof why));
 	ck_assert_str_eq(why, "catch-all: always matches");
 
@@ -281,13 +294,16 @@ START_TEST(test_summary_and_reasons)
 	pmhc_decide(rules, &f.call, &d988);
 	pmhc_decision_summary(&d988, NULL, PMHC_ALL_FLAGS, summary, sizeof summary);
 	/* Medical not asked: a civilian-only response is not possible yet, and the summary says what is missing. */
-	ck_assert_str_eq(summary, "988 mental-health call (danger to self): send a co-responder team (officer and "
-				  "clinician), code MH-COR; not asked or unknown: medical emergency, attempt in progress.");
+	ck_assert_str_eq(summary,
+			 "988 mental-health call (danger to self): send a co-responder team (officer and "
+			 "clinician), code MH-COR; not asked or unknown: medical emergency, attempt in progress.");
 	f.screening.medical_emergency = PMHC__V1__ANSWER__ANSWER_NO;
 	f.screening.attempt_in_progress = PMHC__V1__ANSWER__ANSWER_NO;
 	pmhc_decide(rules, &f.call, &d988);
 	pmhc_decision_summary(&d988, NULL, PMHC_ALL_FLAGS, summary, sizeof summary);
-	ck_assert_str_eq(summary, "988 mental-health call (danger to self): send a mobile crisis team, not police, code MH-MCT.");
+	ck_assert_str_eq(
+		summary,
+		"988 mental-health call (danger to self): send a mobile crisis team, not police, code MH-MCT.");
 	f.screening.danger_to_self = PMHC__V1__ANSWER__ANSWER_NO;
 	pmhc_decide(rules, &f.call, &d988);
 	pmhc_decision_summary(&d988, NULL, PMHC_ALL_FLAGS, summary, sizeof summary);
@@ -318,21 +334,24 @@ START_TEST(test_summary_of_units)
 	char summary[512];
 	struct pmhc_choice none = { .n = 1, .picks = { { PMHC__V1__UNIT_KIND__UNIT_MOBILE_CRISIS, 0, NULL } } };
 	pmhc_decision_summary(&d, &none, PMHC_ALL_FLAGS, summary, sizeof summary);
-	ck_assert_str_eq(summary, "988 mental-health call (danger to self): send a mobile crisis team, not police, code "
-				  "MH-MCT; no mobile crisis team free — request one.");
+	ck_assert_str_eq(summary,
+			 "988 mental-health call (danger to self): send a mobile crisis team, not police, code "
+			 "MH-MCT; no mobile crisis team free — request one.");
 	struct pmhc_choice cor = { .n = 1,
 				   .picks = { { PMHC__V1__UNIT_KIND__UNIT_MOBILE_CRISIS,
 						PMHC__V1__UNIT_KIND__UNIT_CO_RESPONDER, "COR-2" } } };
 	pmhc_decision_summary(&d, &cor, PMHC_ALL_FLAGS, summary, sizeof summary);
-	ck_assert_str_eq(summary, "988 mental-health call (danger to self): send a mobile crisis team, not police, code "
-				  "MH-MCT; no mobile crisis team free — co-responder team COR-2 instead, so an officer "
-				  "goes with the clinician.");
+	ck_assert_str_eq(summary,
+			 "988 mental-health call (danger to self): send a mobile crisis team, not police, code "
+			 "MH-MCT; no mobile crisis team free — co-responder team COR-2 instead, so an officer "
+			 "goes with the clinician.");
 	/* A center that chains a crisis team to patrol hears that it is police. */
 	struct pmhc_choice patrol = { .n = 1,
 				      .picks = { { PMHC__V1__UNIT_KIND__UNIT_MOBILE_CRISIS,
 						   PMHC__V1__UNIT_KIND__UNIT_PATROL, "P-40" } } };
 	pmhc_decision_summary(&d, &patrol, PMHC_ALL_FLAGS, summary, sizeof summary);
-	ck_assert_ptr_nonnull(strstr(summary, "no mobile crisis team free — patrol unit P-40 instead, which is police."));
+	ck_assert_ptr_nonnull(
+		strstr(summary, "no mobile crisis team free — patrol unit P-40 instead, which is police."));
 
 	/* Medical with a weapon: EMS, a CIT officer and patrol as backup. */
 	fixture_call_init(&f);
@@ -340,17 +359,18 @@ START_TEST(test_summary_of_units)
 	fixture_answers(&f, "???Y???????Y");
 	pmhc_decide(rules, &f.call, &d);
 	ck_assert_str_eq(d.rule->id, "mh-medical-danger");
-	struct pmhc_choice three = { .n = 3,
-				     .picks = { { PMHC__V1__UNIT_KIND__UNIT_EMS, 0, NULL },
-						{ PMHC__V1__UNIT_KIND__UNIT_CIT_OFFICER, PMHC__V1__UNIT_KIND__UNIT_CIT_OFFICER,
-						  "CIT-3" },
-						{ PMHC__V1__UNIT_KIND__UNIT_PATROL, PMHC__V1__UNIT_KIND__UNIT_PATROL,
-						  "P-21" } } };
+	struct pmhc_choice three = {
+		.n = 3,
+		.picks = { { PMHC__V1__UNIT_KIND__UNIT_EMS, 0, NULL },
+			   { PMHC__V1__UNIT_KIND__UNIT_CIT_OFFICER, PMHC__V1__UNIT_KIND__UNIT_CIT_OFFICER, "CIT-3" },
+			   { PMHC__V1__UNIT_KIND__UNIT_PATROL, PMHC__V1__UNIT_KIND__UNIT_PATROL, "P-21" } }
+	};
 	pmhc_decision_summary(&d, &three, PMHC_ALL_FLAGS, summary, sizeof summary);
-	ck_assert_str_eq(summary, "Mental-health call (weapon reported, danger to self, medical emergency): send EMS and a "
-				  "CIT officer with patrol backup, code MH-EMSB; no EMS unit free — request EMS; CIT "
-				  "officer CIT-3; patrol unit P-21 as backup; not asked or unknown: violence in progress, "
-				  "danger to others.");
+	ck_assert_str_eq(summary,
+			 "Mental-health call (weapon reported, danger to self, medical emergency): send EMS and a "
+			 "CIT officer with patrol backup, code MH-EMSB; no EMS unit free — request EMS; CIT "
+			 "officer CIT-3; patrol unit P-21 as backup; not asked or unknown: violence in progress, "
+			 "danger to others.");
 
 	/* A 911 call that stays on the phone. */
 	fixture_call_init(&f);

@@ -4,7 +4,10 @@
 #include "pick.h"
 #include "suites.h"
 
-#define ITEM(psap, call, version, partition, offset) { psap, call, version, partition, offset, 0 }
+#define ITEM(psap, call, version, partition, offset)                                                                   \
+	{                                                                                                              \
+		psap, call, version, partition, offset, 0                                                              \
+	}
 
 /* Numbers the items as the caller's rows, in the order given, and picks. */
 static void revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep, size_t *decide,
@@ -28,7 +31,7 @@ START_TEST(test_newest_revision_kept_every_newer_one_decided)
 	struct pmhc_pick_item it[] = {
 		ITEM("P", "C-1", 1, 0, 10),
 		ITEM("P", "C-1", 2, 0, 11),
-		ITEM("P", "C-1", 1, 0, 12),	/* stale: rev 2 arrived before */
+		ITEM("P", "C-1", 1, 0, 12), /* stale: rev 2 arrived before */
 		ITEM("P", "C-2", 3, 1, 5),
 	};
 	size_t keep[4], decide[4], nk, nd;
@@ -70,7 +73,7 @@ START_TEST(test_unversioned_always_counts_latest_wins)
 	revisions(it, 3, keep, &nk, decide, &nd);
 	ck_assert_uint_eq(nk, 1);
 	ck_assert_uint_eq(keep[0], 1);
-	ck_assert_uint_eq(nd, 1);	/* one decision per (call, revision) */
+	ck_assert_uint_eq(nd, 1); /* one decision per (call, revision) */
 	ck_assert_uint_eq(decide[0], 1);
 }
 END_TEST
@@ -93,11 +96,9 @@ END_TEST
 START_TEST(test_latest_disposition)
 {
 	struct pmhc_pick_item it[] = {
-		ITEM("P", "C-1", 1000, 0, 1),
-		ITEM("P", "C-1", 3000, 0, 2),
-		ITEM("P", "C-1", 2000, 0, 3),	/* arrives later, closed earlier: loses */
-		ITEM("P", "C-2", 5000, 0, 4),
-		ITEM("P", "C-2", 5000, 0, 9),	/* same closed_at, later arrival: wins */
+		ITEM("P", "C-1", 1000, 0, 1), ITEM("P", "C-1", 3000, 0, 2),
+		ITEM("P", "C-1", 2000, 0, 3),                               /* arrives later, closed earlier: loses */
+		ITEM("P", "C-2", 5000, 0, 4), ITEM("P", "C-2", 5000, 0, 9), /* same closed_at, later arrival: wins */
 	};
 	for (size_t i = 0; i < 5; i++)
 		it[i].row = i;
@@ -127,7 +128,7 @@ START_TEST(test_empty_and_large)
 	for (int c = 0; c < CALLS; c++) {
 		snprintf(ids[c], sizeof ids[c], "C-%d", c);
 		int64_t base = (int64_t)c * 10;
-		int order = rand() % 2;	/* half arrive in order, half with rev 4 first */
+		int order = rand() % 2; /* half arrive in order, half with rev 4 first */
 		expected += order ? 4 : 1;
 		for (int r = 0; r < 4; r++) {
 			struct pmhc_pick_item *x = &it[c * 4 + r];
@@ -137,7 +138,7 @@ START_TEST(test_empty_and_large)
 	revisions(it, N, keep, &nk, decide, &nd);
 	ck_assert_uint_eq(nk, CALLS);
 	for (size_t k = 0; k < nk; k++)
-		ck_assert_int_eq(keep[k] % 4, 3);	/* every call keeps rev 4 */
+		ck_assert_int_eq(keep[k] % 4, 3); /* every call keeps rev 4 */
 	ck_assert_uint_eq(nd, expected);
 	free(it);
 	free(keep);

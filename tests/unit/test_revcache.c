@@ -8,11 +8,11 @@ START_TEST(test_stale_and_replays)
 	struct pmhc_revcache *c = pmhc_revcache_new(1000);
 	ck_assert(!pmhc_revcache_stale(c, "P", "C-1", 1));
 	pmhc_revcache_note(c, "P", "C-1", 2);
-	ck_assert(pmhc_revcache_stale(c, "P", "C-1", 1));	/* older */
-	ck_assert(pmhc_revcache_stale(c, "P", "C-1", 2));	/* the same again: a replay */
-	ck_assert(!pmhc_revcache_stale(c, "P", "C-1", 3));	/* newer */
-	ck_assert(!pmhc_revcache_stale(c, "P", "C-2", 1));	/* another call */
-	ck_assert(!pmhc_revcache_stale(c, "Q", "C-1", 1));	/* another PSAP */
+	ck_assert(pmhc_revcache_stale(c, "P", "C-1", 1));  /* older */
+	ck_assert(pmhc_revcache_stale(c, "P", "C-1", 2));  /* the same again: a replay */
+	ck_assert(!pmhc_revcache_stale(c, "P", "C-1", 3)); /* newer */
+	ck_assert(!pmhc_revcache_stale(c, "P", "C-2", 1)); /* another call */
+	ck_assert(!pmhc_revcache_stale(c, "Q", "C-1", 1)); /* another PSAP */
 	/* ("P", "C-1") and ("PC", "-1") are different calls. */
 	ck_assert(!pmhc_revcache_stale(c, "PC", "-1", 1));
 	/* Noting an older revision late does not lower what is known. */

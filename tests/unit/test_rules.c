@@ -10,36 +10,37 @@ START_TEST(test_canonical_text_of_defaults)
 {
 	struct pmhc_rules *r = pmhc_rules_default();
 	char *text = pmhc_rules_canonical(r);
-	ck_assert_str_eq(text,
-			 "pmhc-rules 1\n"
-			 "nature EDP MH\n"
-			 "nature INTOX SUD\n"
-			 "nature MNTL MH\n"
-			 "nature MTLV MH,VIOLENCE\n"
-			 "nature OD SUD,MEDICAL\n"
-			 "nature SUICIDE MH,SELF_HARM\n"
-			 "nature SUICTHRT MH,SELF_HARM\n"
-			 "premise MH_HISTORY PREMISE_MH\n"
-			 "premise VIOLENCE_HISTORY PREMISE_VIOLENCE\n"
-			 "premise WEAPONS_HISTORY PREMISE_VIOLENCE\n"
-			 "rule not-mh none=MH -> STANDARD \"\"\n"
-			 "rule mh-medical-danger all=MEDICAL any=WEAPON,VIOLENCE -> EMS_AND_CIT_WITH_BACKUP \"MH-EMSB\"\n"
-			 "rule mh-weapon-violence any=WEAPON,VIOLENCE -> CIT_WITH_BACKUP \"MH-CITB\"\n"
-			 "rule mh-988-medical all=MEDICAL none=HISTORY_VIOLENCE ruled_out=WEAPON,VIOLENCE source=988 -> EMS_AND_MOBILE_CRISIS \"MH-EMSM\"\n"
-			 "rule mh-911-medical all=MEDICAL ruled_out=WEAPON,VIOLENCE,HISTORY_VIOLENCE source=911,ADMIN,TEXT -> EMS_AND_MOBILE_CRISIS \"MH-EMSM\"\n"
-			 "rule mh-medical all=MEDICAL -> EMS_AND_CIT \"MH-EMS\"\n"
-			 "rule mh-history-violence all=HISTORY_VIOLENCE -> CIT \"MH-CIT\"\n"
-			 "rule mh-988-diversion ruled_out=WEAPON,VIOLENCE,SELF_HARM,MEDICAL source=988 -> CALL_DIVERSION \"MH-DIV\"\n"
-			 "rule mh-988 ruled_out=WEAPON,VIOLENCE,MEDICAL source=988 -> MOBILE_CRISIS \"MH-MCT\"\n"
-			 "rule mh-911-diversion ruled_out=WEAPON,VIOLENCE,SELF_HARM,HISTORY_VIOLENCE,MEDICAL source=911,ADMIN,TEXT -> CALL_DIVERSION \"MH-DIV\"\n"
-			 "rule mh-911-mobile-crisis ruled_out=WEAPON,VIOLENCE,HISTORY_VIOLENCE,MEDICAL source=911,ADMIN,TEXT -> MOBILE_CRISIS \"MH-MCT\"\n"
-			 "rule mh-self-harm all=SELF_HARM -> CO_RESPONDER \"MH-COR\"\n"
-			 "rule mh-default -> CO_RESPONDER \"MH-COR\"\n"
-			 "fallback CIT_OFFICER PATROL\n"
-			 "fallback CO_RESPONDER CIT_OFFICER,PATROL\n"
-			 "fallback MOBILE_CRISIS CO_RESPONDER\n"
-			 "units max_status_age_ms=43200000 hold_ms=120000\n"
-			 "share flags=MH,SUD,WEAPON,VIOLENCE,SELF_HARM,HISTORY_VIOLENCE,VICTIM_RISK,OFF_MEDS,MEDICAL,PREMISE_MH,PREMISE_VIOLENCE narrative=no\n");
+	ck_assert_str_eq(
+		text,
+		"pmhc-rules 1\n"
+		"nature EDP MH\n"
+		"nature INTOX SUD\n"
+		"nature MNTL MH\n"
+		"nature MTLV MH,VIOLENCE\n"
+		"nature OD SUD,MEDICAL\n"
+		"nature SUICIDE MH,SELF_HARM\n"
+		"nature SUICTHRT MH,SELF_HARM\n"
+		"premise MH_HISTORY PREMISE_MH\n"
+		"premise VIOLENCE_HISTORY PREMISE_VIOLENCE\n"
+		"premise WEAPONS_HISTORY PREMISE_VIOLENCE\n"
+		"rule not-mh none=MH -> STANDARD \"\"\n"
+		"rule mh-medical-danger all=MEDICAL any=WEAPON,VIOLENCE -> EMS_AND_CIT_WITH_BACKUP \"MH-EMSB\"\n"
+		"rule mh-weapon-violence any=WEAPON,VIOLENCE -> CIT_WITH_BACKUP \"MH-CITB\"\n"
+		"rule mh-988-medical all=MEDICAL none=HISTORY_VIOLENCE ruled_out=WEAPON,VIOLENCE source=988 -> EMS_AND_MOBILE_CRISIS \"MH-EMSM\"\n"
+		"rule mh-911-medical all=MEDICAL ruled_out=WEAPON,VIOLENCE,HISTORY_VIOLENCE source=911,ADMIN,TEXT -> EMS_AND_MOBILE_CRISIS \"MH-EMSM\"\n"
+		"rule mh-medical all=MEDICAL -> EMS_AND_CIT \"MH-EMS\"\n"
+		"rule mh-history-violence all=HISTORY_VIOLENCE -> CIT \"MH-CIT\"\n"
+		"rule mh-988-diversion ruled_out=WEAPON,VIOLENCE,SELF_HARM,MEDICAL source=988 -> CALL_DIVERSION \"MH-DIV\"\n"
+		"rule mh-988 ruled_out=WEAPON,VIOLENCE,MEDICAL source=988 -> MOBILE_CRISIS \"MH-MCT\"\n"
+		"rule mh-911-diversion ruled_out=WEAPON,VIOLENCE,SELF_HARM,HISTORY_VIOLENCE,MEDICAL source=911,ADMIN,TEXT -> CALL_DIVERSION \"MH-DIV\"\n"
+		"rule mh-911-mobile-crisis ruled_out=WEAPON,VIOLENCE,HISTORY_VIOLENCE,MEDICAL source=911,ADMIN,TEXT -> MOBILE_CRISIS \"MH-MCT\"\n"
+		"rule mh-self-harm all=SELF_HARM -> CO_RESPONDER \"MH-COR\"\n"
+		"rule mh-default -> CO_RESPONDER \"MH-COR\"\n"
+		"fallback CIT_OFFICER PATROL\n"
+		"fallback CO_RESPONDER CIT_OFFICER,PATROL\n"
+		"fallback MOBILE_CRISIS CO_RESPONDER\n"
+		"units max_status_age_ms=43200000 hold_ms=120000\n"
+		"share flags=MH,SUD,WEAPON,VIOLENCE,SELF_HARM,HISTORY_VIOLENCE,VICTIM_RISK,OFF_MEDS,MEDICAL,PREMISE_MH,PREMISE_VIOLENCE narrative=no\n");
 	free(text);
 	pmhc_rules_free(r);
 }
@@ -120,7 +121,7 @@ START_TEST(test_canonical_covers_new_parts)
 	char *before = pmhc_rules_canonical(a);
 
 	struct pmhc_rules *b = pmhc_rules_default();
-	b->rules[11].has_unknown = true;	/* mh-self-harm */
+	b->rules[11].has_unknown = true; /* mh-self-harm */
 	b->rules[11].unknown = PMHC_BIT(PMHC_F_WEAPON);
 	pmhc_rules_seal(b);
 	char *text = pmhc_rules_canonical(b);

@@ -19,8 +19,8 @@ static struct pmhc_rules *load_text(const char *text, struct pmhc_errlist *errs)
 {
 	config_t cf;
 	config_init(&cf);
-	ck_assert_msg(config_read_string(&cf, text), "test text does not parse: line %d: %s",
-		      config_error_line(&cf), config_error_text(&cf));
+	ck_assert_msg(config_read_string(&cf, text), "test text does not parse: line %d: %s", config_error_line(&cf),
+		      config_error_text(&cf));
 	struct pmhc_rules *r = pmhc_rules_load(&cf, "t.conf", errs);
 	config_destroy(&cf);
 	return r;
@@ -60,8 +60,9 @@ START_TEST(test_shipped_config_is_the_spec_default)
 	config_t cf;
 	config_init(&cf);
 	/* The shipped file @includes the APCO code table from its own directory. */
-	ck_assert_msg(pmhc_config_read_file(&cf, path), "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : path,
-		      config_error_line(&cf), config_error_text(&cf));
+	ck_assert_msg(pmhc_config_read_file(&cf, path), "%s:%d: %s",
+		      config_error_file(&cf) ? config_error_file(&cf) : path, config_error_line(&cf),
+		      config_error_text(&cf));
 	struct pmhc_errlist e = { 0 };
 	struct pmhc_rules *from_file = pmhc_rules_load(&cf, path, &e);
 	config_destroy(&cf);
@@ -133,8 +134,7 @@ static const struct invalid {
 	  "flowchart = ( { id = \"a\"; all = [ \"WEAPONS\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
 	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
 	  "t.conf:1: flowchart rule 'a': unknown flag 'WEAPONS' (known: MH, SUD, WEAPON," },
-	{ "unknown response",
-	  "flowchart = (\n{ id = \"z\"; response = \"SWAT\"; dispatch_code = \"\"; } );",
+	{ "unknown response", "flowchart = (\n{ id = \"z\"; response = \"SWAT\"; dispatch_code = \"\"; } );",
 	  "t.conf:2: flowchart rule 'z': unknown response 'SWAT'" },
 	{ "unknown source",
 	  "flowchart = ( { id = \"a\"; source = [ \"999\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
@@ -179,18 +179,13 @@ static const struct invalid {
 	  "flowchart = ( { id = \"a\"; non = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
 	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
 	  "t.conf:1: flowchart rule: unknown setting 'non'" },
-	{ "missing response",
-	  "flowchart = ( { id = \"z\"; dispatch_code = \"\"; } );",
+	{ "missing response", "flowchart = ( { id = \"z\"; dispatch_code = \"\"; } );",
 	  "t.conf:1: flowchart rule 'z': 'response' must be given as a string" },
-	{ "missing dispatch code",
-	  "flowchart = ( { id = \"z\"; response = \"STANDARD\"; } );",
+	{ "missing dispatch code", "flowchart = ( { id = \"z\"; response = \"STANDARD\"; } );",
 	  "t.conf:1: flowchart rule 'z': 'dispatch_code' must be given as a string" },
-	{ "bad rule id",
-	  "flowchart = ( { id = \"has space\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
+	{ "bad rule id", "flowchart = ( { id = \"has space\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
 	  "t.conf:1: flowchart rule: id 'has space' must be 1-63 letters" },
-	{ "empty flowchart",
-	  "flowchart = ( );",
-	  "t.conf:1: flowchart must be a non-empty list of rules" },
+	{ "empty flowchart", "flowchart = ( );", "t.conf:1: flowchart must be a non-empty list of rules" },
 	{ "premise flag may not raise MH",
 	  "screening = { premise_flags = ( { flag = \"MH_HISTORY\"; flags = [ \"MH\" ]; } ); };",
 	  "t.conf:1: screening.premise_flags: premise flag MH_HISTORY may not raise MH" },
@@ -203,11 +198,9 @@ static const struct invalid {
 	{ "alias chain",
 	  "screening = { aliases = ( { from = \"A\"; to = \"B\"; }, { from = \"B\"; to = \"EDP\"; } ); };",
 	  "screening.aliases: A → B → EDP is a chain; alias A straight to EDP" },
-	{ "unknown screening member",
-	  "screening = { natures = ( ); };",
+	{ "unknown screening member", "screening = { natures = ( ); };",
 	  "t.conf:1: screening: unknown setting 'natures'" },
-	{ "unknown unit kind",
-	  "units = { fallbacks = ( { kind = \"SWAT\"; then = [ \"PATROL\" ]; } ); };",
+	{ "unknown unit kind", "units = { fallbacks = ( { kind = \"SWAT\"; then = [ \"PATROL\" ]; } ); };",
 	  "t.conf:1: units.fallbacks: unknown unit kind 'SWAT'" },
 	{ "unit kind standing in for itself",
 	  "units = { fallbacks = ( { kind = \"CIT_OFFICER\"; then = [ \"PATROL\", \"CIT_OFFICER\" ]; } ); };",
@@ -215,15 +208,10 @@ static const struct invalid {
 	{ "two chains for a kind",
 	  "units = { fallbacks = ( { kind = \"EMS\"; then = [ \"PATROL\" ]; },\n{ kind = \"EMS\"; then = [ \"CIT_OFFICER\" ]; } ); };",
 	  "t.conf:2: units.fallbacks: EMS has two chains" },
-	{ "empty chain",
-	  "units = { fallbacks = ( { kind = \"EMS\"; then = [ ]; } ); };",
+	{ "empty chain", "units = { fallbacks = ( { kind = \"EMS\"; then = [ ]; } ); };",
 	  "units.fallbacks: EMS: 'then' must be a non-empty list" },
-	{ "hold out of range",
-	  "units = { hold = 7200; };",
-	  "t.conf:1: units.hold is 7200, outside 0..3600 seconds" },
-	{ "typo in units",
-	  "units = { hold_seconds = 10; };",
-	  "t.conf:1: units: unknown setting 'hold_seconds'" },
+	{ "hold out of range", "units = { hold = 7200; };", "t.conf:1: units.hold is 7200, outside 0..3600 seconds" },
+	{ "typo in units", "units = { hold_seconds = 10; };", "t.conf:1: units: unknown setting 'hold_seconds'" },
 	{ "ruled_out names a flag no question stands behind",
 	  "flowchart = ( { id = \"a\"; all = [ \"MH\" ];\n  ruled_out = [ \"WEAPON\", \"PREMISE_MH\" ]; response = \"CIT\"; dispatch_code = \"X\"; },\n"
 	  "{ id = \"z\"; response = \"STANDARD\"; dispatch_code = \"\"; } );",
@@ -279,11 +267,9 @@ static const struct invalid {
 	{ "code table with a code twice",
 	  "screening = { code_table = ( { code = \"FALL\"; flags = [ ]; },\n{ code = \"fall\"; flags = [ ]; } ); };",
 	  "t.conf:2: screening.code_table: FALL is mapped twice" },
-	{ "premise flag without flags",
-	  "screening = { premise_flags = ( { flag = \"DOG\"; flags = [ ]; } ); };",
+	{ "premise flag without flags", "screening = { premise_flags = ( { flag = \"DOG\"; flags = [ ]; } ); };",
 	  "t.conf:1: screening.premise_flags is an empty list; leave it out instead" },
-	{ "unknown flag in sharing",
-	  "sharing = { flags = [ \"NARRATIVE\" ]; };",
+	{ "unknown flag in sharing", "sharing = { flags = [ \"NARRATIVE\" ]; };",
 	  "t.conf:1: sharing.flags: unknown flag 'NARRATIVE'" },
 };
 
@@ -305,11 +291,11 @@ END_TEST
 START_TEST(test_every_problem_is_reported_at_once)
 {
 	struct pmhc_errlist e = { 0 };
-	ck_assert_ptr_null(load_text(
-		"flowchart = ( { id = \"a\"; all = [ \"X\" ]; response = \"Y\"; dispatch_code = \"\"; },\n"
-		"{ id = \"a\"; none = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"\"; } );\n"
-		"sharing = { narrative = 1; };\n",
-		&e));
+	ck_assert_ptr_null(
+		load_text("flowchart = ( { id = \"a\"; all = [ \"X\" ]; response = \"Y\"; dispatch_code = \"\"; },\n"
+			  "{ id = \"a\"; none = [ \"MH\" ]; response = \"CIT\"; dispatch_code = \"\"; } );\n"
+			  "sharing = { narrative = 1; };\n",
+			  &e));
 	/* unknown flag, unknown response, duplicate id, last rule conditioned, narrative not a bool */
 	ck_assert_uint_eq(e.n, 5);
 	pmhc_errlist_clear(&e);
@@ -388,7 +374,7 @@ START_TEST(test_rule_states_from_the_file)
 	ck_assert_str_eq(d.rule->id, "ask-weapon");
 	fixture_answers(&f, "???N?????N??");
 	pmhc_decide(r, &f.call, &d);
-	ck_assert_str_eq(d.rule->id, "rest");	/* violence and medical still unknown */
+	ck_assert_str_eq(d.rule->id, "rest"); /* violence and medical still unknown */
 	fixture_answers(&f, "???NN?N???NN");
 	pmhc_decide(r, &f.call, &d);
 	ck_assert_str_eq(d.rule->id, "safe");
@@ -414,15 +400,15 @@ START_TEST(test_code_table_and_nature_codes)
 		"};\n",
 		&e);
 	ck_assert_msg(r != NULL, "%s", e.n ? e.lines[0] : "");
-	ck_assert_uint_eq(r->n_nature_map, 5);	/* MTLV, 10-96X, BURG, WELFARE, EDP */
-	ck_assert_uint_eq(pmhc_nature_find(r, "MTLV")->flags, PMHC_BIT(PMHC_F_MH));	/* the center's mapping wins */
+	ck_assert_uint_eq(r->n_nature_map, 5); /* MTLV, 10-96X, BURG, WELFARE, EDP */
+	ck_assert_uint_eq(pmhc_nature_find(r, "MTLV")->flags, PMHC_BIT(PMHC_F_MH)); /* the center's mapping wins */
 	ck_assert_uint_eq(pmhc_nature_find(r, "EDP")->flags, PMHC_BIT(PMHC_F_MH));
 	ck_assert(pmhc_nature_known(r, "BURG"));
 	ck_assert(pmhc_nature_known(r, "10-96X"));
-	ck_assert(pmhc_nature_known(r, "MNTL"));	/* an alias says what it means */
-	ck_assert(!pmhc_nature_known(r, "SUICIDE"));	/* nature_codes replaced the defaults */
+	ck_assert(pmhc_nature_known(r, "MNTL"));     /* an alias says what it means */
+	ck_assert(!pmhc_nature_known(r, "SUICIDE")); /* nature_codes replaced the defaults */
 	char *text = pmhc_rules_canonical(r);
-	ck_assert_ptr_null(strstr(text, "BURG"));	/* known, deciding nothing */
+	ck_assert_ptr_null(strstr(text, "BURG")); /* known, deciding nothing */
 	ck_assert_ptr_nonnull(strstr(text, "nature MTLV MH\n"));
 	free(text);
 	pmhc_rules_free(r);
@@ -440,7 +426,8 @@ START_TEST(test_fallbacks_per_source)
 		"  { kind = \"CIT_OFFICER\"; source = [ \"OFFICER_INITIATED\" ]; then = [ \"PATROL\" ]; } ); };\n",
 		&e);
 	ck_assert_msg(r != NULL, "%s", e.n ? e.lines[0] : "");
-	const int *c = pmhc_fallback_chain(&r->units, PMHC__V1__CALL_SOURCE__SOURCE_911, PMHC__V1__UNIT_KIND__UNIT_MOBILE_CRISIS);
+	const int *c = pmhc_fallback_chain(&r->units, PMHC__V1__CALL_SOURCE__SOURCE_911,
+					   PMHC__V1__UNIT_KIND__UNIT_MOBILE_CRISIS);
 	ck_assert_int_eq(c[0], PMHC__V1__UNIT_KIND__UNIT_CO_RESPONDER);
 	c = pmhc_fallback_chain(&r->units, PMHC__V1__CALL_SOURCE__SOURCE_988, PMHC__V1__UNIT_KIND__UNIT_MOBILE_CRISIS);
 	ck_assert_int_eq(c[0], 0);

@@ -148,15 +148,16 @@ START_TEST(test_calls_merge_lines_up)
 	const char *sql = store_statements()->move_calls;
 	check_merge(sql, "INSERT INTO pmhc.calls AS t (", "SELECT ", " FROM latest", "   WHERE", &store_call_cols,
 		    STORE_IN_TABLE);
-	check_merge(sql, "INSERT INTO pmhc.decisions AS d (", "DISTINCT ON (psap_id, call_id, revision) ", " FROM fresh",
-		    "   WHERE", &store_call_cols, STORE_IN_DECISIONS);
+	check_merge(sql, "INSERT INTO pmhc.decisions AS d (", "DISTINCT ON (psap_id, call_id, revision) ",
+		    " FROM fresh", "   WHERE", &store_call_cols, STORE_IN_DECISIONS);
 }
 END_TEST
 
 START_TEST(test_dispositions_merge_lines_up)
 {
 	check_merge(store_statements()->move_dispositions, "INSERT INTO pmhc.dispositions AS t (",
-		    "DISTINCT ON (psap_id, call_id) ", "   FROM", ", stored_at", &store_disposition_cols, STORE_IN_TABLE);
+		    "DISTINCT ON (psap_id, call_id) ", "   FROM", ", stored_at", &store_disposition_cols,
+		    STORE_IN_TABLE);
 }
 END_TEST
 
@@ -218,8 +219,8 @@ START_TEST(test_inserts_as_written_by_hand)
 }
 END_TEST
 
-static const char *value(const struct pmhc_sbuf *b, const size_t *off, const struct store_col *const *col,
-			 size_t n, const char *name)
+static const char *value(const struct pmhc_sbuf *b, const size_t *off, const struct store_col *const *col, size_t n,
+			 const char *name)
 {
 	for (size_t k = 0; k < n; k++)
 		if (strcmp(col[k]->name, name) == 0)
@@ -238,9 +239,17 @@ START_TEST(test_call_row_values)
 	call.received_at_ms = 1763870400000;
 	call.nature_code = "MNTL";
 	char *reasons[] = { "a", "b\"c" };
-	struct pmhc_call_row row = { .call = &call, .nature_mapped = "MNTL", .rule_id = "R1", .dispatch_code = "D",
-				     .rules_version = "v", .decided_at_ms = 1763870401000, .reasons = reasons,
-				     .n_reasons = 2, .backfilled = true, .partition = 2, .offset = 42 };
+	struct pmhc_call_row row = { .call = &call,
+				     .nature_mapped = "MNTL",
+				     .rule_id = "R1",
+				     .dispatch_code = "D",
+				     .rules_version = "v",
+				     .decided_at_ms = 1763870401000,
+				     .reasons = reasons,
+				     .n_reasons = 2,
+				     .backfilled = true,
+				     .partition = 2,
+				     .offset = 42 };
 	call.screening = &(Pmhc__V1__Screening)PMHC__V1__SCREENING__INIT;
 	call.screening->weapon_involved = PMHC__V1__ANSWER__ANSWER_NO;
 	call.screening->attempt_in_progress = PMHC__V1__ANSWER__ANSWER_YES;

@@ -7,8 +7,8 @@
 #include "suites.h"
 #include "units.h"
 
-#define T0 1763870400000LL	/* the call's received_at_ms */
-#define NOW (T0 + 1000)		/* wall clock at decision time */
+#define T0 1763870400000LL /* the call's received_at_ms */
+#define NOW (T0 + 1000)    /* wall clock at decision time */
 #define PATROL PMHC__V1__UNIT_KIND__UNIT_PATROL
 #define CIT PMHC__V1__UNIT_KIND__UNIT_CIT_OFFICER
 #define COR PMHC__V1__UNIT_KIND__UNIT_CO_RESPONDER
@@ -38,8 +38,8 @@ static void teardown(void)
 	pmhc_roster_free(roster);
 }
 
-static int status(const char *id, int kind, int state, int64_t at, const char *beat,
-		  const char *district, double lat, double lon)
+static int status(const char *id, int kind, int state, int64_t at, const char *beat, const char *district, double lat,
+		  double lon)
 {
 	Pmhc__V1__UnitStatus st = PMHC__V1__UNIT_STATUS__INIT;
 	st.unit_id = (char *)id;
@@ -138,7 +138,7 @@ START_TEST(test_nearest_then_unknown_positions_last)
 	struct pmhc_choice c;
 	choose(R_CIT, NOW, &c);
 	ck_assert_str_eq(c.picks[0].unit_id, "CIT-1KM");
-	call.call.call_id = (char *)"C-2";	/* another call: CIT-1KM is held for C-1 */
+	call.call.call_id = (char *)"C-2"; /* another call: CIT-1KM is held for C-1 */
 	choose(R_CIT, NOW, &c);
 	ck_assert_str_eq(c.picks[0].unit_id, "CIT-2KM");
 	call.call.call_id = (char *)"C-3";
@@ -166,7 +166,7 @@ START_TEST(test_ties_go_to_unit_id_byte_order)
 	status("CIT-a", CIT, AVAIL, T0, "52-3", "52", 0, 0);
 	struct pmhc_choice c;
 	choose(R_CIT, NOW, &c);
-	ck_assert_str_eq(c.picks[0].unit_id, "CIT-B");	/* 'B' (0x42) before 'a' (0x61) */
+	ck_assert_str_eq(c.picks[0].unit_id, "CIT-B"); /* 'B' (0x42) before 'a' (0x61) */
 }
 END_TEST
 
@@ -184,7 +184,7 @@ START_TEST(test_only_available_fresh_units_of_the_psap)
 	status("CIT-OK", CIT, AVAIL, T0 - 12LL * 3600 * 1000, "1", "1", 45, -75);
 	struct pmhc_choice c;
 	choose(R_CIT, NOW, &c);
-	ck_assert_str_eq(c.picks[0].unit_id, "CIT-OK");	/* exactly 12 h old is still fine */
+	ck_assert_str_eq(c.picks[0].unit_id, "CIT-OK"); /* exactly 12 h old is still fine */
 }
 END_TEST
 
@@ -257,7 +257,7 @@ START_TEST(test_fallback_chain_per_source)
 	call.call.call_id = (char *)"C-2";
 	call.call.source = PMHC__V1__CALL_SOURCE__SOURCE_TEXT;
 	choose(R_CIT, NOW, &c);
-	ck_assert_ptr_null(c.picks[0].unit_id);	/* COR-2 is held for C-1, and patrol is not in this chain */
+	ck_assert_ptr_null(c.picks[0].unit_id); /* COR-2 is held for C-1, and patrol is not in this chain */
 	call.call.source = PMHC__V1__CALL_SOURCE__SOURCE_911;
 	choose(R_CIT, NOW, &c);
 	ck_assert_str_eq(c.picks[0].unit_id, "P-1");
@@ -310,7 +310,7 @@ START_TEST(test_backup_is_another_unit)
 	struct pmhc_choice c2;
 	call.call.call_id = (char *)"C-2";
 	choose(R_CITB, NOW, &c2);
-	ck_assert_ptr_null(c2.picks[0].unit_id);	/* both held for C-1 */
+	ck_assert_ptr_null(c2.picks[0].unit_id); /* both held for C-1 */
 	ck_assert_ptr_null(c2.picks[1].unit_id);
 }
 END_TEST
@@ -361,9 +361,9 @@ START_TEST(test_holds_expire_and_release)
 
 	call.call.call_id = (char *)"C-2";
 	choose(R_CIT, NOW + 119999, &c);
-	ck_assert_ptr_null(c.picks[0].unit_id);	/* held for C-1 */
+	ck_assert_ptr_null(c.picks[0].unit_id); /* held for C-1 */
 	choose(R_CIT, NOW + 120000, &c);
-	ck_assert_str_eq(c.picks[0].unit_id, "CIT-1");	/* hold ran out; now held for C-2 */
+	ck_assert_str_eq(c.picks[0].unit_id, "CIT-1"); /* hold ran out; now held for C-2 */
 
 	/* A newer status for the unit ends the hold at once. */
 	call.call.call_id = (char *)"C-3";
@@ -406,7 +406,7 @@ START_TEST(test_new_revision_keeps_its_units)
 	ck_assert_str_eq(c.picks[0].unit_id, "COR-0");
 	call.call.call_id = (char *)"C-3";
 	choose(R_COR, NOW + 7000, &c);
-	ck_assert_str_eq(c.picks[0].unit_id, "COR-1");	/* released by C-1's revision 3 */
+	ck_assert_str_eq(c.picks[0].unit_id, "COR-1"); /* released by C-1's revision 3 */
 }
 END_TEST
 
@@ -463,7 +463,7 @@ START_TEST(test_many_units_grow_the_index)
 	ck_assert_ptr_nonnull(pmhc_roster_find(roster, "PSAP-A", "P-4321"));
 	ck_assert_ptr_null(pmhc_roster_find(roster, "PSAP-B", "P-4321"));
 	struct pmhc_choice c;
-	choose(R_CITB, NOW, &c);	/* longest available patrols first */
+	choose(R_CITB, NOW, &c); /* longest available patrols first */
 	ck_assert_str_eq(c.picks[0].unit_id, "P-4999");
 	ck_assert_str_eq(c.picks[1].unit_id, "P-4998");
 }
