@@ -22,7 +22,7 @@ struct slot {
 
 struct pmhc_revcache {
 	struct slot *slots;
-	size_t set_mask; /* sets - 1 */
+	unsigned set_bits; /* log2 of the number of sets */
 	uint32_t clock;
 };
 
@@ -58,7 +58,9 @@ struct pmhc_revcache *pmhc_revcache_new(size_t slots)
 	 */
 	for (size_t off = 0; off < n * sizeof *c->slots; off += 4096)
 		((volatile unsigned char *)c->slots)[off] = 0;
-	c->set_mask = n / WAYS - 1;
+	c->set_bits = 0;
+	while (((size_t)WAYS << c->set_bits) < n)
+		c->set_bits++;
 	c->clock = 0;
 	return c;
 }
@@ -70,9 +72,15 @@ void pmhc_revcache_free(struct pmhc_revcache *c)
 	free(c);
 }
 
+/*
+ * The set from the high bits of the key times 2^64 / phi (Fibonacci hashing): the
+ * low bits of FNV-1a alone put similar ids (Q-000302 and Q-005969) in one set.
+ */
 static struct slot *set_of(const struct pmhc_revcache *c, uint64_t k)
 {
-	return &c->slots[(k & c->set_mask) * WAYS];
+	if (c->set_bits == 0)
+		return c->slots;
+	return &c->slots[(size_t)((k * 0x9E3779B97F4A7C15ULL) >> (64 - c->set_bits)) * WAYS];
 }
 
 bool pmhc_revcache_stale(const struct pmhc_revcache *c, const char *psap_id, const char *call_id, uint32_t revision)

@@ -92,3 +92,26 @@ COMMENT ON VIEW pmhc.unknown_nature_codes IS
 
 GRANT SELECT ON pmhc.screening_fidelity, pmhc.screening_fidelity_by_call_taker, pmhc.unknown_nature_codes
     TO pmhc_analyst;
+
+COMMENT ON COLUMN pmhc.screening_facts.psap_id IS 'The answering point.';
+COMMENT ON COLUMN pmhc.screening_facts.call_id IS 'The CAD''s call number.';
+COMMENT ON COLUMN pmhc.screening_facts.received_local IS 'When the call was received, in the PSAP''s time zone.';
+COMMENT ON COLUMN pmhc.screening_facts.mental_health_call IS 'Whether pmhcd classified the call as a mental-health call.';
+COMMENT ON COLUMN pmhc.screening_facts.answers IS 'The twelve screening answers, Q1..Q12 as Y, N or ?.';
+COMMENT ON COLUMN pmhc.screening_facts.call_taker_hash IS 'The keyed hash of the call-taker id; NULL when none was sent.';
+COMMENT ON COLUMN pmhc.screening_facts.screened_mh IS 'Whether the call-taker screened the call as mental-health: Q1 or Q2 answered yes.';
+COMMENT ON COLUMN pmhc.screening_facts.disposition_mh IS 'Whether the disposition says mental-health (connected to services, crisis center, involuntary hold, 988); NULL without a counted disposition.';
+COMMENT ON COLUMN pmhc.screening_facts.small_cell_threshold IS 'The PSAP''s small-cell threshold.';
+COMMENT ON COLUMN pmhc.screening_fidelity.psap_id IS 'The answering point.';
+COMMENT ON COLUMN pmhc.screening_fidelity.month IS 'First day of the local month.';
+COMMENT ON COLUMN pmhc.screening_fidelity.mh_calls IS 'Mental-health calls in the month with their answers stored.';
+COMMENT ON COLUMN pmhc.screening_fidelity_by_call_taker.psap_id IS 'The answering point.';
+COMMENT ON COLUMN pmhc.screening_fidelity_by_call_taker.month IS 'First day of the local month.';
+COMMENT ON COLUMN pmhc.screening_fidelity_by_call_taker.call_taker IS 'The keyed hash of the call-taker id, in hex; never the id.';
+COMMENT ON COLUMN pmhc.screening_fidelity_by_call_taker.mh_calls IS 'Mental-health calls the call-taker took; NULL when fewer than the small-cell threshold.';
+COMMENT ON COLUMN pmhc.screening_fidelity_by_call_taker.asked_share IS 'Average share of the twelve questions answered yes or no; NULL when the cell is suppressed.';
+COMMENT ON COLUMN pmhc.screening_fidelity_by_call_taker.screening_agreed_share IS 'Share of calls with a counted disposition where the MH screening matched it; NULL when suppressed.';
+COMMENT ON COLUMN pmhc.unknown_nature_codes.psap_id IS 'The answering point.';
+COMMENT ON COLUMN pmhc.unknown_nature_codes.month IS 'First day of the month (UTC).';
+COMMENT ON COLUMN pmhc.unknown_nature_codes.nature_code_mapped IS 'The nature code after trimming, upper-casing and aliases, which the code table does not know.';
+COMMENT ON COLUMN pmhc.unknown_nature_codes.calls IS 'Calls that carried it.';

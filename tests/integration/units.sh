@@ -65,7 +65,11 @@ expect_eq "unit statuses recorded, kinds and states by name" \
   "$(sql "SELECT kind || ' ' || state FROM pmhc.unit_status WHERE unit_id = 'CIT-9' ORDER BY at")" \
   "$(printf 'CIT_OFFICER AVAILABLE\nCIT_OFFICER OUT_OF_SERVICE')"
 
-# Restart: holds are gone (memory), the roster comes back from the topic.
+# Restart: the roster comes back from cad.units, and the holds from what was
+# recommended within units.hold (pmhc.recommendations, kafka.share_holds): a restart
+# no longer forgets that MCT-1 is on its way to another call.
+holder=$(sql "SELECT call_id FROM pmhc.calls WHERE 'MCT-1' = ANY(unit_ids)")
+[ -n "$holder" ] || fail "no call holds MCT-1 before the restart"
 stop_daemon
 : > "$PMHC_TEST_DIR/pmhcd.log"
 start_daemon
@@ -75,8 +79,17 @@ grep -q 'unit roster rebuilt from cad.units" units=12 statuses=14' "$PMHC_TEST_D
 # branch routing sends none to a 988 call whose safety questions nobody asked).
 printf '{"type":"call","call_id":"24-000121","psap_id":"TPS","revision":1,"received_at_ms":1763870700000,"source":"SOURCE_988","nature_code":"","location":{"beat":"14-1","district":"14"},"screening":{"weapon_involved":"ANSWER_NO","violence_in_progress":"ANSWER_NO","danger_to_others":"ANSWER_NO","medical_emergency":"ANSWER_NO","attempt_in_progress":"ANSWER_NO"}}\n' \
   | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
-wait_sql "SELECT array_to_string(unit_ids, ',') || ' ' || left(fallback_used::text, 1) FROM pmhc.calls WHERE call_id = '24-000121'" "MCT-1 f"
-ok "after a restart the rebuilt roster serves the next call"
-expect_eq "a restart re-reads cad.units but records each status once" "$(sql "SELECT count(*) FROM pmhc.unit_status")" 14
+wait_sql "SELECT count(*) FROM pmhc.calls WHERE call_id = '24-000121'" 1
+expect_eq "after a restart MCT-1 is still held for $holder" \
+  "$(sql "SELECT 'MCT-1' = ANY(unit_ids) FROM pmhc.calls WHERE call_id = '24-000121'")" f
+# MCT-1 reports in again: the newer status ends the learned hold, as it ends any.
+printf '{"type":"unit","unit_id":"MCT-1","psap_id":"TPS","kind":"UNIT_MOBILE_CRISIS","state":"UNIT_AVAILABLE","at_ms":1763870800000,"beat":"14-1","district":"14"}\n' \
+  | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
+sleep 0.5
+printf '{"type":"call","call_id":"24-000122","psap_id":"TPS","revision":1,"received_at_ms":1763870900000,"source":"SOURCE_988","nature_code":"","location":{"beat":"14-1","district":"14"},"screening":{"weapon_involved":"ANSWER_NO","violence_in_progress":"ANSWER_NO","danger_to_others":"ANSWER_NO","medical_emergency":"ANSWER_NO","attempt_in_progress":"ANSWER_NO"}}\n' \
+  | "$PMHC_PRODUCE" -b "$PMHC_BROKERS"
+wait_sql "SELECT array_to_string(unit_ids, ',') || ' ' || left(fallback_used::text, 1) FROM pmhc.calls WHERE call_id = '24-000122'" "MCT-1 f"
+ok "after a restart the rebuilt roster serves the next call once MCT-1 reports in"
+expect_eq "a restart re-reads cad.units but records each status once" "$(sql "SELECT count(*) FROM pmhc.unit_status")" 15
 stop_daemon
 echo "units: $checks checks passed"
