@@ -51,6 +51,23 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 #define FETCH_WAIT_MS "10"
 
+/* Room for librdkafka's reason a client could not be made, and for naming the client. */
+#define PMHC_KAFKA_WHY_LEN 512
+#define PMHC_KAFKA_WHAT_LEN 192
+
+/* A client of conf, which it owns from here on: destroyed when none could be made. */
+static rd_kafka_t *create(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *what, char *err, size_t errlen)
+{
+	char why[PMHC_KAFKA_WHY_LEN];
+	/* rd_kafka_new takes ownership of conf on success only. */
+	rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof why);
+	if (rk == NULL) {
+		snprintf(err, errlen, "cannot create %s: %s", what, why);
+		rd_kafka_conf_destroy(conf);
+	}
+	return rk;
+}
+
 static rd_kafka_conf_t *base_conf(const struct pmhc_config *cfg, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -101,14 +118,9 @@ rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *g
 		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_opaque(conf, opaque);
 
-	char why[512];
-	/* rd_kafka_new takes ownership of conf on success only. */
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-	if (rk == NULL) {
-		snprintf(err, errlen, "cannot create the Kafka consumer: %s", why);
-		rd_kafka_conf_destroy(conf);
+	rd_kafka_t *rk = create(RD_KAFKA_CONSUMER, conf, "the Kafka consumer", err, errlen);
+	if (rk == NULL)
 		return NULL;
-	}
 	rd_kafka_poll_set_consumer(rk);
 	return rk;
 }
@@ -134,14 +146,7 @@ rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
 	if (dr_msg_cb != NULL)
 		rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
 	rd_kafka_conf_set_opaque(conf, opaque);
-	char why[512];
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-	if (rk == NULL) {
-		snprintf(err, errlen, "cannot create the Kafka producer: %s", why);
-		rd_kafka_conf_destroy(conf);
-		return NULL;
-	}
-	return rk;
+	return create(RD_KAFKA_PRODUCER, conf, "the Kafka producer", err, errlen);
 }
 
 int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err, size_t errlen)
@@ -207,13 +212,11 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 			return NULL;
 		}
 	}
-	char why[512];
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-	if (rk == NULL) {
-		snprintf(err, errlen, "cannot create the %s reader: %s", topic, why);
-		rd_kafka_conf_destroy(conf);
+	char what[PMHC_KAFKA_WHAT_LEN];
+	snprintf(what, sizeof what, "the %s reader", topic);
+	rd_kafka_t *rk = create(RD_KAFKA_CONSUMER, conf, what, err, errlen);
+	if (rk == NULL)
 		return NULL;
-	}
 	rd_kafka_poll_set_consumer(rk);
 
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
