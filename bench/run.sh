@@ -55,7 +55,7 @@ bash tests/support/with-servers.sh --partitions 16 -- \
 # disk settle, or the first latency run measures that.
 sync
 sleep 5
-echo "   at a steady 1,000 calls/s for $latency_s s after 2 s of warm-up, each on fresh servers:"
+echo "   at a steady 1,000 calls/s for $latency_s s after ${PMHC_BENCH_WARMUP:-30} s of warm-up, each on fresh servers:"
 for mode in pmhcd relay one-hop; do
   bash tests/support/with-servers.sh --partitions 16 -- bash bench/live.sh "$PWD/build" "$mode" 1000 "$latency_s" \
     | sed 's/^/   /'
