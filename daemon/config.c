@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <libconfig.h>
 
 #include "log.h"
@@ -237,22 +241,65 @@ static void load_kafka_properties(const config_t *cf, struct pmhc_config *cfg, c
 	}
 }
 
+/*
+ * Whether the key file is one only its owner can change or anyone else can read: a
+ * regular file (not a link, a device or a pipe), owned by root or by the user pmhcd
+ * runs as, with no write bit for the group and no bit at all for others. Its
+ * reason into why otherwise.
+ */
+static bool key_file_private(int fd, char *why, size_t len)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		snprintf(why, len, "cannot be examined: %s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(why, len, "is not a regular file");
+	else if (st.st_uid != 0 && st.st_uid != geteuid())
+		snprintf(why, len, "belongs to uid %ld, neither root nor the user pmhcd runs as (uid %ld)",
+			 (long)st.st_uid, (long)geteuid());
+	else if (st.st_mode & (S_IWGRP | S_IRWXO))
+		snprintf(why, len, "has mode %04o: the group may write it or others may use it (chmod 600 FILE)",
+			 (unsigned)(st.st_mode & 07777));
+	else
+		return true;
+	return false;
+}
+
 /* The file's bytes, less one trailing newline: see SPEC section 5. */
 static void load_subject_key(struct pmhc_config *cfg, const char *file, struct pmhc_errlist *errs)
 {
 	if (cfg->subject_key_file == NULL)
 		return;
-	FILE *f = fopen(cfg->subject_key_file, "rb");
-	if (f == NULL) {
+	/* O_NOFOLLOW: a link planted where the key should be is refused, not followed. */
+	int fd = open(cfg->subject_key_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
 		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s",
 				 cfg->subject_key_file, strerror(errno));
 		return;
 	}
+	char why[160];
+	if (!key_file_private(fd, why, sizeof why)) {
+		close(fd);
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' %s", cfg->subject_key_file, why);
+		return;
+	}
 	unsigned char buf[4096];
-	size_t n = fread(buf, 1, sizeof buf, f);
-	bool too_long = n == sizeof buf && fgetc(f) != EOF;
-	bool failed = ferror(f);
-	fclose(f);
+	size_t n = 0;
+	bool failed = false;
+	for (ssize_t r; n < sizeof buf; n += (size_t)r) {
+		r = read(fd, buf + n, sizeof buf - n);
+		if (r < 0 && errno == EINTR) {
+			r = 0;
+			continue;
+		}
+		if (r <= 0) {
+			failed = r < 0;
+			break;
+		}
+	}
+	unsigned char extra;
+	bool too_long = n == sizeof buf && read(fd, &extra, 1) == 1;
+	close(fd);
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (failed)

@@ -18,6 +18,7 @@ say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 # The shipped default configuration, pointed at the throw-away servers, with a
 # short fetch wait so that each recommendation shows at once.
 head -c 32 /dev/urandom > "$dir/subject.key"
+chmod 600 "$dir/subject.key" # pmhcd refuses a key file others may read
 sed -e "s|brokers = \"localhost:9092\";|brokers = \"$PMHC_BROKERS\";|" \
     -e "s|conninfo = \"host=localhost dbname=pmhc user=pmhc_writer\";|conninfo = \"$PMHC_PG_CONNINFO\";|" \
     -e "s|subject_key_file = \"/etc/pmhcd/subject.key\";|subject_key_file = \"$dir/subject.key\";|" \

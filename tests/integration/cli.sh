@@ -33,6 +33,7 @@ has "--config FILE is required" "no config exits 64 with the reason"
 
 # The shipped config, with a real key file.
 head -c 32 /dev/urandom > "$tmp/key"
+chmod 600 "$tmp/key"
 sed "s|/etc/pmhcd/subject.key|$tmp/key|" "$root/config/pmhcd.conf" > "$tmp/good.conf"
 # It @includes the APCO code table from its own directory: without it, it says where it looked.
 run 78 "$PMHCD" --check-config "$tmp/good.conf"

@@ -48,6 +48,7 @@ sql() {
 # write_config [extra libconfig text appended]
 write_config() {
   head -c 32 /dev/urandom > "$PMHC_TEST_DIR/subject.key"
+  chmod 600 "$PMHC_TEST_DIR/subject.key" # pmhcd refuses a key others may read
   cat > "$PMHC_TEST_DIR/pmhcd.conf" <<CONF
 kafka = {
   brokers = "$PMHC_BROKERS";

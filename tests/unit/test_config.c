@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -19,6 +20,7 @@ static void setup(void)
 	FILE *f = fopen(key_path, "w");
 	fputs("0123456789abcdef0123456789abcdef\n", f);
 	fclose(f);
+	chmod(key_path, 0600);
 }
 
 static void teardown(void)
@@ -116,6 +118,39 @@ START_TEST(test_short_key_refused)
 }
 END_TEST
 
+/* A key others may read, the group may change, or a link stands for, is refused. */
+START_TEST(test_key_file_must_be_private)
+{
+	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n");
+	struct pmhc_errlist e = { 0 };
+	const mode_t bad[] = { 0644, 0604, 0620, 0601 };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		chmod(key_path, bad[i]);
+		ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
+		ck_assert_msg(has_error(&e, "chmod 600 FILE"), "mode %o accepted", (unsigned)bad[i]);
+		pmhc_errlist_clear(&e);
+	}
+	chmod(key_path, 0640); /* the group may read it: a LoadCredential= copy is 0440 */
+	struct pmhc_config *c = pmhc_config_load(conf_path, 0, &e);
+	ck_assert_ptr_nonnull(c);
+	pmhc_config_free(c);
+
+	char link_path[300];
+	snprintf(link_path, sizeof link_path, "%s/link.key", dir);
+	ck_assert_int_eq(symlink(key_path, link_path), 0);
+	char text[512];
+	snprintf(text, sizeof text, "postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%s\"; };\n",
+		 link_path);
+	FILE *f = fopen(conf_path, "w");
+	fputs(text, f);
+	fclose(f);
+	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
+	ck_assert(has_error(&e, "cannot be read"));
+	pmhc_errlist_clear(&e);
+	unlink(link_path);
+}
+END_TEST
+
 START_TEST(test_restart_needed_lists_connection_settings)
 {
 	write_conf("postgres = { conninfo = \"dbname=a\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
@@ -196,6 +231,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_minimal_config_gets_defaults);
 	tcase_add_test(tc, test_every_problem_reported_with_line);
 	tcase_add_test(tc, test_syntax_error_has_line);
+	tcase_add_test(tc, test_key_file_must_be_private);
 	tcase_add_test(tc, test_short_key_refused);
 	tcase_add_test(tc, test_restart_needed_lists_connection_settings);
 	tcase_add_test(tc, test_ruled_out_premise_flag_refused_with_file_and_line);
