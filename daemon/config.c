@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <libconfig.h>
+#include <librdkafka/rdkafka.h>
 
+#include "kafka.h"
 #include "log.h"
 #include "rules_load.h"
 
@@ -235,6 +237,18 @@ static void load_kafka_properties(const config_t *cf, struct pmhc_config *cfg, c
 					 strcmp(name, "group.id") == 0                       ? " (use kafka.group_id)"
 					 : strstr(name, "servers") || strstr(name, "broker") ? " (use kafka.brokers)"
 											     : "");
+			continue;
+		}
+		/* Refused here, --check-config finds it, and a start says it is the config's fault. */
+		char why[256];
+		rd_kafka_conf_t *probe = rd_kafka_conf_new();
+		rd_kafka_conf_res_t res = rd_kafka_conf_set(probe, name, eq + 1, why, sizeof why);
+		rd_kafka_conf_destroy(probe);
+		if (res != RD_KAFKA_CONF_OK) {
+			pmhc_kafka_mask(why, eq + 1);
+			pmhc_errlist_add(errs, file, line,
+					 "kafka.properties[%d]: '%s' refused (its value is not shown): %s", i, name,
+					 why);
 			continue;
 		}
 		cfg->kafka_properties[cfg->n_kafka_properties++] = strdup(p);

@@ -10,11 +10,26 @@
 /* The reader of cad.units waits at least this long in an idle fetch. */
 #define READER_FETCH_WAIT_MIN_MS 100
 
+void pmhc_kafka_mask(char *text, const char *value)
+{
+	size_t n = strlen(value);
+	for (char *at; n > 0 && (at = strstr(text, value)) != NULL;) {
+		memcpy(at, "***", 3);
+		memmove(at + 3, at + n, strlen(at + n) + 1);
+	}
+}
+
+/*
+ * A refused property is named, its value never shown: kafka.properties carries
+ * passwords and keys (sasl.password, ssl.key.password), and librdkafka's own reason
+ * quotes the value it refused.
+ */
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err, size_t errlen)
 {
 	char why[256];
 	if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
-		snprintf(err, errlen, "Kafka property %s=%s refused: %s", name, value, why);
+		pmhc_kafka_mask(why, value);
+		snprintf(err, errlen, "Kafka property %s refused (its value is not shown): %s", name, why);
 		return -1;
 	}
 	return 0;

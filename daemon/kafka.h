@@ -30,6 +30,12 @@ rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
 				    void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque,
 				    char *err, size_t errlen);
 
+/*
+ * Every occurrence of value in text becomes "***", in place: kafka.properties
+ * carries passwords and keys, and librdkafka's reasons quote the value refused.
+ */
+void pmhc_kafka_mask(char *text, const char *value);
+
 /* Subscribes to topics; 0 or -1 with err filled. */
 int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err, size_t errlen);
 

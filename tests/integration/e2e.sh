@@ -109,4 +109,16 @@ expect_eq "stale revision left call 101 at revision 2" \
 expect_eq "no decision row added by the stale revision" "$(sql 'SELECT count(*) FROM pmhc.decisions')" 19
 stop_daemon
 
+# A refused Kafka property is named, its value never shown: it may be a password.
+write_config
+sed -i 's|properties = ( |properties = ( "security.protocol=x-not-shown", |' "$PMHC_TEST_DIR/pmhcd.conf"
+: > "$PMHC_TEST_DIR/pmhcd.log"
+rc=0
+timeout 60 "$PMHCD" --config "$PMHC_TEST_DIR/pmhcd.conf" >>"$PMHC_TEST_DIR/pmhcd.log" 2>&1 || rc=$?
+expect_eq "a refused Kafka property stops pmhcd as a configuration problem" "$rc" 78
+grep -q "kafka.properties\[0\]: 'security.protocol' refused (its value is not shown)" "$PMHC_TEST_DIR/pmhcd.log" ||
+  fail "the refused property is not named"
+grep -q 'x-not-shown' "$PMHC_TEST_DIR/pmhcd.log" && fail "the refused property's value reached the log"
+ok "the refused property is named and its value is not logged"
+
 echo "e2e: $checks checks passed"
