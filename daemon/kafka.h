@@ -31,7 +31,7 @@ rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
 				    char *err, size_t errlen);
 
 /*
- * Every occurrence of value in text becomes "***", in place: kafka.properties
+ * Every occurrence of value in text becomes as many '*', in place: kafka.properties
  * carries passwords and keys, and librdkafka's reasons quote the value refused.
  */
 void pmhc_kafka_mask(char *text, const char *value);

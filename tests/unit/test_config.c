@@ -151,6 +151,21 @@ START_TEST(test_key_file_must_be_private)
 }
 END_TEST
 
+/* A refused property is named, and its value masked, even a value inside the mask. */
+START_TEST(test_refused_kafka_property_value_not_shown)
+{
+	write_conf("kafka = { properties = ( \"security.protocol=*\", \"security.protocol=secret-x\" ); };\n"
+		   "postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n");
+	struct pmhc_errlist e = { 0 };
+	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
+	ck_assert(has_error(&e, "kafka.properties[0]: 'security.protocol' refused (its value is not shown)"));
+	ck_assert(has_error(&e, "kafka.properties[1]: 'security.protocol' refused (its value is not shown)"));
+	for (size_t i = 0; i < e.n; i++)
+		ck_assert_msg(strstr(e.lines[i], "secret-x") == NULL, "value shown: %s", e.lines[i]);
+	pmhc_errlist_clear(&e);
+}
+END_TEST
+
 START_TEST(test_restart_needed_lists_connection_settings)
 {
 	write_conf("postgres = { conninfo = \"dbname=a\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
@@ -231,6 +246,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_minimal_config_gets_defaults);
 	tcase_add_test(tc, test_every_problem_reported_with_line);
 	tcase_add_test(tc, test_syntax_error_has_line);
+	tcase_add_test(tc, test_refused_kafka_property_value_not_shown);
 	tcase_add_test(tc, test_key_file_must_be_private);
 	tcase_add_test(tc, test_short_key_refused);
 	tcase_add_test(tc, test_restart_needed_lists_connection_settings);
