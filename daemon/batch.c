@@ -42,7 +42,9 @@ void pmhc_batch_free(struct pmhc_batch *b)
 		return;
 	pmhc_arena_destroy(&b->arena);
 	free(b->rows);
+	free(b->rows_raw);
 	free(b->dispositions);
+	free(b->dispositions_raw);
 	free(b->rejected);
 	free(b->units);
 	free(b->poison);
@@ -53,6 +55,14 @@ void pmhc_batch_free(struct pmhc_batch *b)
 size_t pmhc_batch_size(const struct pmhc_batch *b)
 {
 	return b->n_messages + b->n_units;
+}
+
+size_t pmhc_batch_bytes(const struct pmhc_batch *b)
+{
+	return sizeof *b + b->arena.bytes + b->cap_rows * sizeof *b->rows + b->cap_rows_raw * sizeof *b->rows_raw +
+	       b->cap_dispositions * sizeof *b->dispositions + b->cap_dispositions_raw * sizeof *b->dispositions_raw +
+	       b->cap_rejected * sizeof *b->rejected + b->cap_units * sizeof *b->units +
+	       b->cap_poison * sizeof *b->poison + b->cap_marks * sizeof *b->marks;
 }
 
 /* Grows a batch array by doubling; 0 or -1. */
@@ -85,14 +95,48 @@ static bool append(void **arr, size_t *n, size_t *cap, const void *item, size_t 
 #define APPEND(b, field, item)                                                                                         \
 	append((void **)&(b)->field, &(b)->n_##field, &(b)->cap_##field, (item), sizeof *(b)->field)
 
-bool pmhc_batch_add_call(struct pmhc_batch *b, const struct pmhc_call_row *row)
+/* m's value and key, copied into the arena; false when out of memory. */
+static bool keep_raw(struct pmhc_batch *b, const rd_kafka_message_t *m, struct pmhc_raw *raw)
 {
-	return APPEND(b, rows, row);
+	*raw = (struct pmhc_raw){ NULL, m->len, NULL, m->key_len };
+	void *val = pmhc_arena_alloc(&b->arena, m->len);
+	if (val == NULL)
+		return false;
+	if (m->len > 0)
+		memcpy(val, m->payload, m->len);
+	raw->val = val;
+	if (m->key == NULL)
+		return true;
+	void *key = pmhc_arena_alloc(&b->arena, m->key_len);
+	if (key == NULL)
+		return false;
+	if (m->key_len > 0)
+		memcpy(key, m->key, m->key_len);
+	raw->key = key;
+	return true;
 }
 
-bool pmhc_batch_add_disposition(struct pmhc_batch *b, const struct pmhc_disposition_row *row)
+bool pmhc_batch_add_call(struct pmhc_batch *b, const struct pmhc_call_row *row, const rd_kafka_message_t *m)
 {
-	return APPEND(b, dispositions, row);
+	struct pmhc_raw raw;
+	if (!keep_raw(b, m, &raw) || !APPEND(b, rows_raw, &raw))
+		return false;
+	if (APPEND(b, rows, row))
+		return true;
+	b->n_rows_raw--;
+	return false;
+}
+
+bool pmhc_batch_add_disposition(struct pmhc_batch *b, const struct pmhc_disposition_row *row,
+				const rd_kafka_message_t *m)
+{
+	struct pmhc_raw raw;
+	if (!keep_raw(b, m, &raw) || !APPEND(b, dispositions_raw, &raw))
+		return false;
+	if (APPEND(b, dispositions, row))
+		return true;
+	b->n_dispositions_raw--;
+	return false;
 }
 
 bool pmhc_batch_add_unit(struct pmhc_batch *b, const struct pmhc_unit_row *row)

@@ -22,14 +22,24 @@ struct pmhc_offset_mark {
 	int64_t offset;
 };
 
-/* A row PostgreSQL refused for its data, packed again to go to the DLQ. */
+/* An input refused (by wire.c or by PostgreSQL), to go to the DLQ as it came. */
 struct pmhc_poison {
 	const char *topic;
 	int32_t partition;
 	int64_t offset;
 	const char *reason;
-	uint8_t *bytes; /* the message as decoded (and repaired), packed again */
+	const void *bytes; /* the message's value as consumed */
 	size_t len;
+	const void *key; /* the message's key as consumed; NULL for none */
+	size_t key_len;
+};
+
+/* An input as consumed: its value and key, kept in the batch's arena for the DLQ. */
+struct pmhc_raw {
+	const void *val;
+	size_t len;
+	const void *key; /* NULL when it had none */
+	size_t key_len;
 };
 
 /*
@@ -42,8 +52,12 @@ struct pmhc_batch {
 	struct pmhc_arena arena;
 	struct pmhc_call_row *rows;
 	size_t n_rows, cap_rows;
+	struct pmhc_raw *rows_raw; /* rows[i] as consumed: what the DLQ gets if PostgreSQL refuses it */
+	size_t n_rows_raw, cap_rows_raw;
 	struct pmhc_disposition_row *dispositions;
 	size_t n_dispositions, cap_dispositions;
+	struct pmhc_raw *dispositions_raw;
+	size_t n_dispositions_raw, cap_dispositions_raw;
 	struct pmhc_rejected_row *rejected;
 	size_t n_rejected, cap_rejected;
 	struct pmhc_unit_row *units; /* statuses to record; they move no group offset */
@@ -60,7 +74,8 @@ struct pmhc_batch {
 	size_t n_marks, cap_marks;
 	size_t n_messages;
 	int64_t opened_ms;
-	int undelivered; /* produced messages without a delivery report; main thread only */
+	int undelivered;   /* produced messages without a delivery report; main thread only */
+	size_t held_bytes; /* what the writer counted for it in its backlog, from submit to pop */
 	struct pmhc_store_result result;
 };
 
@@ -71,9 +86,17 @@ void pmhc_batch_free(struct pmhc_batch *b);
 /* A batch counts unit statuses too: they are rows to write, just no group offsets. */
 size_t pmhc_batch_size(const struct pmhc_batch *b);
 
+/* The memory the batch holds, in bytes: its arena's allocations and its arrays. */
+size_t pmhc_batch_bytes(const struct pmhc_batch *b);
+
+/*
+ * Each appends a copy of *row (its pointers still borrowed) and a copy of m's
+ * value and key, the input as consumed; false when out of memory.
+ */
+bool pmhc_batch_add_call(struct pmhc_batch *b, const struct pmhc_call_row *row, const rd_kafka_message_t *m);
+bool pmhc_batch_add_disposition(struct pmhc_batch *b, const struct pmhc_disposition_row *row,
+				const rd_kafka_message_t *m);
 /* Each appends a copy of *row (its pointers still borrowed); false when out of memory. */
-bool pmhc_batch_add_call(struct pmhc_batch *b, const struct pmhc_call_row *row);
-bool pmhc_batch_add_disposition(struct pmhc_batch *b, const struct pmhc_disposition_row *row);
 bool pmhc_batch_add_unit(struct pmhc_batch *b, const struct pmhc_unit_row *row);
 bool pmhc_batch_add_rejected(struct pmhc_batch *b, const struct pmhc_rejected_row *row);
 bool pmhc_batch_add_poison(struct pmhc_batch *b, const struct pmhc_poison *x);

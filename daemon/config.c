@@ -67,6 +67,7 @@ static const struct key {
 	I("limits.batch_max_ms", 50, 1, 60000, batch_max_ms, false),
 	I("limits.max_message_bytes", 262144, 1024, 16777216, max_message_bytes, false),
 	I("limits.backlog_max_events", 100000, 1000, 10000000, backlog_max_events, false),
+	I("limits.backlog_mb", 256, 16, 65536, backlog_mb, false),
 	I("limits.shutdown_timeout", 10, 1, 3600, shutdown_timeout_s, false),
 	S("log.level", "info", log_level, true),
 #undef S

@@ -37,6 +37,7 @@ struct pmhc_config {
 	int batch_max_ms;
 	int max_message_bytes;
 	int backlog_max_events;
+	int backlog_mb; /* the backlog's memory, in MiB, past which consumption pauses */
 	int shutdown_timeout_s;
 
 	char *log_level;

@@ -150,8 +150,10 @@ static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_
 							    x->call->call_taker_id, row.call_taker_hash) == 0;
 	row.nature_known = x->d.screening.nature_known;
 	pmhc_answers_text(x->call, row.answers);
-	if (!pmhc_batch_add_call(b, &row)) {
-		pmhc_error("msg=\"out of memory batching a call\" call=%s", x->key);
+	if (!pmhc_batch_add_call(b, &row, m)) {
+		/* Never stored, so its offset must not move: the batch is held back and replayed on restart. */
+		b->undelivered++;
+		pmhc_error("msg=\"out of memory batching a call; holding its offset\" call=%s", x->key);
 		return false;
 	}
 	return true;
@@ -184,7 +186,7 @@ static void handle_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka
 	struct decided x;
 	decide_call(p, call, now, &x);
 	if (p->mode == PMHC_MODE_LIVE)
-		pmhc_outbox_publish(p, b, &p->scratch, x.key, x.klen);
+		pmhc_outbox_publish(p, b, m, &p->scratch, x.key, x.klen);
 	if (batch_call(p, b, m, &x))
 		note_decided(p, &x);
 }
@@ -209,8 +211,10 @@ static void handle_disposition(struct pipeline *p, struct pmhc_batch *b, const r
 	/* The call is closed: its units are no longer spoken for. */
 	pmhc_roster_release_call(p->roster, d->psap_id, d->call_id);
 	struct pmhc_disposition_row row = { d, p->mode == PMHC_MODE_BACKFILL, m->partition, m->offset };
-	if (!pmhc_batch_add_disposition(b, &row)) {
-		pmhc_error("msg=\"out of memory batching a disposition\" call=%s/%s", d->psap_id, d->call_id);
+	if (!pmhc_batch_add_disposition(b, &row, m)) {
+		b->undelivered++; /* held back, as a call is */
+		pmhc_error("msg=\"out of memory batching a disposition; holding its offset\" call=%s/%s", d->psap_id,
+			   d->call_id);
 		return;
 	}
 	p->st.dispositions++;

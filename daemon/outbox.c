@@ -6,7 +6,9 @@
 #include "digest.h"
 #include "kafka.h"
 #include "log.h"
+#include "clock.h"
 #include "pipeline_int.h"
+#include "redeliver.h"
 
 /* With librdkafka's local queue full, wait this long for deliveries to make room, then try again. */
 #define QUEUE_FULL_WAIT_MS 100
@@ -21,47 +23,78 @@
 #define INT32_TEXT_LEN 12
 #define INT64_TEXT_LEN 21
 
-/* What a delivery report needs to find its batch and, for the DLQ, to resend. */
-struct delivery {
-	struct pmhc_batch *batch;
-	bool dlq;
-};
-
-/* A DLQ message that did not land goes again, as it was; false when it could not be queued. */
-static bool resend_dlq(struct pipeline *p, rd_kafka_t *rk, const rd_kafka_message_t *m, struct delivery *d)
-{
-	/* A rejected input must reach the DLQ before its offset moves: send it again. */
-	rd_kafka_headers_t *h = NULL;
-	rd_kafka_message_headers(m, &h);
-	rd_kafka_resp_err_t e = rd_kafka_producev(
-		rk, RD_KAFKA_V_RKT(m->rkt), RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
-		RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h ? rd_kafka_headers_copy(h) : NULL),
-		RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
-	pmhc_warn("msg=\"DLQ delivery failed; sending again\" error=\"%s\" resend=%s", rd_kafka_err2str(m->err),
-		  e ? rd_kafka_err2str(e) : "queued");
-	p->st.dlq_resent++;
-	return e == RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
+/*
+ * A message that did not land is held and sent again (redeliver.c): its batch
+ * keeps counting it, so no offset moves past it. One that landed is counted off.
+ */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
+	(void)rk;
 	struct pipeline *p = opaque;
-	struct delivery *d = m->_private;
+	struct pmhc_delivery *d = m->_private;
 	if (d == NULL)
 		return;
-	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && d->dlq && resend_dlq(p, rk, m, d))
+	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		d->batch->undelivered--;
 		return;
-	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && !d->dlq) {
-		p->st.recs_failed++;
-		pmhc_error("msg=\"recommendation not delivered\" error=\"%s\"", rd_kafka_err2str(m->err));
 	}
-	d->batch->undelivered--;
+	rd_kafka_headers_t *h = NULL;
+	rd_kafka_message_headers(m, &h);
+	pmhc_redeliver_hold(p, d, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload, m->len,
+			    h ? rd_kafka_headers_copy(h) : NULL, m->err, true);
+}
+
+/*
+ * PMHC_TEST_PRODUCER_FATAL_AFTER=N makes the producer fail fatally once, after
+ * the Nth recommendation: a fatal idempotent-producer error (an out-of-order
+ * sequence, a fenced epoch) cannot be caused on demand by a real broker, and
+ * the tests must show that what the dead producer held is sent again. Unset,
+ * it does nothing.
+ */
+static unsigned long fatal_after(void)
+{
+	const char *v = getenv("PMHC_TEST_PRODUCER_FATAL_AFTER");
+	return v != NULL ? strtoul(v, NULL, 10) : 0;
 }
 
 int pmhc_outbox_open(struct pipeline *p, char *err, size_t errlen)
 {
 	p->producer = pmhc_kafka_producer_new(p->cfg, dr_msg_cb, p, err, errlen);
+	p->fatal_after = fatal_after();
 	return p->producer != NULL ? 0 : -1;
+}
+
+/* How long a dead producer gets to hand back what it held, as failed delivery reports. */
+#define FATAL_PURGE_WAIT_MS 2000
+#define FATAL_PURGE_POLL_MS 20
+
+void pmhc_outbox_renew_if_fatal(struct pipeline *p)
+{
+	char why[PMHC_ERR_LEN];
+	rd_kafka_resp_err_t fe = rd_kafka_fatal_error(p->producer, why, sizeof why);
+	if (fe == RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	/* Only a new producer recovers from a fatal error; what the old one held comes back to be resent. */
+	pmhc_error("msg=\"Kafka producer failed fatally; replacing it and sending again what it held\" "
+		   "code=%s error=\"%s\"",
+		   rd_kafka_err2name(fe), why);
+	char err[PMHC_ERR_LEN];
+	rd_kafka_t *next = pmhc_kafka_producer_new(p->cfg, dr_msg_cb, p, err, sizeof err);
+	if (next == NULL) {
+		pmhc_error("msg=\"cannot make a new Kafka producer; trying again\" error=\"%s\"", err);
+		return;
+	}
+	rd_kafka_purge(p->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	int64_t until = pmhc_mono_ms() + FATAL_PURGE_WAIT_MS;
+	while (rd_kafka_outq_len(p->producer) > 0 && pmhc_mono_ms() < until)
+		rd_kafka_poll(p->producer, FATAL_PURGE_POLL_MS);
+	rd_kafka_poll(p->producer, 0);
+	if (rd_kafka_outq_len(p->producer) > 0)
+		pmhc_error("msg=\"the failed producer kept messages without a report; their inputs stay "
+			   "uncommitted until a restart replays them\" count=%d",
+			   rd_kafka_outq_len(p->producer));
+	rd_kafka_destroy(p->producer);
+	p->producer = next;
 }
 
 void pmhc_outbox_close(struct pipeline *p)
@@ -73,11 +106,22 @@ void pmhc_outbox_close(struct pipeline *p)
 			  rd_kafka_outq_len(p->producer));
 	rd_kafka_destroy(p->producer);
 	p->producer = NULL;
+	pmhc_redeliver_clear(p);
+}
+
+static bool grow_packbuf(struct pipeline *p, size_t need)
+{
+	uint8_t *nb = realloc(p->packbuf, need);
+	if (nb == NULL)
+		return false;
+	p->packbuf = nb;
+	p->packcap = need;
+	return true;
 }
 
 /* Produce, waiting out a full local queue rather than dropping. */
 static rd_kafka_resp_err_t produce(struct pipeline *p, const char *topic, const void *key, size_t key_len,
-				   const void *val, size_t len, rd_kafka_headers_t *headers, struct delivery *d)
+				   const void *val, size_t len, rd_kafka_headers_t *headers, struct pmhc_delivery *d)
 {
 	for (;;) {
 		rd_kafka_resp_err_t e =
@@ -104,28 +148,50 @@ static rd_kafka_headers_t *dlq_headers(const char *topic, int32_t partition, int
 	return h;
 }
 
+/* A delivery record in b's arena, naming the input behind the message; NULL when out of memory. */
+static struct pmhc_delivery *delivery(struct pmhc_batch *b, bool dlq, const char *topic, int32_t partition,
+				      int64_t offset)
+{
+	struct pmhc_delivery *d = pmhc_arena_alloc(&b->arena, sizeof *d);
+	const char *t = d ? pmhc_arena_strdup(&b->arena, topic) : NULL;
+	if (t == NULL)
+		return NULL;
+	*d = (struct pmhc_delivery){ b, dlq, t, partition, offset, 0 };
+	return d;
+}
+
+/*
+ * Produces one message whose delivery b awaits. Refused at once (too large,
+ * an unknown topic, a producer failed fatally), it is held and sent again
+ * like one whose delivery failed: the input's offset waits for it either way.
+ */
+static void send_awaited(struct pipeline *p, struct pmhc_delivery *d, const char *topic, const void *key,
+			 size_t key_len, const void *val, size_t len, rd_kafka_headers_t *h)
+{
+	rd_kafka_resp_err_t e = produce(p, topic, key, key_len, val, len, h, d);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+		d->batch->undelivered++;
+	else
+		pmhc_redeliver_hold(p, d, topic, key, key_len, val, len, h, e, false);
+}
+
 /*
  * Sends one rejected input to the DLQ with the pmhc-* headers of SPEC section 8.
  * Its delivery is awaited with the batch: the offset moves only once it landed.
  */
-static bool produce_dlq(struct pipeline *p, struct pmhc_batch *b, const struct pmhc_poison *x, const void *key,
-			size_t key_len)
+static bool produce_dlq(struct pipeline *p, struct pmhc_batch *b, const struct pmhc_poison *x)
 {
-	struct delivery *d = pmhc_arena_alloc(&b->arena, sizeof *d);
+	struct pmhc_delivery *d = delivery(b, true, x->topic, x->partition, x->offset);
 	if (d == NULL) {
-		pmhc_error("msg=\"out of memory sending to the DLQ\" topic=%s partition=%d offset=%lld", x->topic,
-			   (int)x->partition, (long long)x->offset);
+		/* Nothing produced, nothing awaited: the batch is held back so the input is replayed. */
+		b->undelivered++;
+		pmhc_error("msg=\"out of memory sending to the DLQ; holding the input's offset\" topic=%s "
+			   "partition=%d offset=%lld",
+			   x->topic, (int)x->partition, (long long)x->offset);
 		return false;
 	}
 	rd_kafka_headers_t *h = dlq_headers(x->topic, x->partition, x->offset, x->reason);
-	*d = (struct delivery){ b, true };
-	rd_kafka_resp_err_t e = produce(p, p->cfg->topic_dlq, key, key_len, x->bytes, x->len, h, d);
-	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		rd_kafka_headers_destroy(h);
-		pmhc_error("msg=\"cannot queue a DLQ message\" error=\"%s\"", rd_kafka_err2str(e));
-		return false;
-	}
-	b->undelivered++;
+	send_awaited(p, d, p->cfg->topic_dlq, x->key, x->key_len, x->bytes, x->len, h);
 	p->st.rejected++;
 	return true;
 }
@@ -142,12 +208,16 @@ void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka
 	};
 	pmhc_sha256(m->payload ? m->payload : "", m->len, r.payload_sha256);
 	if (!pmhc_batch_add_rejected(b, &r)) {
-		pmhc_error("msg=\"out of memory recording a rejected event\"");
+		/* Its offset must not move without the record: the batch is held back, replayed on restart. */
+		b->undelivered++;
+		pmhc_error("msg=\"out of memory recording a rejected event; holding its offset\" topic=%s "
+			   "partition=%d offset=%lld",
+			   topic, (int)m->partition, (long long)m->offset);
 		return;
 	}
 	/* The payload as it came: the DLQ copy is the input itself. */
-	struct pmhc_poison x = { topic, m->partition, m->offset, reason, m->payload, m->len };
-	if (produce_dlq(p, b, &x, m->key, m->key_len))
+	struct pmhc_poison x = { topic, m->partition, m->offset, reason, m->payload, m->len, m->key, m->key_len };
+	if (produce_dlq(p, b, &x))
 		pmhc_warn("msg=\"input rejected to the DLQ\" topic=%s partition=%d offset=%lld reason=\"%s\"", topic,
 			  (int)m->partition, (long long)m->offset, reason);
 }
@@ -155,39 +225,30 @@ void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka
 void pmhc_outbox_send_poison(struct pipeline *p, struct pmhc_batch *b)
 {
 	for (size_t i = 0; i < b->n_poison; i++)
-		produce_dlq(p, b, &b->poison[i], NULL, 0);
+		produce_dlq(p, b, &b->poison[i]);
 	b->poison_sent = true;
 }
 
 /* The recommendation onto its topic, at once; its delivery is awaited with the batch. */
-void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const struct pmhc_rec_scratch *s, const char *key,
-			 size_t klen)
+void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_message_t *m,
+			 const struct pmhc_rec_scratch *s, const char *key, size_t klen)
 {
 	const struct pmhc_config *cfg = p->cfg;
 	size_t need = pmhc__v1__recommendation__get_packed_size(&s->rec);
-	if (need > p->packcap) {
-		uint8_t *nb = realloc(p->packbuf, need);
-		if (nb == NULL) {
-			pmhc_error("msg=\"out of memory packing a recommendation\" call=%s", key);
-			return;
-		}
-		p->packbuf = nb;
-		p->packcap = need;
+	struct pmhc_delivery *dv = delivery(b, false, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+	if (dv == NULL || (need > p->packcap && !grow_packbuf(p, need))) {
+		/* Unpublished, and nothing awaited: the batch is held back so the call is decided again on restart. */
+		b->undelivered++;
+		pmhc_error("msg=\"out of memory publishing a recommendation; holding the call's offset\" call=%s", key);
+		return;
 	}
 	size_t len = pmhc__v1__recommendation__pack(&s->rec, p->packbuf);
-	struct delivery *dv = pmhc_arena_alloc(&b->arena, sizeof *dv);
-	if (dv == NULL)
-		return;
-	*dv = (struct delivery){ b, false };
 	/* Names this process, so that its own holds reader passes over what it already holds. */
 	rd_kafka_headers_t *h = rd_kafka_headers_new(1);
 	rd_kafka_header_add(h, PMHC_INSTANCE_HEADER, -1, p->instance, -1);
-	rd_kafka_resp_err_t e = produce(p, cfg->topic_recommendations, key, klen, p->packbuf, len, h, dv);
-	if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		b->undelivered++;
-		p->st.recs++;
-	} else {
-		rd_kafka_headers_destroy(h);
-		pmhc_error("msg=\"cannot queue a recommendation\" call=%s error=\"%s\"", key, rd_kafka_err2str(e));
-	}
+	send_awaited(p, dv, cfg->topic_recommendations, key, klen, p->packbuf, len, h);
+	p->st.recs++;
+	if (p->fatal_after > 0 && p->st.recs == p->fatal_after)
+		rd_kafka_test_fatal_error(p->producer, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+					  "PMHC_TEST_PRODUCER_FATAL_AFTER");
 }

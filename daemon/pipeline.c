@@ -105,6 +105,7 @@ static void finish(struct pipeline *p, struct pmhc_batch *b)
 static void reap(struct pipeline *p)
 {
 	rd_kafka_poll(p->producer, 0);
+	pmhc_redeliver_tick(p);
 	struct pmhc_batch *b;
 	while ((b = pmhc_writer_done_peek(&p->w)) != NULL) {
 		if (b->n_poison > 0 && !b->poison_sent) {
@@ -147,35 +148,56 @@ static int64_t shutdown_ms(const struct pipeline *p)
 	return (int64_t)p->cfg->shutdown_timeout_s * MS_PER_S;
 }
 
-/* Pauses or resumes every assigned partition. */
-static void pause_consumer(struct pipeline *p, bool pause)
+/* Pauses or resumes every partition assigned to rk. */
+static void pause_client(rd_kafka_t *rk, bool pause)
 {
 	rd_kafka_topic_partition_list_t *a = NULL;
-	if (rd_kafka_assignment(p->consumer, &a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+	if (rk != NULL && rd_kafka_assignment(rk, &a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		if (pause)
-			rd_kafka_pause_partitions(p->consumer, a);
+			rd_kafka_pause_partitions(rk, a);
 		else
-			rd_kafka_resume_partitions(p->consumer, a);
+			rd_kafka_resume_partitions(rk, a);
 		rd_kafka_topic_partition_list_destroy(a);
 	}
+}
+
+/* The group's partitions and cad.units alike: a unit status is backlog too. */
+static void pause_consumer(struct pipeline *p, bool pause)
+{
+	pause_client(p->consumer, pause);
+	pause_client(p->units_reader, pause);
 	p->paused = pause;
 }
 
-/* Backpressure: past the backlog bound, stop reading until the database catches up. */
+#define BYTES_PER_MB (1024 * 1024)
+
+/*
+ * Backpressure: past either backlog bound, stop reading until the database
+ * catches up. The backlog is every batch not yet done with, the one being
+ * filled, those waiting for PostgreSQL and those waiting for their deliveries,
+ * every kind of event counted, in events and in bytes.
+ */
 static void pace(struct pipeline *p)
 {
-	size_t backlog = pmhc_writer_backlog(&p->w, NULL);
-	if (backlog > p->backlog_peak)
-		p->backlog_peak = backlog;
-	bool over = backlog >= (size_t)p->cfg->backlog_max_events;
-	bool under = backlog <= (size_t)p->cfg->backlog_max_events / RESUME_DIVISOR;
+	size_t events, bytes;
+	pmhc_writer_held(&p->w, &events, &bytes);
+	if (p->current != NULL) {
+		events += pmhc_batch_size(p->current);
+		bytes += pmhc_batch_bytes(p->current);
+	}
+	if (events > p->backlog_peak)
+		p->backlog_peak = events;
+	size_t max_events = (size_t)p->cfg->backlog_max_events, max_bytes = (size_t)p->cfg->backlog_mb * BYTES_PER_MB;
+	bool over = events >= max_events || bytes >= max_bytes;
+	bool under = events <= max_events / RESUME_DIVISOR && bytes <= max_bytes / RESUME_DIVISOR;
 	if (!p->paused && over) {
 		pause_consumer(p, true);
-		pmhc_warn("msg=\"backlog full; consumption paused until PostgreSQL catches up\" backlog_events=%zu",
-			  backlog);
+		pmhc_warn("msg=\"backlog full; consumption paused until PostgreSQL catches up\" backlog_events=%zu "
+			  "backlog_bytes=%zu",
+			  events, bytes);
 	} else if (p->paused && under) {
 		pause_consumer(p, false);
-		pmhc_info("msg=\"consumption resumed\" backlog_events=%zu", backlog);
+		pmhc_info("msg=\"consumption resumed\" backlog_events=%zu backlog_bytes=%zu", events, bytes);
 	}
 }
 
@@ -233,20 +255,22 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 static void log_stats(struct pipeline *p, const char *why)
 {
 	bool down;
-	size_t backlog = pmhc_writer_backlog(&p->w, &down);
+	size_t backlog = pmhc_writer_backlog(&p->w, &down), held_events, held_bytes, stalled;
+	pmhc_writer_held(&p->w, &held_events, &held_bytes);
+	size_t undelivered = pmhc_redeliver_count(p, &stalled);
 	unsigned long learned, read;
 	pmhc_holds_counts(p->holds, &learned, &read);
 	pmhc_info(
 		"msg=\"%s\" calls=%lu mh=%lu rejected=%lu dlq_resent=%lu degraded=%lu stale=%lu "
 		"stale_skipped_in_memory=%lu stored=%lu recommendations=%lu recommendations_failed=%lu "
 		"fallbacks=%lu unknown_nature_codes=%lu dispositions=%lu units=%zu unit_statuses=%lu unit_statuses_out_of_order=%lu "
-		"unit_statuses_rejected=%lu holds_learned=%lu recommendations_read=%lu backlog_events=%zu db=%s "
-		"paused=%s",
+		"unit_statuses_rejected=%lu holds_learned=%lu recommendations_read=%lu backlog_events=%zu "
+		"backlog_bytes=%zu undelivered=%zu stalled=%zu db=%s paused=%s",
 		why, p->st.calls, p->st.mh, p->st.rejected, p->st.dlq_resent, p->st.degraded, p->st.stale,
 		p->st.stale_skipped, p->st.written, p->st.recs, p->st.recs_failed, p->st.fallbacks,
 		p->st.unknown_nature, p->st.dispositions, pmhc_roster_size(p->roster), p->st.unit_statuses,
-		p->st.units_out_of_order, p->st.units_rejected, learned, read, backlog, down ? "down" : "up",
-		p->paused ? "yes" : "no");
+		p->st.units_out_of_order, p->st.units_rejected, learned, read, backlog, held_bytes, undelivered,
+		stalled, down ? "down" : "up", p->paused ? "yes" : "no");
 }
 
 static void log_stats_when_due(struct pipeline *p)

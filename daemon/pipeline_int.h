@@ -18,6 +18,7 @@
 #include "holds.h"
 #include "pipeline.h"
 #include "recommend.h"
+#include "redeliver.h"
 #include "writer.h"
 
 #define MS_PER_S 1000
@@ -58,6 +59,8 @@ struct pipeline {
 	struct pmhc_rec_scratch scratch;
 	uint8_t *packbuf; /* outbox.c: a recommendation, packed */
 	size_t packcap;
+	struct pmhc_held *held;    /* redeliver.c: messages to send again */
+	unsigned long fatal_after; /* outbox.c: a test's fatal producer error, 0 for none */
 };
 
 /* The batch being filled, opened when the first input arrives; NULL when out of memory (logged). */

@@ -276,6 +276,23 @@ void store_server_refused(struct pmhc_store *s)
 	store_lose_connection(s, why);
 }
 
+/*
+ * Any other SQLSTATE (an ASSERT in a trigger, a custom ERRCODE, XX000, a
+ * revoked privilege, a dropped table) may be the rows' doing or not: a write
+ * with no rows tells. Refused too, it is the server's; taken, the rows are
+ * split until the one refused is found. The refusal's own words are kept.
+ */
+static bool rows_may_be_at_fault(struct pmhc_store *s)
+{
+	char error[sizeof s->last_error], state[sizeof s->last_sqlstate];
+	memcpy(error, s->last_error, sizeof error);
+	memcpy(state, s->last_sqlstate, sizeof state);
+	bool probe_ok = store_probe(s) == 0;
+	memcpy(s->last_error, error, sizeof error);
+	memcpy(s->last_sqlstate, state, sizeof state);
+	return probe_ok;
+}
+
 static size_t batch_events(const struct pmhc_store_batch *b)
 {
 	return b->n_calls + b->n_dispositions + b->n_rejected + b->n_units;
@@ -284,7 +301,8 @@ static size_t batch_events(const struct pmhc_store_batch *b)
 int store_refused(struct pmhc_store *s, const struct pmhc_store_batch *b)
 {
 	store_one_line(s->last_error);
-	if (!store_rows_at_fault(s->last_sqlstate)) {
+	if (store_server_trouble(s->last_sqlstate) ||
+	    (!store_rows_at_fault(s->last_sqlstate) && !rows_may_be_at_fault(s))) {
 		store_server_refused(s);
 		return -1;
 	}

@@ -474,3 +474,17 @@ int store_write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, str
 	log_written(b, &t);
 	return 0;
 }
+
+int store_probe(struct pmhc_store *s)
+{
+	if (PQstatus(s->conn) != CONNECTION_OK || !stage_once(s) || !store_exec(s, SQL_BEGIN))
+		return -1;
+	/* The staging tables are empty between batches: the merges move nothing, but are planned and run. */
+	PGresult *calls = exec_prepared(s, SQL_STMT_MOVE_CALLS);
+	PGresult *dispositions = calls != NULL ? exec_prepared(s, SQL_STMT_MOVE_DISPOSITIONS) : NULL;
+	bool ok = calls != NULL && dispositions != NULL;
+	PQclear(calls);
+	PQclear(dispositions);
+	PQclear(PQexec(s->conn, SQL_ROLLBACK));
+	return ok ? 0 : -1;
+}

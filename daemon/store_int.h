@@ -80,6 +80,13 @@ bool store_exec(struct pmhc_store *s, const char *sql);
 /* store_copy.c: calls and dispositions through COPY, the rest as statements, in one transaction. */
 int store_write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res);
 
+/*
+ * A write with no rows, rolled back: meets what every row would meet (a table
+ * dropped, a privilege revoked, a statement trigger) and no row's data. 0 when
+ * the server takes it; -1 with last_error set.
+ */
+int store_probe(struct pmhc_store *s);
+
 /* store_stmt.c: the statements a batch may send, prepared once per connection. */
 bool store_prepare_statements(struct pmhc_store *s);
 /* Unit statuses and rejected events, pipelined; 0, or -1 (last_error, or the connection lost). */

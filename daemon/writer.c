@@ -49,23 +49,18 @@ static struct pmhc_batch *queue_pop(struct pmhc_batch_queue *q)
 
 /* ---- the writer thread: batches → PostgreSQL, in order, retrying until done ---- */
 
-/* Records one row PostgreSQL refused; false when out of memory. */
+/* Records one row PostgreSQL refused, to go to the DLQ as it was consumed; false when out of memory. */
 static bool add_poison(struct pmhc_batch *b, const char *topic, int32_t partition, int64_t offset,
-		       const ProtobufCMessage *msg, const char *why)
+		       const struct pmhc_raw *raw, const char *why)
 {
-	struct pmhc_poison x = { .topic = topic, .partition = partition, .offset = offset };
-	x.len = protobuf_c_message_get_packed_size(msg);
-	x.bytes = pmhc_arena_alloc(&b->arena, x.len ? x.len : 1);
+	struct pmhc_poison x = { topic, partition, offset, NULL, raw->val, raw->len, raw->key, raw->key_len };
 	char reason[POISON_REASON_LEN];
 	snprintf(reason, sizeof reason, "refused by PostgreSQL: %s", why);
 	for (char *c = reason; *c; c++)
 		if (*c == '\n')
 			*c = ' ';
 	x.reason = pmhc_arena_strdup(&b->arena, reason);
-	if (x.bytes == NULL || x.reason == NULL)
-		return false;
-	protobuf_c_message_pack(msg, x.bytes);
-	return pmhc_batch_add_poison(b, &x);
+	return x.reason != NULL && pmhc_batch_add_poison(b, &x);
 }
 
 /*
@@ -73,7 +68,7 @@ static bool add_poison(struct pmhc_batch *b, const char *topic, int32_t partitio
  * poison for the DLQ. 0, or -1 when the connection went or memory ran out.
  */
 static int write_event(struct pmhc_store *store, struct pmhc_batch *b, const struct pmhc_store_batch *one,
-		       const char *topic, int32_t partition, int64_t offset, const ProtobufCMessage *msg)
+		       const char *topic, int32_t partition, int64_t offset, const struct pmhc_raw *raw)
 {
 	struct pmhc_store_result r;
 	if (pmhc_store_write_batch(store, one, &r) == 0) {
@@ -82,7 +77,7 @@ static int write_event(struct pmhc_store *store, struct pmhc_batch *b, const str
 		return 0;
 	}
 	if (pmhc_store_connection_lost(store) ||
-	    !add_poison(b, topic, partition, offset, msg, pmhc_store_last_error(store)))
+	    !add_poison(b, topic, partition, offset, raw, pmhc_store_last_error(store)))
 		return -1;
 	return 0;
 }
@@ -93,14 +88,14 @@ static int split_events(struct pmhc_store *store, struct pmhc_batch *b)
 	for (size_t i = 0; i < b->n_rows; i++) {
 		const struct pmhc_call_row *row = &b->rows[i];
 		struct pmhc_store_batch one = { .calls = row, .n_calls = 1 };
-		if (write_event(store, b, &one, b->topic_calls, row->partition, row->offset, &row->call->base) != 0)
+		if (write_event(store, b, &one, b->topic_calls, row->partition, row->offset, &b->rows_raw[i]) != 0)
 			return -1;
 	}
 	for (size_t i = 0; i < b->n_dispositions; i++) {
 		const struct pmhc_disposition_row *row = &b->dispositions[i];
 		struct pmhc_store_batch one = { .dispositions = row, .n_dispositions = 1 };
-		if (write_event(store, b, &one, b->topic_dispositions, row->partition, row->offset, &row->disp->base) !=
-		    0)
+		if (write_event(store, b, &one, b->topic_dispositions, row->partition, row->offset,
+				&b->dispositions_raw[i]) != 0)
 			return -1;
 	}
 	return 0;
@@ -143,11 +138,12 @@ static int record_rejected(struct pmhc_store *store, struct pmhc_batch *b)
 	}
 	struct pmhc_store_batch rb = { .rejected = rej, .n_rejected = b->n_rejected + b->n_poison };
 	if (pmhc_store_write_batch(store, &rb, &r) != 0) {
+		/* An offset never commits without its record: the whole batch is tried again. */
 		if (!pmhc_store_connection_lost(store))
-			pmhc_error("msg=\"rejected events refused by PostgreSQL; their DLQ copies stand alone\" "
-				   "error=\"%s\"",
-				   pmhc_store_last_error(store));
-		return pmhc_store_connection_lost(store) ? -1 : 0;
+			pmhc_error("msg=\"rejected events refused by PostgreSQL; holding the batch and retrying\" "
+				   "events=%zu error=\"%s\"",
+				   rb.n_rejected, pmhc_store_last_error(store));
+		return -1;
 	}
 	return 0;
 }
@@ -188,7 +184,7 @@ static void written(struct pmhc_writer *w, struct pmhc_batch *b)
 		pmhc_info("msg=\"PostgreSQL back; catching up\" backlog_events=%zu", w->todo_events);
 	w->db_down = false;
 	queue_pop(&w->todo);
-	w->todo_events -= b->n_messages;
+	w->todo_events -= pmhc_batch_size(b);
 	queue_push(&w->done, b);
 }
 
@@ -252,7 +248,10 @@ void pmhc_writer_submit(struct pmhc_writer *w, struct pmhc_batch *b)
 {
 	pthread_mutex_lock(&w->mu);
 	queue_push(&w->todo, b);
-	w->todo_events += b->n_messages;
+	w->todo_events += pmhc_batch_size(b);
+	b->held_bytes = pmhc_batch_bytes(b);
+	w->held_events += pmhc_batch_size(b);
+	w->held_bytes += b->held_bytes;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
@@ -268,7 +267,11 @@ struct pmhc_batch *pmhc_writer_done_peek(struct pmhc_writer *w)
 void pmhc_writer_done_pop(struct pmhc_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
-	queue_pop(&w->done);
+	struct pmhc_batch *b = queue_pop(&w->done);
+	if (b != NULL) {
+		w->held_events -= pmhc_batch_size(b);
+		w->held_bytes -= b->held_bytes;
+	}
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -288,6 +291,14 @@ size_t pmhc_writer_backlog(struct pmhc_writer *w, bool *db_down)
 		*db_down = w->db_down;
 	pthread_mutex_unlock(&w->mu);
 	return backlog;
+}
+
+void pmhc_writer_held(struct pmhc_writer *w, size_t *events, size_t *bytes)
+{
+	pthread_mutex_lock(&w->mu);
+	*events = w->held_events;
+	*bytes = w->held_bytes;
+	pthread_mutex_unlock(&w->mu);
 }
 
 void pmhc_writer_stop(struct pmhc_writer *w, bool abandon)

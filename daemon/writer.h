@@ -24,8 +24,9 @@ struct pmhc_writer {
 	pthread_cond_t cv;
 	struct pmhc_batch_queue todo, done;
 	size_t todo_events;
-	bool quit;    /* finish the queue, then exit */
-	bool abandon; /* exit after the write in progress */
+	size_t held_events, held_bytes; /* todo and done alike, until the main thread pops a batch */
+	bool quit;                      /* finish the queue, then exit */
+	bool abandon;                   /* exit after the write in progress */
 	bool db_down;
 	bool history;             /* backfill: rows most likely new to the tables */
 	struct pmhc_store *store; /* the writer's own connection, owned from here on */
@@ -51,6 +52,9 @@ bool pmhc_writer_idle(struct pmhc_writer *w);
 
 /* Events waiting to be written, and whether PostgreSQL is down. */
 size_t pmhc_writer_backlog(struct pmhc_writer *w, bool *db_down);
+
+/* Events and bytes of every batch handed over and not yet popped: written or not, delivered or not. */
+void pmhc_writer_held(struct pmhc_writer *w, size_t *events, size_t *bytes);
 
 /* Tells the thread to finish its queue (or, abandoning, only the write in progress) and joins it. */
 void pmhc_writer_stop(struct pmhc_writer *w, bool abandon);
