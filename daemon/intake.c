@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backfill.h"
+#include "caps.h"
 #include "clock.h"
 #include "kafka.h"
 #include "log.h"
@@ -62,6 +63,10 @@ static Pmhc__V1__CallEvent *decode_call(struct pipeline *p, struct pmhc_batch *b
 		pmhc_outbox_reject(p, b, m, rep.reason);
 		return NULL;
 	}
+	if (rep.status != PMHC_WIRE_DEGRADED && pmhc_caps_call(call, rep.reason, sizeof rep.reason) > 0)
+		rep.status = PMHC_WIRE_DEGRADED;
+	else if (rep.status == PMHC_WIRE_DEGRADED)
+		pmhc_caps_call(call, NULL, 0); /* the first repair already named */
 	if (rep.status == PMHC_WIRE_DEGRADED) {
 		p->st.degraded++;
 		pmhc_warn("msg=\"input degraded but routed\" call=%s/%s partition=%d offset=%lld reason=\"%s\"",
@@ -203,6 +208,10 @@ static void handle_disposition(struct pipeline *p, struct pmhc_batch *b, const r
 		pmhc_outbox_reject(p, b, m, rep.reason);
 		return;
 	}
+	if (rep.status != PMHC_WIRE_DEGRADED && pmhc_caps_disposition(d, rep.reason, sizeof rep.reason) > 0)
+		rep.status = PMHC_WIRE_DEGRADED;
+	else if (rep.status == PMHC_WIRE_DEGRADED)
+		pmhc_caps_disposition(d, NULL, 0);
 	if (rep.status == PMHC_WIRE_DEGRADED) {
 		p->st.degraded++;
 		pmhc_warn("msg=\"disposition degraded but stored\" call=%s/%s reason=\"%s\"", d->psap_id, d->call_id,

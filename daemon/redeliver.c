@@ -49,10 +49,8 @@ static const char *hint(rd_kafka_resp_err_t err)
 		return "raise message.max.bytes in kafka.properties and max.message.bytes of the topic, then restart";
 	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
 	case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-		return "create the topic or grant pmhcd write access to it";
-	default:
-		return "check the brokers and the topic";
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED: return "create the topic or grant pmhcd write access to it";
+	default: return "check the brokers and the topic";
 	}
 }
 
@@ -70,8 +68,8 @@ static void log_failure(const struct pmhc_held *h, rd_kafka_resp_err_t err)
 		pmhc_error("msg=\"%s cannot be delivered; the pipeline is stalled at its input, nothing after it "
 			   "is committed\" topic=%s source_topic=%s source_partition=%d source_offset=%lld "
 			   "failures=%d retry_in_ms=%ld error=\"%s\" hint=\"%s\"",
-			   what, h->topic, d->src_topic, (int)d->src_partition, (long long)d->src_offset,
-			   d->failures, h->backoff_ms, rd_kafka_err2str(err), hint(err));
+			   what, h->topic, d->src_topic, (int)d->src_partition, (long long)d->src_offset, d->failures,
+			   h->backoff_ms, rd_kafka_err2str(err), hint(err));
 }
 
 static long backoff_for(int failures)
@@ -124,10 +122,10 @@ void pmhc_redeliver_hold(struct pipeline *p, struct pmhc_delivery *d, const char
 /* Queues h with the producer; true when it took it (and its headers). */
 static bool send_held(struct pipeline *p, struct pmhc_held *h)
 {
-	rd_kafka_resp_err_t e = rd_kafka_producev(
-		p->producer, RD_KAFKA_V_TOPIC(h->topic), RD_KAFKA_V_KEY(h->key, h->key_len),
-		RD_KAFKA_V_VALUE(h->val, h->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		RD_KAFKA_V_HEADERS(h->headers), RD_KAFKA_V_OPAQUE(h->d), RD_KAFKA_V_END);
+	rd_kafka_resp_err_t e =
+		rd_kafka_producev(p->producer, RD_KAFKA_V_TOPIC(h->topic), RD_KAFKA_V_KEY(h->key, h->key_len),
+				  RD_KAFKA_V_VALUE(h->val, h->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				  RD_KAFKA_V_HEADERS(h->headers), RD_KAFKA_V_OPAQUE(h->d), RD_KAFKA_V_END);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return true;
 	h->d->failures++;
