@@ -32,7 +32,7 @@ wait_log() {
 }
 # recommended TOPIC PREFIX: distinct calls of PREFIX recommended on TOPIC.
 recommended() {
-  "$PMHC_CONSUME" -b "$PMHC_BROKERS" -t "$1" --from-beginning --idle-ms 3000 2>/dev/null |
+  timeout 60 "$PMHC_CONSUME" -b "$PMHC_BROKERS" -t "$1" --from-beginning --idle-ms 3000 2>/dev/null |
     jq -r .call_id | grep -c "^$2-" || true
 }
 # raw TOPIC FORMAT: every message of TOPIC (one partition) printed by kcat's FORMAT.
