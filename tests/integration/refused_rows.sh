@@ -19,7 +19,7 @@ wait_log() {
   done
   fail "pmhcd.log never said /$1/ within $2 s"
 }
-raw() { kcat -C -b "$PMHC_BROKERS" -t "$1" "${@:3}" -e -q -f "$2" 2>/dev/null; }
+raw() { timeout 20 kcat -C -b "$PMHC_BROKERS" -t "$1" "${@:3}" -e -q -f "$2" 2>/dev/null; }
 dlq_keys() { raw pmhc.dlq '%k\n' -o beginning | sort | tr '\n' ' '; }
 
 write_config

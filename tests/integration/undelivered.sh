@@ -36,7 +36,7 @@ recommended() {
     jq -r .call_id | grep -c "^$2-" || true
 }
 # raw TOPIC FORMAT: every message of TOPIC (one partition) printed by kcat's FORMAT.
-raw() { kcat -C -b "$PMHC_BROKERS" -t "$1" -o beginning -e -q -f "$2" 2>/dev/null; }
+raw() { timeout 20 kcat -C -b "$PMHC_BROKERS" -t "$1" -o beginning -e -q -f "$2" 2>/dev/null; }
 
 # ---- 1. topics the producer cannot write ----
 write_config 'topics = { recommendations = "pmhc.recs2"; dlq = "pmhc.dlq2"; };'
