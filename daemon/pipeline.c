@@ -269,9 +269,20 @@ static void reload(struct pipeline *p)
 		pmhc_errlist_clear(&errs);
 		return;
 	}
+	/*
+	 * A restart-only setting cannot take effect half-way: a new subject key would
+	 * re-pseudonymize everyone from this moment (repeat encounters miscounted), and
+	 * the topics and narrative storage are bound at start. So the reload is refused
+	 * as a whole and the running configuration, rules included, stays.
+	 */
 	char changed[CHANGED_LEN];
-	if (pmhc_config_restart_needed(p->cfg, next, changed, sizeof changed) > 0)
-		pmhc_warn("msg=\"these settings changed but take effect only after a restart\" settings=%s", changed);
+	if (pmhc_config_restart_needed(p->cfg, next, changed, sizeof changed) > 0) {
+		pmhc_error("msg=\"reload refused: these settings take effect only after a restart; "
+			   "keeping the running configuration\" settings=%s rules_version=%s",
+			   changed, p->cfg->rules->version);
+		pmhc_config_free(next);
+		return;
+	}
 	enum pmhc_log_level lvl;
 	if (pmhc_log_level_parse(next->log_level, &lvl) == 0)
 		pmhc_log_set_level(lvl);

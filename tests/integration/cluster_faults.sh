@@ -27,6 +27,13 @@ gen_calls "$N" F > "$PMHC_TEST_DIR/calls.jsonl"
   "$PMHC_TEST_DIR/calls.jsonl" 2>"$PMHC_TEST_DIR/produce.log" &
 producer=$!
 
+# On failure: is the stream still running, and what did the producer say?
+diagnose() {
+  if kill -0 "$producer" 2>/dev/null; then echo "--- pmhc-produce is still running"; else echo "--- pmhc-produce has exited"; fi
+  echo "--- last lines of produce.log:"
+  tail -n 20 "$PMHC_TEST_DIR/produce.log"
+}
+
 # --- 1. the partition leader --------------------------------------------------
 until_stored $((N / 40))
 leader=$(ks leader cad.calls 0)
