@@ -43,13 +43,13 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 	if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this") != NULL)
 		level = 7;
 	if (level <= 3)
-		pmhc_error("msg=\"kafka: %s\" facility=%s", buf, fac);
+		pmhc_error("msg=\"kafka: %s\" facility=%s", pmhc_q(buf), fac);
 	else if (level <= 4)
-		pmhc_warn("msg=\"kafka: %s\" facility=%s", buf, fac);
+		pmhc_warn("msg=\"kafka: %s\" facility=%s", pmhc_q(buf), fac);
 	else if (level <= 6)
-		pmhc_info("msg=\"kafka: %s\" facility=%s", buf, fac);
+		pmhc_info("msg=\"kafka: %s\" facility=%s", pmhc_q(buf), fac);
 	else
-		pmhc_debug("msg=\"kafka: %s\" facility=%s", buf, fac);
+		pmhc_debug("msg=\"kafka: %s\" facility=%s", pmhc_q(buf), fac);
 }
 
 /* Errors the client reports outside any request: a broker down, auth failing. */
@@ -58,9 +58,9 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	(void)rk;
 	(void)opaque;
 	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT)
-		pmhc_warn("msg=\"Kafka unreachable; librdkafka keeps retrying\" error=\"%s\"", reason);
+		pmhc_warn("msg=\"Kafka unreachable; librdkafka keeps retrying\" error=\"%s\"", pmhc_q(reason));
 	else
-		pmhc_error("msg=\"Kafka error\" code=%s error=\"%s\"", rd_kafka_err2name(err), reason);
+		pmhc_error("msg=\"Kafka error\" code=%s error=\"%s\"", rd_kafka_err2name(err), pmhc_q(reason));
 }
 
 #define FETCH_WAIT_MS "10"

@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	struct pmhc_config *cfg = pmhc_config_load(config_path, 0, &errs);
 	if (cfg == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
-			pmhc_error("msg=\"configuration problem\" problem=\"%s\"", errs.lines[i]);
+			pmhc_error("msg=\"configuration problem\" problem=\"%s\"", pmhc_q(errs.lines[i]));
 		pmhc_error("msg=\"not starting: fix the configuration (pmhcd --check-config %s lists every problem)\"",
 			   config_path);
 		pmhc_errlist_clear(&errs);

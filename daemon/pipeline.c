@@ -263,7 +263,7 @@ static void reload(struct pipeline *p)
 	struct pmhc_config *next = pmhc_config_load(p->cfg->path, 0, &errs);
 	if (next == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
-			pmhc_error("msg=\"config refused on reload\" problem=\"%s\"", errs.lines[i]);
+			pmhc_error("msg=\"config refused on reload\" problem=\"%s\"", pmhc_q(errs.lines[i]));
 		pmhc_error("msg=\"reload refused; keeping the running configuration\" rules_version=%s",
 			   p->cfg->rules->version);
 		pmhc_errlist_clear(&errs);

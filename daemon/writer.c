@@ -116,8 +116,9 @@ static int split_units(struct pmhc_store *store, struct pmhc_batch *b)
 		if (pmhc_store_connection_lost(store))
 			return -1;
 		/* A status is history only (the roster already has it): say so and go on. */
-		pmhc_error("msg=\"unit status refused by PostgreSQL; not recorded\" unit=%s/%s error=\"%s\"",
-			   b->units[i].status->psap_id, b->units[i].status->unit_id, pmhc_store_last_error(store));
+		pmhc_error("msg=\"unit status refused by PostgreSQL; not recorded\" unit=\"%s/%s\" error=\"%s\"",
+			   pmhc_q(b->units[i].status->psap_id), pmhc_q(b->units[i].status->unit_id),
+			   pmhc_q(pmhc_store_last_error(store)));
 	}
 	return 0;
 }
