@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "pmhc_build.h"
+#include "transport_check.h"
 
 static struct pmhc_signals signals_seen;
 
@@ -252,5 +253,6 @@ int main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	pmhc_info("msg=\"pmhcd starting\" version=%s config=%s", PMHC_VERSION, config_path);
+	pmhc_transport_check(cfg);
 	return pmhc_pipeline_run(cfg, &signals_seen, backfill ? PMHC_MODE_BACKFILL : PMHC_MODE_LIVE);
 }

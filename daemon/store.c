@@ -15,6 +15,7 @@
 #include "log.h"
 #include "store_int.h"
 #include "store_sql.h"
+#include "transport_check.h"
 #include "utf8.h"
 
 /*
@@ -153,10 +154,12 @@ struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s, const vo
 		if (PQstatus(s->conn) == CONNECTION_OK)
 			break;
 		long elapsed = (long)((pmhc_mono_ms() - t0) / 1000);
+		const char *tls_hint = pmhc_pg_error_hint(store_pq_error(s->conn));
 		if (elapsed >= timeout_s || (stop && *stop)) {
 			pmhc_error("msg=\"PostgreSQL unreachable; giving up\" attempts=%d waited_s=%ld error=\"%s\" "
-				   "hint=\"check postgres.conninfo and that the server is up\"",
-				   attempt, elapsed, store_pq_error(s->conn));
+				   "hint=\"%s\"",
+				   attempt, elapsed, store_pq_error(s->conn),
+				   tls_hint ? tls_hint : "check postgres.conninfo and that the server is up");
 			PQfinish(s->conn);
 			free(s->conninfo);
 			free(s);
