@@ -137,8 +137,7 @@ bool pmhc_kafka_scram_refused(const char *const *props, size_t n, int rdkafka_ve
 			mech = props[i] + 16;
 		else if (strncmp(props[i], "sasl.mechanism=", 15) == 0)
 			mech = props[i] + 15;
-	return mech != NULL && strncasecmp(mech, "SCRAM-", 6) == 0 &&
-	       (unsigned)rdkafka_version < RDKAFKA_SCRAM_FIXED;
+	return mech != NULL && strncasecmp(mech, "SCRAM-", 6) == 0 && (unsigned)rdkafka_version < RDKAFKA_SCRAM_FIXED;
 }
 
 static bool pg_host_remote(const char *entry, size_t n, void *arg)

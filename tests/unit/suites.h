@@ -25,6 +25,7 @@ Suite *suite_log(void);
 Suite *suite_rules_load(void);
 Suite *suite_store_sql(void);
 Suite *suite_draw(void);
+Suite *suite_transport_check(void);
 
 /* The runner's suites, NULL-terminated; each runner's *_suites.c defines it. */
 extern Suite *(*const pmhc_test_suites[])(void);
