@@ -12,12 +12,12 @@
 
 START_TEST(local_hosts)
 {
-	const char *local[] = { NULL,      "",        "localhost", "LOCALHOST",      "127.0.0.1", "127.1.2.3",
-				"::1",     "/run/pg", "@abstract", "::ffff:127.0.0.1", "localhost." };
+	const char *local[] = { NULL,  "",        "localhost", "LOCALHOST",        "127.0.0.1", "127.1.2.3",
+				"::1", "/run/pg", "@abstract", "::ffff:127.0.0.1", "localhost." };
 	for (size_t i = 0; i < N(local); i++)
 		ck_assert_msg(pmhc_host_is_local(local[i]), "%s should be local", local[i] ? local[i] : "NULL");
-	const char *remote[] = { "10.0.0.5",  "192.0.2.1", "db.example.org", "::2",           "::ffff:10.0.0.1",
-				 "128.0.0.1", "fe80::1",   "localhost.example",  "localhostx", "0.0.0.0" };
+	const char *remote[] = { "10.0.0.5",  "192.0.2.1", "db.example.org",    "::2",        "::ffff:10.0.0.1",
+				 "128.0.0.1", "fe80::1",   "localhost.example", "localhostx", "0.0.0.0" };
 	for (size_t i = 0; i < N(remote); i++)
 		ck_assert_msg(!pmhc_host_is_local(remote[i]), "%s should be remote", remote[i]);
 }
