@@ -198,14 +198,6 @@ const char *pmhc_kafka_error_hint(const char *error)
 	return NULL;
 }
 
-/* A value from the config or the environment as one log field: no quotes, no control characters. */
-static void field(char *s)
-{
-	for (unsigned char *q = (unsigned char *)s; *q; q++)
-		if (*q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\')
-			*q = '?';
-}
-
 static int check_kafka(const struct pmhc_config *cfg)
 {
 	const char *const *props = (const char *const *)cfg->kafka_properties;
@@ -214,11 +206,10 @@ static int check_kafka(const struct pmhc_config *cfg)
 	char broker[HOST_LEN];
 	const char *why = pmhc_kafka_unverified(props, n);
 	if (why != NULL && pmhc_kafka_remote_broker(cfg->kafka_brokers, broker, sizeof broker)) {
-		field(broker);
 		pmhc_warn("msg=\"Kafka traffic leaves this machine without verified TLS\" broker=\"%s\" why=\"%s\" "
 			  "hint=\"set kafka.properties security.protocol=SSL (or SASL_SSL) with ssl.ca.location, and "
 			  "leave ssl.endpoint.identification.algorithm at https\"",
-			  broker, why);
+			  pmhc_q(broker), why);
 		warned++;
 	}
 	if (pmhc_kafka_scram_refused(props, n, rd_kafka_version())) {
@@ -255,12 +246,10 @@ static int check_pg(const struct pmhc_config *cfg)
 				sizeof host)) {
 		char mode[32];
 		snprintf(mode, sizeof mode, "%s", sslmode ? sslmode : "prefer (libpq's default)");
-		field(host);
-		field(mode);
 		pmhc_warn("msg=\"PostgreSQL traffic leaves this machine without verified TLS\" host=\"%s\" "
 			  "sslmode=\"%s\" hint=\"set sslmode=verify-full and sslrootcert=CA-FILE in "
 			  "postgres.conninfo\"",
-			  host, mode);
+			  pmhc_q(host), pmhc_q(mode));
 		warned++;
 	}
 	PQconninfoFree(opts);
