@@ -4,9 +4,9 @@
 # 127.0.0.1 for the tests, the demo and the benchmarks. Run "kafka.sh --help"
 # for the whole manual; in short:
 #
-#   kafka.sh fetch                     download the broker into the cache (once)
+#   kafka.sh fetch [--version V]       download the broker into the cache (once)
 #   kafka.sh start DIR [--brokers N] [--partitions N] [--topic NAME]...
-#                      [--topic-partitions NAME=N]... [--tls TLSDIR]
+#                      [--topic-partitions NAME=N]... [--tls TLSDIR] [--version V]
 #   kafka.sh stop DIR                  stop every broker and remove DIR
 #   kafka.sh kill DIR N                SIGKILL broker N
 #   kafka.sh down DIR N                stop broker N (SIGTERM, then SIGKILL)
@@ -15,21 +15,25 @@
 #   kafka.sh coordinator DIR GROUP     print the id of the group's coordinator
 #
 # The broker is Apache Kafka from Maven Central, pinned in kafka/pom.xml next
-# to this script, run as "java -cp 'CACHE/lib/*' kafka.Kafka". Each node is a
-# combined broker and controller; nothing listens beyond 127.0.0.1.
+# to this script (4.4, the default), or in kafka-3.9/pom.xml with --version 3.9
+# (the last 3.x line, for the SCRAM test: see that pom), run as
+# "java -cp 'CACHE/lib/*' kafka.Kafka". Each node is a combined broker and
+# controller; nothing listens beyond 127.0.0.1.
 set -euo pipefail
 
 readonly PROG=kafka.sh
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 readonly HERE
-readonly POM=$HERE/kafka/pom.xml
-readonly LOG4J_BROKER=$HERE/kafka/log4j2.properties
-readonly LOG4J_TOOLS=$HERE/kafka/log4j2-tools.properties
+REPO_BUILD=$(cd "$HERE/../.." && pwd -P)/build
+readonly REPO_BUILD
+readonly DEFAULT_VERSION=4.4
 readonly MARKER=.kafka-tmp
 readonly DEFAULT_TOPICS=(cad.calls cad.units cad.dispositions cad.history pmhc.recommendations pmhc.dlq)
 readonly MAX_BROKERS=5
 
-CACHE=${PMHC_KAFKA_CACHE:-$(cd "$HERE/../.." && pwd -P)/build/kafka-dist}
+# Set by use_version: the release line, its pom, its cache, and the JVM
+# options that point its logging at the configuration next to the pom.
+VERSION='' POM='' CACHE='' LOG_BROKER='' LOG_TOOLS=''
 START_TIMEOUT=${PMHC_KAFKA_START_TIMEOUT:-90}
 STOP_TIMEOUT=${PMHC_KAFKA_STOP_TIMEOUT:-10}
 HEAP_OPTS=${PMHC_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
@@ -37,9 +41,9 @@ JVM_OPTS=${PMHC_KAFKA_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1}
 
 usage() {
     cat <<EOF
-Usage: $PROG fetch
+Usage: $PROG fetch [--version V]
        $PROG start DIR [--brokers N] [--partitions N] [--topic NAME]...
-                       [--topic-partitions NAME=N]... [--tls TLSDIR]
+                       [--topic-partitions NAME=N]... [--tls TLSDIR] [--version V]
        $PROG stop DIR
        $PROG kill DIR N
        $PROG down DIR N
@@ -55,6 +59,8 @@ Commands
           and the Maven repository inside the cache too (so ~/.m2 is not
           touched). A stamp records the pom it fetched: while the pom is
           unchanged, fetch runs no mvn at all. "start" fetches when needed.
+            --version V      the release line: 4.4 (default, kafka/pom.xml) or
+                             3.9 (kafka-3.9/pom.xml, a cache of its own)
 
   start DIR
           Create DIR (new or empty), format KRaft storage for each node, start
@@ -81,6 +87,14 @@ Commands
                              with a random password (DIR/sasl.password). The
                              PLAINTEXT listener stays for the brokers among
                              themselves and for this script's own checks.
+                             librdkafka before 2.6.1 (Debian 12: 2.0.2) can log
+                             in with SCRAM only to 3.9, with PLAIN to both.
+            --version V      run Kafka V: 4.4 (default) or 3.9, fetched into its
+                             own cache when needed; DIR/version records it, so
+                             that "up" restarts a node with the same release.
+                             Both take the same server.properties and the same
+                             StorageTool format flags (a static quorum,
+                             controller.quorum.voters, needs no --standalone).
 
   stop DIR
           Stop every node (SIGTERM; SIGKILL after \$PMHC_KAFKA_STOP_TIMEOUT
@@ -118,6 +132,7 @@ Files in DIR
   bootstrap.tls    with --tls: the SASL_SSL listeners, same form
   sasl.password    with --tls: the password of SCRAM-SHA-512 user "pmhc" (0600)
   pids             "N PID" for each running node
+  version          the release line (4.4 or 3.9)
   cluster.id       the KRaft cluster id;  brokers: the number of nodes
   broker-N/        server.properties, port, controller.port, pid, data/ (the
                    log and metadata), logs/server.log (the broker's log),
@@ -131,6 +146,9 @@ Files in the cache
 
 Environment
   PMHC_KAFKA_CACHE          cache of fetch (default: <repo>/build/kafka-dist)
+  PMHC_KAFKA_CACHE_3_9      cache of fetch for 3.9 (default: \$PMHC_KAFKA_CACHE
+                            with "-3.9" added, <repo>/build/kafka-dist-3.9)
+  PMHC_KAFKA_VERSION        release line when no --version is given (default 4.4)
   PMHC_KAFKA_ADMIN          pmhc-kafka-admin, which creates the topics in one
                             request (built in BUILD/tests/support/); without
                             it Kafka's TopicCommand does, one JVM per topic
@@ -184,6 +202,31 @@ java_bin() {
 }
 
 # --- fetch ----------------------------------------------------------------------
+
+# Choose the Kafka release line: 4.4 (the default, ../kafka/pom.xml) or 3.9
+# (kafka-3.9/pom.xml), kept only because Kafka 3.x still accepts the SCRAM proof
+# of librdkafka before 2.6.1 (see kafka-3.9/pom.xml). Each has its own cache,
+# so switching never fetches again; 3.9 logs through log4j 1 (reload4j).
+use_version() {
+    case $1 in
+    4.4)
+        POM=$HERE/kafka/pom.xml
+        CACHE=${PMHC_KAFKA_CACHE:-$REPO_BUILD/kafka-dist}
+        LOG_BROKER=-Dlog4j2.configurationFile=$HERE/kafka/log4j2.properties
+        LOG_TOOLS=-Dlog4j2.configurationFile=$HERE/kafka/log4j2-tools.properties
+        ;;
+    3.9)
+        POM=$HERE/kafka-3.9/pom.xml
+        CACHE=${PMHC_KAFKA_CACHE_3_9:-${PMHC_KAFKA_CACHE:-$REPO_BUILD/kafka-dist}-3.9}
+        LOG_BROKER=-Dlog4j.configuration=file:$HERE/kafka-3.9/log4j.properties
+        LOG_TOOLS=-Dlog4j.configuration=file:$HERE/kafka-3.9/log4j-tools.properties
+        ;;
+    *)
+        usage_error "Kafka version \"$1\": expected 4.4 (the default) or 3.9"
+        ;;
+    esac
+    VERSION=$1
+}
 
 pom_sum() {
     sha256sum "$POM" | cut -d' ' -f1
@@ -277,7 +320,7 @@ launch() {
         cd "$dir/broker-$n"
         exec "$java" $HEAP_OPTS $JVM_OPTS -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError \
             -Djava.awt.headless=true -Dkafka.logs.dir="$dir/broker-$n/logs" \
-            -Dlog4j2.configurationFile="$LOG4J_BROKER" \
+            "$LOG_BROKER" \
             -cp "$CACHE/lib/*" kafka.Kafka "$dir/broker-$n/server.properties"
     ) </dev/null >>"$dir/broker-$n/console.log" 2>&1 &
     pid=$!
@@ -428,7 +471,8 @@ write_tls_config() {
 
 # kafka.sh --tls: clients may also come in over SASL_SSL, as user pmhc with
 # SCRAM-SHA-512 or PLAIN. PLAIN because librdkafka before 2.6.1 (Debian 12 has
-# 2.0.2) sends a SCRAM proof that Kafka 4 refuses (librdkafka issue 4895).
+# 2.0.2) sends a SCRAM proof that Kafka 4 refuses (librdkafka issue 4895);
+# Kafka 3.9 (kafka.sh --version 3.9) accepts it.
 listeners=PLAINTEXT://127.0.0.1:$(<"$b/port"),CONTROLLER://127.0.0.1:$(<"$b/controller.port"),SASL_SSL://127.0.0.1:$(<"$b/tls.port")
 advertised.listeners=PLAINTEXT://127.0.0.1:$(<"$b/port"),SASL_SSL://127.0.0.1:$(<"$b/tls.port")
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
@@ -453,7 +497,7 @@ format_with_scram() {
     pw=$(<"$dir/sasl.password")
     for ((n = 1; n <= m; n++)); do
         "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
-            -Dlog4j2.configurationFile="$LOG4J_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
+            "$LOG_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
             format --cluster-id "$cid" --config "$dir/broker-$n/server.properties" \
             --add-scram "SCRAM-SHA-512=[name=pmhc,password=$pw]" >"$dir/broker-$n/format.log" 2>&1 &
         fpids[n]=$!
@@ -496,7 +540,7 @@ format_templates() {
         tmp=$(mktemp -d "$CACHE/format/.node-$n.XXXXXX")
         sed "s|^log.dirs=.*|log.dirs=$tmp/data|" "$dir/broker-$n/server.properties" >"$tmp/server.properties"
         "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
-            -Dlog4j2.configurationFile="$LOG4J_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
+            "$LOG_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
             format --cluster-id "$cid" --config "$tmp/server.properties" >"$tmp/format.log" 2>&1 &
         fpids[n]=$!
         tmps[n]=$tmp
@@ -547,7 +591,7 @@ create_topics() {
     java=$(java_bin)
     for t in "$@"; do
         "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
-            -Dlog4j2.configurationFile="$LOG4J_TOOLS" -cp "$CACHE/lib/*" \
+            "$LOG_TOOLS" -cp "$CACHE/lib/*" \
             org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
             --if-not-exists --topic "${t%=*}" --partitions "${t##*=}" --replication-factor "$rf" \
             >>"$dir/create-topics.log" 2>&1 &
@@ -614,6 +658,15 @@ cmd_start() {
             own+=("$2")
             shift 2
             ;;
+        --version)
+            [[ $# -ge 2 ]] || usage_error "--version needs 4.4 or 3.9"
+            use_version "$2"
+            shift 2
+            ;;
+        --version=*)
+            use_version "${1#*=}"
+            shift
+            ;;
         --tls)
             [[ $# -ge 2 ]] || usage_error "--tls needs a directory"
             for t in server.key server.crt; do
@@ -648,6 +701,7 @@ cmd_start() {
         die "$dir: only letters, digits and / . _ + - are supported in the directory name"
     : >"$dir/$MARKER"
     echo "$brokers" >"$dir/brokers"
+    echo "$VERSION" >"$dir/version"
 
     local t0 voters="" specs=() bootstrap="" rf
     t0=$(date +%s%N)
@@ -782,6 +836,8 @@ cmd_up() {
     local dir pid n=$2 port deadline
     dir=$(cluster_dir "$1")
     node_arg "$dir" "$n"
+    # The release that "start" ran, whatever PMHC_KAFKA_VERSION says now.
+    [[ ! -f $dir/version ]] || use_version "$(<"$dir/version")"
     if pid=$(node_pid "$dir" "$n") && node_alive "$pid" "$dir" "$n"; then
         die "broker $n of $dir is already running (pid $pid)"
     fi
@@ -833,11 +889,18 @@ main() {
         exit 0
     fi
     [[ $# -ge 1 ]] || usage_error "no command given"
+    use_version "${PMHC_KAFKA_VERSION:-$DEFAULT_VERSION}"
     local cmd=$1
     shift
     case $cmd in
     fetch)
-        [[ $# -eq 0 ]] || usage_error "fetch takes no argument"
+        if [[ $# -eq 2 && $1 == --version ]]; then
+            use_version "$2"
+        elif [[ $# -eq 1 && $1 == --version=* ]]; then
+            use_version "${1#*=}"
+        else
+            [[ $# -eq 0 ]] || usage_error "fetch takes no argument but --version V"
+        fi
         cmd_fetch
         ;;
     start)
