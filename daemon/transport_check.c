@@ -213,9 +213,10 @@ static int check_kafka(const struct pmhc_config *cfg)
 		warned++;
 	}
 	if (pmhc_kafka_scram_refused(props, n, rd_kafka_version())) {
-		pmhc_warn("msg=\"SCRAM login with this librdkafka is refused by Apache Kafka 4 and later\" "
-			  "librdkafka=%s hint=\"set kafka.properties sasl.mechanisms=PLAIN (over SASL_SSL only), or "
-			  "use client certificates, or link librdkafka 2.6.1 or later\"",
+		pmhc_warn("msg=\"SCRAM login with this librdkafka is refused by Apache Kafka 4 and later "
+			  "(Kafka 3.x accepts it)\" librdkafka=%s hint=\"against Kafka 4 set kafka.properties "
+			  "sasl.mechanisms=PLAIN (over SASL_SSL only), or use client certificates, or link librdkafka "
+			  "2.6.1 or later\"",
 			  rd_kafka_version_str());
 		warned++;
 	}
