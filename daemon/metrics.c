@@ -113,8 +113,9 @@ static void view_take(struct pmhc_metrics *m, struct view *v)
 		stats = strdup(m->kafka_stats);
 	pthread_mutex_unlock(&m->mu);
 	v->now = pmhc_mono_ms();
-	bool fresh = stats != NULL && v->now - v->kafka_stats_ms <=
-					      (int64_t)v->kafka_stats_interval_ms * KAFKA_STATS_MISSED + KAFKA_STATS_SLACK_MS;
+	bool fresh = stats != NULL &&
+		     v->now - v->kafka_stats_ms <=
+			     (int64_t)v->kafka_stats_interval_ms * KAFKA_STATS_MISSED + KAFKA_STATS_SLACK_MS;
 	v->kafka = fresh ? json_tokener_parse(stats) : NULL;
 	free(stats);
 }
@@ -255,8 +256,7 @@ static void render_counters(struct pmhc_sbuf *out, const struct view *v)
 	counter(out, "pmhc_calls_total", "Call revisions decided (Prometheus' rate() gives calls/s).", l->calls);
 	counter(out, "pmhc_mental_health_calls_total", "Of those, calls screened as mental-health calls.", l->mh);
 	render_decisions(out, v);
-	counter(out, "pmhc_dlq_messages_total", "Inputs sent to the DLQ (rejected, or refused by PostgreSQL).",
-		l->dlq);
+	counter(out, "pmhc_dlq_messages_total", "Inputs sent to the DLQ (rejected, or refused by PostgreSQL).", l->dlq);
 	counter(out, "pmhc_degraded_total", "Inputs repaired and routed (SPEC section 8).", l->degraded);
 	counter(out, "pmhc_stale_total", "Revisions at or below one already decided or stored.", l->stale);
 	counter(out, "pmhc_stored_total", "Call revisions stored in PostgreSQL.", l->stored);
@@ -270,6 +270,8 @@ static void render_gauges(struct pmhc_sbuf *out, const struct view *v, bool heal
 {
 	const struct pmhc_metrics_loop *l = &v->loop;
 	gauge(out, "pmhc_backlog_events", "Events read but not yet stored in PostgreSQL.", (double)l->backlog_events);
+	gauge(out, "pmhc_backlog_max_events", "limits.backlog_max_events: where consumption pauses.",
+	      (double)l->backlog_max_events);
 	gauge(out, "pmhc_backlog_bytes", "Memory held by the batches not yet stored, in bytes.",
 	      (double)l->backlog_bytes);
 	gauge(out, "pmhc_oldest_unstored_event_age_seconds", "Age of the oldest event not yet stored; 0 when none.",
@@ -299,7 +301,8 @@ static bool healthy(const struct view *v, char *why, size_t len)
 		return false;
 	}
 	if (v->now - v->published_ms > LOOP_SILENT_MS) {
-		snprintf(why, len, "the main loop has not run for %lld s", (long long)((v->now - v->published_ms) / 1000));
+		snprintf(why, len, "the main loop has not run for %lld s",
+			 (long long)((v->now - v->published_ms) / 1000));
 		return false;
 	}
 	snprintf(why, len, "ok");
@@ -311,8 +314,8 @@ static bool ready(const struct view *v, char *why, size_t len)
 	if (!healthy(v, why, len))
 		return false;
 	const struct pmhc_metrics_loop *l = &v->loop;
-	const char *no = l->stopping ? "stopping"
-			 : !l->pg_up ? "PostgreSQL down: writes failing, retried"
+	const char *no = l->stopping    ? "stopping"
+			 : !l->pg_up    ? "PostgreSQL down: writes failing, retried"
 			 : !kafka_up(v) ? "Kafka: no broker connected"
 			 : !l->assigned ? "not yet in the consumer group"
 			 : l->paused    ? "consumption paused: the backlog is full until PostgreSQL catches up"

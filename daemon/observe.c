@@ -66,7 +66,10 @@ void pmhc_observe_publish(struct pipeline *p)
 		.unit_statuses = st->unit_statuses,
 		.backlog_events = w.events,
 		.backlog_bytes = w.bytes,
-		.oldest_unstored_ms = w.oldest_ms ? w.oldest_ms : p->current ? p->current->opened_ms : 0,
+		.backlog_max_events = (size_t)p->cfg->backlog_max_events,
+		.oldest_unstored_ms = w.oldest_ms  ? w.oldest_ms
+				      : p->current ? p->current->opened_ms
+						   : 0,
 		.stall_since_ms = w.stall_since_ms,
 		.pg_up = !w.db_down,
 		.paused = p->paused,
