@@ -4,7 +4,9 @@
 # backlog gauges rise (events, bytes, the oldest unstored event's age),
 # pmhc_postgres_up falls and /readyz turns 503 while /healthz stays 200 (an
 # outage is retried, not escalated); once the server is back, the backlog
-# drains to 0 and every counter matches what was produced.
+# drains to 0 and every counter matches what was produced. And what pmhcd tells
+# systemd (a stand-in for its notification socket): READY, WATCHDOG pings,
+# RELOADING and READY around a SIGHUP, STOPPING.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -12,9 +14,23 @@ N1=200
 N2=300
 write_config
 use_http
+NOTIFY_LOG="$PMHC_TEST_DIR/notify.log"
+"$PMHC_NOTIFY_LISTEN" "$PMHC_TEST_DIR/notify.sock" > "$NOTIFY_LOG" &
+for _ in $(seq 1 50); do [ -S "$PMHC_TEST_DIR/notify.sock" ] && break; sleep 0.1; done
+export NOTIFY_SOCKET="$PMHC_TEST_DIR/notify.sock" WATCHDOG_USEC=1000000
 start_daemon
+unset NOTIFY_SOCKET WATCHDOG_USEC
 until_http /readyz 200
 expect_eq "/healthz at start" "$(http_code /healthz)" 200
+expect_eq "systemd told READY=1 once" "$(grep -c '^READY=1 STATUS=consuming$' "$NOTIFY_LOG")" 1
+pings=$(grep -c '^WATCHDOG=1$' "$NOTIFY_LOG" || true)
+sleep 2
+[ "$(grep -c '^WATCHDOG=1$' "$NOTIFY_LOG")" -ge $((pings + 2)) ] || fail "no watchdog pings at half of WATCHDOG_USEC: $(sort "$NOTIFY_LOG" | uniq -c)"
+ok "watchdog pinged from the loop ($(grep -c '^WATCHDOG=1$' "$NOTIFY_LOG") pings)"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 1 50); do grep -q '^READY=1 STATUS=configuration reloaded$' "$NOTIFY_LOG" && break; sleep 0.1; done
+expect_eq "RELOADING=1 then READY=1 around a reload" \
+  "$(grep -E '^(RELOADING|READY)=1' "$NOTIFY_LOG" | tail -n 2 | tr '\n' ';')" "RELOADING=1;READY=1 STATUS=configuration reloaded;"
 
 # Each scrape's every line checked; promtool too where it is installed.
 check_expo() {
@@ -90,4 +106,5 @@ done
 expect_eq "lag of each of the 4 partitions of cad.calls, and their sum, once all is committed" "$(lag)" "4 0"
 expect_eq "unknown path" "$(http_code /nothing)" 404
 stop_daemon
+expect_eq "STOPPING=1 at the stop" "$(grep -c '^STOPPING=1$' "$NOTIFY_LOG")" 1
 echo "metrics: $checks checks passed"

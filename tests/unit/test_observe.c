@@ -40,14 +40,13 @@ START_TEST(listen_values)
 }
 END_TEST
 
-static const char stats[] =
-	"{\"brokers\":{\"b:9092/bootstrap\":{\"nodeid\":-1,\"state\":\"UP\"},"
-	"\"b:9092/1\":{\"nodeid\":1,\"state\":\"UP\"}},"
-	"\"topics\":{\"cad.calls\":{\"partitions\":{"
-	"\"0\":{\"fetch_state\":\"active\",\"consumer_lag\":7},"
-	"\"1\":{\"fetch_state\":\"none\",\"consumer_lag\":3},"
-	"\"2\":{\"fetch_state\":\"active\",\"consumer_lag\":-1},"
-	"\"-1\":{\"fetch_state\":\"none\",\"consumer_lag\":9}}}}}";
+static const char stats[] = "{\"brokers\":{\"b:9092/bootstrap\":{\"nodeid\":-1,\"state\":\"UP\"},"
+			    "\"b:9092/1\":{\"nodeid\":1,\"state\":\"UP\"}},"
+			    "\"topics\":{\"cad.calls\":{\"partitions\":{"
+			    "\"0\":{\"fetch_state\":\"active\",\"consumer_lag\":7},"
+			    "\"1\":{\"fetch_state\":\"none\",\"consumer_lag\":3},"
+			    "\"2\":{\"fetch_state\":\"active\",\"consumer_lag\":-1},"
+			    "\"-1\":{\"fetch_state\":\"none\",\"consumer_lag\":9}}}}}";
 
 static void loop_view(struct pmhc_metrics_loop *l)
 {
