@@ -27,8 +27,7 @@ for _ in $(seq 1 200); do
   grep -q 'level=fatal.*escalated' "$PMHC_TEST_DIR/pmhcd.log" && break
   sleep 0.1
 done
-line=$(grep 'level=fatal.*escalated' "$PMHC_TEST_DIR/pmhcd.log" | head -1)
-[ -n "$line" ] || fail "no fatal line for the renamed table"
+line=$(grep -m1 'level=fatal.*escalated' "$PMHC_TEST_DIR/pmhcd.log") || fail "no fatal line for the renamed table"
 [[ "$line" == *'sqlstate=42P01'* && "$line" == *'statement="'* ]] || fail "the fatal line lacks the SQLSTATE or the statement: $line"
 [[ "$line" != *'B-0000'* ]] || fail "the fatal line carries a row: $line"
 ok "fatal line: $(grep -o 'statement="[^"]*" sqlstate=[^ ]*' <<<"$line")"
