@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -282,22 +283,38 @@ static bool key_file_private(int fd, char *why, size_t len)
 	return false;
 }
 
+/*
+ * Where the key file is: a relative path names a credential of systemd's
+ * LoadCredential= when $CREDENTIALS_DIRECTORY is set (the unit's copy, readable
+ * by pmhcd alone, while the original stays root's), else the working directory's.
+ */
+static const char *key_file_path(const char *configured, char *buf, size_t len)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	if (configured[0] == '/' || creds == NULL || creds[0] != '/')
+		return configured;
+	snprintf(buf, len, "%s/%s", creds, configured);
+	return buf;
+}
+
 /* The file's bytes, less one trailing newline: see SPEC section 5. */
 static void load_subject_key(struct pmhc_config *cfg, const char *file, struct pmhc_errlist *errs)
 {
 	if (cfg->subject_key_file == NULL)
 		return;
+	char resolved[PATH_MAX];
+	const char *path = key_file_path(cfg->subject_key_file, resolved, sizeof resolved);
 	/* O_NOFOLLOW: a link planted where the key should be is refused, not followed. */
-	int fd = open(cfg->subject_key_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s",
-				 cfg->subject_key_file, strerror(errno));
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s", path,
+				 strerror(errno));
 		return;
 	}
 	char why[160];
 	if (!key_file_private(fd, why, sizeof why)) {
 		close(fd);
-		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' %s", cfg->subject_key_file, why);
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' %s", path, why);
 		return;
 	}
 	unsigned char buf[4096];
@@ -320,15 +337,15 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (failed)
-		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s': read error", cfg->subject_key_file);
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s': read error", path);
 	else if (too_long)
 		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' is over 4 KiB; a key is 32 to 64 bytes",
-				 cfg->subject_key_file);
+				 path);
 	else if (n < 16)
 		pmhc_errlist_add(errs, file, 0,
 				 "privacy.subject_key_file '%s' holds %zu bytes; use at least 16 random bytes "
 				 "(e.g. head -c 32 /dev/urandom > FILE)",
-				 cfg->subject_key_file, n);
+				 path, n);
 	else if ((cfg->subject_key = malloc(n)) != NULL) {
 		memcpy(cfg->subject_key, buf, n);
 		cfg->subject_key_len = n;

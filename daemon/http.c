@@ -127,10 +127,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	(void)cls;
 	char text[PMHC_METRICS_REASON_LEN];
 	vsnprintf(text, sizeof text, fmt, ap);
-	for (char *q = text; *q; q++)
-		if (*q == '\n' || *q == '"')
-			*q = ' ';
-	pmhc_warn("msg=\"http: %s\"", text);
+	pmhc_warn("msg=\"http: %s\"", pmhc_q(text));
 }
 
 struct pmhc_http *pmhc_http_start(const char *listen, struct pmhc_metrics *m, char *err, size_t errlen)

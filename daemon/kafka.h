@@ -40,6 +40,15 @@ rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
  */
 void pmhc_kafka_mask(char *text, const char *value);
 
+/* Room for a broker's refusal as librdkafka words it. */
+#define PMHC_KAFKA_REFUSAL_LEN 384
+
+/*
+ * The last TLS handshake or SASL login a broker refused, to any client of this
+ * process, into buf; false when none has been.
+ */
+bool pmhc_kafka_last_refusal(char *buf, size_t len);
+
 /* Subscribes to topics; 0 or -1 with err filled. */
 int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err, size_t errlen);
 

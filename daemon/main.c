@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "pmhc_build.h"
+#include "transport_check.h"
 
 static struct pmhc_signals signals_seen;
 
@@ -230,7 +231,7 @@ int main(int argc, char **argv)
 	struct pmhc_config *cfg = pmhc_config_load(config_path, 0, &errs);
 	if (cfg == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
-			pmhc_error("msg=\"configuration problem\" problem=\"%s\"", errs.lines[i]);
+			pmhc_error("msg=\"configuration problem\" problem=\"%s\"", pmhc_q(errs.lines[i]));
 		pmhc_error("msg=\"not starting: fix the configuration (pmhcd --check-config %s lists every problem)\"",
 			   config_path);
 		pmhc_errlist_clear(&errs);
@@ -255,5 +256,6 @@ int main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	pmhc_info("msg=\"pmhcd starting\" version=%s config=%s", PMHC_VERSION, config_path);
+	pmhc_transport_check(cfg);
 	return pmhc_pipeline_run(cfg, &signals_seen, backfill ? PMHC_MODE_BACKFILL : PMHC_MODE_LIVE);
 }

@@ -153,7 +153,7 @@ void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka
 	struct pmhc_poison x = { topic, m->partition, m->offset, reason, m->payload, m->len };
 	if (produce_dlq(p, b, &x, m->key, m->key_len))
 		pmhc_warn("msg=\"input rejected to the DLQ\" topic=%s partition=%d offset=%lld reason=\"%s\"", topic,
-			  (int)m->partition, (long long)m->offset, reason);
+			  (int)m->partition, (long long)m->offset, pmhc_q(reason));
 }
 
 void pmhc_outbox_send_poison(struct pipeline *p, struct pmhc_batch *b)
@@ -172,7 +172,7 @@ void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const struct 
 	if (need > p->packcap) {
 		uint8_t *nb = realloc(p->packbuf, need);
 		if (nb == NULL) {
-			pmhc_error("msg=\"out of memory packing a recommendation\" call=%s", key);
+			pmhc_error("msg=\"out of memory packing a recommendation\" call=\"%s\"", pmhc_q(key));
 			return;
 		}
 		p->packbuf = nb;

@@ -281,16 +281,28 @@ static void reload(struct pipeline *p)
 	struct pmhc_config *next = pmhc_config_load(p->cfg->path, 0, &errs);
 	if (next == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
-			pmhc_error("msg=\"config refused on reload\" problem=\"%s\"", errs.lines[i]);
+			pmhc_error("msg=\"config refused on reload\" problem=\"%s\"", pmhc_q(errs.lines[i]));
 		pmhc_error("msg=\"reload refused; keeping the running configuration\" rules_version=%s",
 			   p->cfg->rules->version);
 		pmhc_errlist_clear(&errs);
 		pmhc_notify_ready("reload refused; the running configuration stays in force");
 		return;
 	}
+	/*
+	 * A restart-only setting cannot take effect half-way: a new subject key would
+	 * re-pseudonymize everyone from this moment (repeat encounters miscounted), and
+	 * the topics and narrative storage are bound at start. So the reload is refused
+	 * as a whole and the running configuration, rules included, stays.
+	 */
 	char changed[CHANGED_LEN];
-	if (pmhc_config_restart_needed(p->cfg, next, changed, sizeof changed) > 0)
-		pmhc_warn("msg=\"these settings changed but take effect only after a restart\" settings=%s", changed);
+	if (pmhc_config_restart_needed(p->cfg, next, changed, sizeof changed) > 0) {
+		pmhc_error("msg=\"reload refused: these settings take effect only after a restart; "
+			   "keeping the running configuration\" settings=%s rules_version=%s",
+			   changed, p->cfg->rules->version);
+		pmhc_config_free(next);
+		pmhc_notify_ready("reload refused; the running configuration stays in force");
+		return;
+	}
 	enum pmhc_log_level lvl;
 	if (pmhc_log_level_parse(next->log_level, &lvl) == 0)
 		pmhc_log_set_level(lvl);
@@ -441,7 +453,7 @@ static bool stalled_too_long(struct pipeline *p)
 	pmhc_fatal("msg=\"stalled for limits.stall_exit; exiting with 75 (EX_TEMPFAIL) for a restart\" reason=\"%s\" "
 		   "stall_exit_s=%d backlog_events=%zu hint=\"the unstored events' offsets stay uncommitted: "
 		   "replayed once PostgreSQL takes the writes\"",
-		   v.stall_reason, p->cfg->stall_exit_s, v.events);
+		   pmhc_q(v.stall_reason), p->cfg->stall_exit_s, v.events);
 	p->exit_code = EX_TEMPFAIL;
 	return true;
 }

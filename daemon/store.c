@@ -15,6 +15,7 @@
 #include "log.h"
 #include "store_int.h"
 #include "store_sql.h"
+#include "transport_check.h"
 #include "utf8.h"
 
 /*
@@ -41,24 +42,26 @@
 /* Room for what store_server_refused() adds: " (SQLSTATE 57014, not the rows' fault)". */
 #define REFUSED_SUFFIX_LEN 64
 
+/* The server's double quotes become single ones: the text goes inside a quoted log field. */
 void store_one_line(char *text)
 {
 	for (unsigned char *q = (unsigned char *)text; *q; q++)
-		if (*q < 0x20 || *q == 0x7f || *q == '"')
+		if (*q < 0x20 || *q == 0x7f)
 			*q = ' ';
+		else if (*q == '"')
+			*q = '\'';
 }
 
 /*
- * libpq's message as one log field, without its trailing newline. Its own
- * quotes (a socket path, a host name) would otherwise end the field early.
+ * libpq's message as one log field: its first line only. After a failed
+ * statement the lines below it are the server's DETAIL and CONTEXT, which
+ * can quote a row; for a failed connection they are hints.
  */
 const char *store_pq_error(PGconn *conn)
 {
 	static _Thread_local char buf[STORE_ERROR_LEN];
 	snprintf(buf, sizeof buf, "%s", conn ? PQerrorMessage(conn) : "out of memory");
-	size_t n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 	pmhc_utf8_drop_cut(buf);
 	store_one_line(buf);
 	return buf;
@@ -151,10 +154,12 @@ struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s, const vo
 		if (PQstatus(s->conn) == CONNECTION_OK)
 			break;
 		long elapsed = (long)((pmhc_mono_ms() - t0) / 1000);
+		const char *tls_hint = pmhc_pg_error_hint(store_pq_error(s->conn));
 		if (elapsed >= timeout_s || (stop && *stop)) {
 			pmhc_error("msg=\"PostgreSQL unreachable; giving up\" attempts=%d waited_s=%ld error=\"%s\" "
-				   "hint=\"check postgres.conninfo and that the server is up\"",
-				   attempt, elapsed, store_pq_error(s->conn));
+				   "hint=\"%s\"",
+				   attempt, elapsed, store_pq_error(s->conn),
+				   tls_hint ? tls_hint : "check postgres.conninfo and that the server is up");
 			PQfinish(s->conn);
 			free(s->conninfo);
 			free(s);
@@ -255,10 +260,37 @@ int store_ensure_ready(struct pmhc_store *s)
 	return 0;
 }
 
+/*
+ * The server's primary message and the names of the constraint, column and
+ * table it gives, nothing else. Its DETAIL ("Failing row contains (...)")
+ * and the CONTEXT of a COPY quote the row, narrative included: they must
+ * not reach the log, a DLQ header or pmhc.rejected_events.
+ */
+void store_terse_error(const PGresult *r, char *buf, size_t len)
+{
+	static const struct {
+		int field;
+		const char *label;
+	} names[] = {
+		{ PG_DIAG_CONSTRAINT_NAME, "constraint" },
+		{ PG_DIAG_COLUMN_NAME, "column" },
+		{ PG_DIAG_TABLE_NAME, "table" },
+	};
+	const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	size_t used = (size_t)snprintf(buf, len, "%s", primary ? primary : "unknown error");
+	for (size_t i = 0; i < sizeof names / sizeof names[0] && used < len; i++) {
+		const char *v = PQresultErrorField(r, names[i].field);
+		if (v != NULL)
+			used += (size_t)snprintf(buf + used, len - used, " (%s %s)", names[i].label, v);
+	}
+	pmhc_utf8_drop_cut(buf);
+	store_one_line(buf);
+}
+
 void store_note_failure(struct pmhc_store *s, const PGresult *r)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-	snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+	store_terse_error(r, s->last_error, sizeof s->last_error);
 	snprintf(s->last_sqlstate, sizeof s->last_sqlstate, "%s", state ? state : "");
 }
 

@@ -60,6 +60,8 @@ void store_lose_connection(struct pmhc_store *s, const char *why);
 /* Connects again if need be and prepares the statements; -1 with the connection lost. */
 int store_ensure_ready(struct pmhc_store *s);
 /* Keeps PostgreSQL's words and SQLSTATE for a statement it refused. */
+/* r's primary message and the constraint, column and table it names: never the row's values. */
+void store_terse_error(const PGresult *r, char *buf, size_t len);
 void store_note_failure(struct pmhc_store *s, const PGresult *r);
 /* Whether a refusal is the rows' own doing (see store.c). */
 bool store_rows_at_fault(const char *sqlstate);

@@ -124,7 +124,9 @@ static int read_results(struct pmhc_store *s, const struct pmhc_store_batch *b, 
 		while ((r = next_result(c, &io_failed)) != NULL) {
 			if (PQresultStatus(r) == PGRES_FATAL_ERROR && first_error[0] == '\0') {
 				const char *what = i < b->n_rejected ? "rejected event" : "unit status";
-				snprintf(first_error, sizeof first_error, "%s (%s)", PQresultErrorMessage(r), what);
+				store_terse_error(r, first_error, sizeof first_error - sizeof " (rejected event)");
+				size_t n = strlen(first_error);
+				snprintf(first_error + n, sizeof first_error - n, " (%s)", what);
 				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 				snprintf(first_state, sizeof first_state, "%s", state ? state : "");
 			}

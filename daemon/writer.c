@@ -117,8 +117,9 @@ static int split_units(struct pmhc_store *store, struct pmhc_batch *b)
 		if (pmhc_store_connection_lost(store))
 			return -1;
 		/* A status is history only (the roster already has it): say so and go on. */
-		pmhc_error("msg=\"unit status refused by PostgreSQL; not recorded\" unit=%s/%s error=\"%s\"",
-			   b->units[i].status->psap_id, b->units[i].status->unit_id, pmhc_store_last_error(store));
+		pmhc_error("msg=\"unit status refused by PostgreSQL; not recorded\" unit=\"%s/%s\" error=\"%s\"",
+			   pmhc_q(b->units[i].status->psap_id), pmhc_q(b->units[i].status->unit_id),
+			   pmhc_q(pmhc_store_last_error(store)));
 	}
 	return 0;
 }
@@ -217,7 +218,7 @@ static void note_stall(struct pmhc_writer *w)
 		   "statement=\"%s\" sqlstate=%s error=\"%s\" backlog_events=%zu "
 		   "hint=\"check the grants and the schema of pmhcd's role; pmhcd exits after limits.stall_exit "
 		   "unless it clears, committing no offset of what is not stored\"",
-		   stmt, state, pmhc_store_last_error(w->store), w->todo_events);
+		   pmhc_q(stmt), pmhc_q(state), pmhc_q(pmhc_store_last_error(w->store)), w->todo_events);
 }
 
 /* Under w->mu: a failed write waits backoff_ms; a shutdown or abandon wakes it early. */

@@ -27,6 +27,10 @@ fail() {
     echo "--- last lines of pmhcd.log:" >&2
     tail -n 30 "$PMHC_TEST_DIR/pmhcd.log" >&2
   fi
+  # A test may define diagnose() to show what else it knows at the moment of failure.
+  if declare -F diagnose >/dev/null; then
+    diagnose >&2
+  fi
   exit 1
 }
 
@@ -47,8 +51,11 @@ sql() {
 
 # write_config [extra libconfig text appended]
 write_config() {
-  head -c 32 /dev/urandom > "$PMHC_TEST_DIR/subject.key"
-  chmod 600 "$PMHC_TEST_DIR/subject.key" # pmhcd refuses a key others may read
+  # The key is made once per test: a new key is a new pseudonym for everyone.
+  if [ ! -f "$PMHC_TEST_DIR/subject.key" ]; then
+    head -c 32 /dev/urandom > "$PMHC_TEST_DIR/subject.key"
+    chmod 600 "$PMHC_TEST_DIR/subject.key" # pmhcd refuses a key others may read
+  fi
   cat > "$PMHC_TEST_DIR/pmhcd.conf" <<CONF
 kafka = {
   brokers = "$PMHC_BROKERS";

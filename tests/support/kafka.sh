@@ -6,7 +6,7 @@
 #
 #   kafka.sh fetch                     download the broker into the cache (once)
 #   kafka.sh start DIR [--brokers N] [--partitions N] [--topic NAME]...
-#                      [--topic-partitions NAME=N]...
+#                      [--topic-partitions NAME=N]... [--tls TLSDIR]
 #   kafka.sh stop DIR                  stop every broker and remove DIR
 #   kafka.sh kill DIR N                SIGKILL broker N
 #   kafka.sh down DIR N                stop broker N (SIGTERM, then SIGKILL)
@@ -39,7 +39,7 @@ usage() {
     cat <<EOF
 Usage: $PROG fetch
        $PROG start DIR [--brokers N] [--partitions N] [--topic NAME]...
-                       [--topic-partitions NAME=N]...
+                       [--topic-partitions NAME=N]... [--tls TLSDIR]
        $PROG stop DIR
        $PROG kill DIR N
        $PROG down DIR N
@@ -73,6 +73,14 @@ Commands
             --topic-partitions NAME=N
                              give topic NAME (one of the list) N partitions
                              instead of --partitions (repeatable)
+            --tls TLSDIR     also open a SASL_SSL listener on each node (a port
+                             of its own, 127.0.0.1), SCRAM-SHA-512 or PLAIN, with
+                             the PEM files TLSDIR/server.key (PKCS#8, not
+                             encrypted) and TLSDIR/server.crt; the SCRAM user
+                             "pmhc" is created when the storage is formatted,
+                             with a random password (DIR/sasl.password). The
+                             PLAINTEXT listener stays for the brokers among
+                             themselves and for this script's own checks.
 
   stop DIR
           Stop every node (SIGTERM; SIGKILL after \$PMHC_KAFKA_STOP_TIMEOUT
@@ -107,6 +115,8 @@ it all.
 
 Files in DIR
   bootstrap        bootstrap.servers, e.g. 127.0.0.1:PORT[,127.0.0.1:PORT...]
+  bootstrap.tls    with --tls: the SASL_SSL listeners, same form
+  sasl.password    with --tls: the password of SCRAM-SHA-512 user "pmhc" (0600)
   pids             "N PID" for each running node
   cluster.id       the KRaft cluster id;  brokers: the number of nodes
   broker-N/        server.properties, port, controller.port, pid, data/ (the
@@ -406,6 +416,57 @@ replica.lag.time.max.ms=10000
 EOF
 }
 
+# With --tls: a SASL_SSL listener beside PLAINTEXT (which the nodes keep among
+# themselves, and this script for its checks), appended to server.properties,
+# where a later line wins. The key and its certificate chain go into one PEM
+# keystore, as Kafka reads it; the CA is the client's business.
+write_tls_config() {
+    local dir=$1 n=$2 tls=$3 b=$1/broker-$2
+    cat "$tls/server.key" "$tls/server.crt" >"$b/keystore.pem"
+    chmod 600 "$b/keystore.pem"
+    cat >>"$b/server.properties" <<EOF
+
+# kafka.sh --tls: clients may also come in over SASL_SSL, as user pmhc with
+# SCRAM-SHA-512 or PLAIN. PLAIN because librdkafka before 2.6.1 (Debian 12 has
+# 2.0.2) sends a SCRAM proof that Kafka 4 refuses (librdkafka issue 4895).
+listeners=PLAINTEXT://127.0.0.1:$(<"$b/port"),CONTROLLER://127.0.0.1:$(<"$b/controller.port"),SASL_SSL://127.0.0.1:$(<"$b/tls.port")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(<"$b/port"),SASL_SSL://127.0.0.1:$(<"$b/tls.port")
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_pmhc="$(<"$dir/sasl.password")";
+ssl.keystore.type=PEM
+ssl.keystore.location=$b/keystore.pem
+ssl.client.auth=none
+EOF
+}
+
+# With --tls: format each node's storage afresh (not from the shared templates),
+# with the SCRAM-SHA-512 credentials of user "pmhc" in the initial metadata, so
+# that a client can log in as soon as the broker answers.
+format_with_scram() {
+    local dir=$1 m=$2 n java cid pw rc=0
+    local -a fpids=()
+    java=$(java_bin)
+    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' >"$dir/cluster.id"
+    cid=$(<"$dir/cluster.id")
+    pw=$(<"$dir/sasl.password")
+    for ((n = 1; n <= m; n++)); do
+        "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
+            -Dlog4j2.configurationFile="$LOG4J_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
+            format --cluster-id "$cid" --config "$dir/broker-$n/server.properties" \
+            --add-scram "SCRAM-SHA-512=[name=pmhc,password=$pw]" >"$dir/broker-$n/format.log" 2>&1 &
+        fpids[n]=$!
+    done
+    for n in "${!fpids[@]}"; do
+        if ! wait "${fpids[n]}" || [[ ! -f $dir/broker-$n/data/meta.properties ]]; then
+            sed 's/^/    /' "$dir/broker-$n/format.log" >&2
+            rc=1
+        fi
+    done
+    ((rc == 0)) || die "formatting KRaft storage with SCRAM credentials failed (see above)"
+}
+
 # Does something accept TCP connections on 127.0.0.1:$1? Cheap to ask often,
 # unlike kcat, which waits out its whole timeout while the port is closed.
 port_open() {
@@ -526,7 +587,7 @@ stop_half_started() {
 }
 
 cmd_start() {
-    local dir=$1 brokers=1 partitions=4 topics=() own=() t n found i
+    local dir=$1 brokers=1 partitions=4 topics=() own=() t n found i tls=
     shift
     while [[ $# -gt 0 ]]; do
         case $1 in
@@ -551,6 +612,14 @@ cmd_start() {
         --topic-partitions)
             [[ $# -ge 2 && $2 =~ ^[^=]+=[1-9][0-9]*$ ]] || usage_error "--topic-partitions needs NAME=N"
             own+=("$2")
+            shift 2
+            ;;
+        --tls)
+            [[ $# -ge 2 ]] || usage_error "--tls needs a directory"
+            for t in server.key server.crt; do
+                [[ -r $2/$t ]] || usage_error "--tls $2: no readable $t there"
+            done
+            tls=$(cd "$2" && pwd -P)
             shift 2
             ;;
         *)
@@ -586,21 +655,29 @@ cmd_start() {
         mkdir -p "$dir/broker-$n"
         pick_port >"$dir/broker-$n/port"
         pick_port >"$dir/broker-$n/controller.port"
+        [[ -z $tls ]] || pick_port >"$dir/broker-$n/tls.port"
         voters+="${voters:+,}$n@127.0.0.1:$(<"$dir/broker-$n/controller.port")"
         bootstrap+="${bootstrap:+,}127.0.0.1:$(<"$dir/broker-$n/port")"
     done
+    # The password of user pmhc; base64 less + / =, so it needs no quoting anywhere.
+    [[ -z $tls ]] || (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' 'xy' >"$dir/sasl.password")
     for ((n = 1; n <= brokers; n++)); do
         write_config "$dir" "$n" "$brokers" "$voters" "$partitions"
+        [[ -z $tls ]] || write_tls_config "$dir" "$n" "$tls"
     done
 
-    # KRaft storage: a copy of the node's formatted template (format_templates).
-    format_templates "$dir" "$brokers"
-    cp "$CACHE/format/cluster.id" "$dir/cluster.id"
-    for ((n = 1; n <= brokers; n++)); do
-        mkdir -p "$dir/broker-$n/data"
-        cp -a "$CACHE/format/node-$n/." "$dir/broker-$n/data/" ||
-            die "cannot copy the formatted storage of node $n into $dir/broker-$n/data"
-    done
+    if [[ -n $tls ]]; then
+        format_with_scram "$dir" "$brokers"
+    else
+        # KRaft storage: a copy of the node's formatted template (format_templates).
+        format_templates "$dir" "$brokers"
+        cp "$CACHE/format/cluster.id" "$dir/cluster.id"
+        for ((n = 1; n <= brokers; n++)); do
+            mkdir -p "$dir/broker-$n/data"
+            cp -a "$CACHE/format/node-$n/." "$dir/broker-$n/data/" ||
+                die "cannot copy the formatted storage of node $n into $dir/broker-$n/data"
+        done
+    fi
 
     # From here on a failure stops what was started.
     START_DIR=$dir
@@ -634,6 +711,13 @@ cmd_start() {
         sleep 0.1
     done
 
+    if [[ -n $tls ]]; then
+        t=
+        for ((n = 1; n <= brokers; n++)); do
+            t+="${t:+,}127.0.0.1:$(<"$dir/broker-$n/tls.port")"
+        done
+        echo "$t" >"$dir/bootstrap.tls"
+    fi
     echo "$bootstrap" >"$dir/bootstrap.tmp"
     mv -f "$dir/bootstrap.tmp" "$dir/bootstrap"
     trap - EXIT # success: keep the cluster running
