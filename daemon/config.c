@@ -15,6 +15,7 @@
 #include <libconfig.h>
 #include <librdkafka/rdkafka.h>
 
+#include "http.h"
 #include "kafka.h"
 #include "log.h"
 #include "rules_load.h"
@@ -69,6 +70,8 @@ static const struct key {
 	I("limits.max_message_bytes", 262144, 1024, 16777216, max_message_bytes, false),
 	I("limits.backlog_max_events", 100000, 1000, 10000000, backlog_max_events, false),
 	I("limits.shutdown_timeout", 10, 1, 3600, shutdown_timeout_s, false),
+	I("limits.stall_exit", 600, 1, 86400, stall_exit_s, true),
+	S("http.listen", NULL, http_listen, false),
 	S("log.level", "info", log_level, true),
 #undef S
 #undef R
@@ -167,7 +170,7 @@ static void load_key(const config_t *cf, const struct key *k, struct pmhc_config
 			return;
 		}
 		if (k->type == KEY_STRING)
-			*(char **)slot = strdup(k->def_string);
+			*(char **)slot = k->def_string ? strdup(k->def_string) : NULL; /* NULL: off */
 		else if (k->type == KEY_INT)
 			*(int *)slot = k->def_int;
 		else
@@ -398,6 +401,10 @@ struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pm
 		pmhc_errlist_add(errs, path, 0, "log.level '%s' must be one of debug, info, warn, error",
 				 cfg->log_level);
 
+	char why[256];
+	if (cfg->http_listen && !pmhc_http_listen_valid(cfg->http_listen, why, sizeof why))
+		pmhc_errlist_add(errs, path, 0, "http.listen %s", why);
+
 	cfg->rules = pmhc_rules_load(&cf, path, errs);
 out:
 	config_destroy(&cf);
@@ -406,6 +413,12 @@ out:
 		return NULL;
 	}
 	return cfg;
+}
+
+/* Two settings' strings alike, either unset (NULL) too. */
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc_config *b, char *buf, size_t len)
@@ -420,7 +433,7 @@ size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc
 		const void *pa = (const char *)a + k->offset, *pb = (const char *)b + k->offset;
 		bool differs;
 		if (k->type == KEY_STRING)
-			differs = strcmp(*(char *const *)pa, *(char *const *)pb) != 0;
+			differs = !str_same(*(char *const *)pa, *(char *const *)pb);
 		else if (k->type == KEY_INT)
 			differs = *(const int *)pa != *(const int *)pb;
 		else

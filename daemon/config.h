@@ -38,6 +38,9 @@ struct pmhc_config {
 	int max_message_bytes;
 	int backlog_max_events;
 	int shutdown_timeout_s;
+	int stall_exit_s; /* how long an error that does not clear may hold the writer before pmhcd exits */
+
+	char *http_listen; /* "HOST:PORT" of /metrics, /healthz and /readyz; NULL when off */
 
 	char *log_level;
 

@@ -164,6 +164,8 @@ static void note_decided(struct pipeline *p, const struct decided *x)
 	const Pmhc__V1__CallEvent *call = x->call;
 	pmhc_revcache_note(p->revisions, call->psap_id, call->call_id, call->revision);
 	p->st.calls++;
+	if (x->d.rule->response > 0 && x->d.rule->response < PMHC_METRICS_RESPONSES)
+		p->st.by_response[x->d.rule->response]++;
 	if (x->d.mental_health_call)
 		p->st.mh++;
 	if (x->choice.fallback_used)

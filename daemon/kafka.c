@@ -140,11 +140,24 @@ fail:
 rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *group_id, bool partition_eof,
 				    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
 							 rd_kafka_topic_partition_list_t *, void *),
-				    void *opaque, char *err, size_t errlen)
+				    pmhc_kafka_stats_cb stats_cb, void *opaque, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
 	if (conf == NULL)
 		return NULL;
+	/* The consumer lag and broker states of /metrics; the operator's own interval wins. */
+	char interval[16] = "0";
+	size_t ilen = sizeof interval;
+	if (stats_cb != NULL) {
+		rd_kafka_conf_set_stats_cb(conf, stats_cb);
+		if (rd_kafka_conf_get(conf, "statistics.interval.ms", interval, &ilen) != RD_KAFKA_CONF_OK ||
+		    strcmp(interval, "0") == 0)
+			snprintf(interval, sizeof interval, "%d", PMHC_KAFKA_STATS_MS);
+		if (set(conf, "statistics.interval.ms", interval, err, errlen) != 0) {
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+	}
 	/* Owned by pmhcd: at-least-once needs offsets stored only after the work is durable. */
 	if (set(conf, "group.id", group_id, err, errlen) != 0 ||
 	    set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||

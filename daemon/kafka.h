@@ -18,12 +18,16 @@
 /*
  * A consumer in kafka.group_id. Offsets are stored by pmhcd only after what a
  * message caused is durable (enable.auto.offset.store=false) and committed by
- * librdkafka's timer and on revoke/close. opaque reaches rebalance_cb.
+ * librdkafka's timer and on revoke/close. opaque reaches rebalance_cb and
+ * stats_cb; with a stats_cb, librdkafka's statistics come every
+ * PMHC_KAFKA_STATS_MS unless kafka.properties sets statistics.interval.ms.
  */
+#define PMHC_KAFKA_STATS_MS 5000
+typedef int (*pmhc_kafka_stats_cb)(rd_kafka_t *rk, char *json, size_t len, void *opaque);
 rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *group_id, bool partition_eof,
 				    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
 							 rd_kafka_topic_partition_list_t *, void *),
-				    void *opaque, char *err, size_t errlen);
+				    pmhc_kafka_stats_cb stats_cb, void *opaque, char *err, size_t errlen);
 
 /* An idempotent producer; dr_msg_cb runs from rd_kafka_poll() on the caller's thread. */
 rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,

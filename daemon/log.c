@@ -10,10 +10,8 @@
 static enum pmhc_log_level min_level = PMHC_LOG_INFO;
 
 static const char *const level_names[] = {
-	[PMHC_LOG_DEBUG] = "debug",
-	[PMHC_LOG_INFO] = "info",
-	[PMHC_LOG_WARN] = "warn",
-	[PMHC_LOG_ERROR] = "error",
+	[PMHC_LOG_DEBUG] = "debug", [PMHC_LOG_INFO] = "info",   [PMHC_LOG_WARN] = "warn",
+	[PMHC_LOG_ERROR] = "error", [PMHC_LOG_FATAL] = "fatal",
 };
 
 void pmhc_log_set_level(enum pmhc_log_level level)
@@ -23,7 +21,8 @@ void pmhc_log_set_level(enum pmhc_log_level level)
 
 int pmhc_log_level_parse(const char *name, enum pmhc_log_level *out)
 {
-	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+	/* fatal is pmhcd's own to use, never a level to configure: it would hide every error. */
+	for (size_t i = 0; i <= PMHC_LOG_ERROR; i++) {
 		if (strcasecmp(name, level_names[i]) == 0) {
 			*out = (enum pmhc_log_level)i;
 			return 0;

@@ -14,6 +14,7 @@ enum pmhc_log_level {
 	PMHC_LOG_INFO,
 	PMHC_LOG_WARN,
 	PMHC_LOG_ERROR,
+	PMHC_LOG_FATAL, /* pmhcd cannot go on as it is: an operator must act (it may still run a while) */
 };
 
 /* Messages below this level are dropped (default INFO). */
@@ -48,5 +49,6 @@ const char *pmhc_q(const char *s);
 #define pmhc_info(...) pmhc_log_at(PMHC_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
 #define pmhc_warn(...) pmhc_log_at(PMHC_LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
 #define pmhc_error(...) pmhc_log_at(PMHC_LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define pmhc_fatal(...) pmhc_log_at(PMHC_LOG_FATAL, __FILE__, __LINE__, __VA_ARGS__)
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "digest.h"
 #include "kafka.h"
 #include "log.h"
@@ -68,7 +69,10 @@ void pmhc_outbox_close(struct pipeline *p)
 {
 	if (p->producer == NULL)
 		return;
-	if (rd_kafka_flush(p->producer, EXIT_FLUSH_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	/* A stop has limits.shutdown_timeout in all: the flush gets what is left of it. */
+	int64_t left = p->stop_deadline_ms ? p->stop_deadline_ms - pmhc_mono_ms() : EXIT_FLUSH_MS;
+	int wait_ms = left < 0 ? 0 : left < EXIT_FLUSH_MS ? (int)left : EXIT_FLUSH_MS;
+	if (rd_kafka_flush(p->producer, wait_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		pmhc_warn("msg=\"some recommendations were still unsent at exit\" count=%d",
 			  rd_kafka_outq_len(p->producer));
 	rd_kafka_destroy(p->producer);

@@ -200,6 +200,31 @@ const char *pmhc_store_last_error(const struct pmhc_store *s)
 	return s->last_error;
 }
 
+const char *pmhc_store_last_sqlstate(const struct pmhc_store *s)
+{
+	return s->last_sqlstate;
+}
+
+void pmhc_store_last_statement(const struct pmhc_store *s, char *buf, size_t len)
+{
+	/* "INSERT INTO pmhc.calls (call_id, ...) SELECT ..." is named "INSERT INTO pmhc.calls". */
+	const char *st = s->statement ? s->statement : "-";
+	size_t n = strcspn(st, "(\n;");
+	while (n > 0 && st[n - 1] == ' ')
+		n--;
+	snprintf(buf, len, "%.*s", (int)n, st);
+	store_one_line(buf);
+}
+
+bool pmhc_store_error_persistent(const char *sqlstate)
+{
+	static const char classes[][3] = { "0A", "28", "3D", "3F", "42" };
+	for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+		if (strncmp(sqlstate, classes[i], 2) == 0)
+			return true;
+	return false;
+}
+
 void store_lose_connection(struct pmhc_store *s, const char *why)
 {
 	pmhc_error("msg=\"PostgreSQL write failed; will reconnect and retry\" error=\"%s\"", why);
@@ -329,6 +354,7 @@ int store_refused(struct pmhc_store *s, const struct pmhc_store_batch *b)
 
 PGresult *store_exec_result(struct pmhc_store *s, const char *sql, ExecStatusType want)
 {
+	s->statement = sql;
 	PGresult *r = PQexec(s->conn, sql);
 	if (PQresultStatus(r) != want) {
 		store_note_failure(s, r);
@@ -348,9 +374,11 @@ bool store_exec(struct pmhc_store *s, const char *sql)
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res)
 {
 	res->applied = res->stale = 0;
+	/* What a failure below leaves is this write's alone, not an earlier one's. */
+	s->last_error[0] = '\0';
+	s->last_sqlstate[0] = '\0';
+	s->statement = NULL;
 	if (b->n_calls == 0 && b->n_dispositions == 0) {
-		s->last_error[0] = '\0';
-		s->last_sqlstate[0] = '\0';
 		int rc = store_write_statements(s, b);
 		if (rc != 0 && !s->lost)
 			return store_refused(s, b);

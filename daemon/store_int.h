@@ -41,6 +41,7 @@ struct pmhc_store {
 	unsigned long generation;   /* counts connections: a reconnect mid-batch shows */
 	char last_error[STORE_ERROR_LEN];
 	char last_sqlstate[STORE_SQLSTATE_LEN]; /* of the last statement that failed */
+	const char *statement;                  /* the last statement sent: a prepared name or static SQL text */
 	struct pmhc_sbuf scratch;
 	/* The COPY path's working space, kept between batches. */
 	struct pmhc_sbuf line;

@@ -57,8 +57,12 @@ bool store_prepare_statements(struct pmhc_store *s)
 	};
 	for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
 		int nparams = (int)store_count_cols(statements[i].cols, STORE_IN_TABLE);
+		s->statement = statements[i].name;
 		PGresult *r = PQprepare(s->conn, statements[i].name, statements[i].sql, nparams, NULL);
 		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		/* A table dropped or renamed is refused here, with its SQLSTATE: kept, for the writer to escalate. */
+		if (!ok && PQstatus(s->conn) == CONNECTION_OK)
+			store_note_failure(s, r);
 		PQclear(r);
 		if (!ok) {
 			store_lose_connection(s, store_pq_error(s->conn));
@@ -82,6 +86,7 @@ static bool send_prepared(struct pmhc_store *s, const char *stmt, const struct s
 	}
 	for (size_t p = 0; p < n; p++)
 		values[p] = off[p] == STORE_NO_PARAM ? NULL : s->scratch.p + off[p];
+	s->statement = stmt;
 	if (!PQsendQueryPrepared(s->conn, stmt, (int)n, values, NULL, NULL, 0) || !flush_all(s->conn)) {
 		store_lose_connection(s, store_pq_error(s->conn));
 		return false;

@@ -26,6 +26,7 @@ Suite *suite_rules_load(void);
 Suite *suite_store_sql(void);
 Suite *suite_draw(void);
 Suite *suite_transport_check(void);
+Suite *suite_observe(void);
 
 /* The runner's suites, NULL-terminated; each runner's *_suites.c defines it. */
 extern Suite *(*const pmhc_test_suites[])(void);
