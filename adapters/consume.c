@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "consume_redact.h"
 #include "pbjson.h"
 #include "pmhc.pb-c.h"
 
@@ -43,6 +44,7 @@ struct options {
 	long count;   /* -1: no limit */
 	long idle_ms; /* 0: wait forever */
 	int meta;
+	int redact;
 };
 
 static void usage(FILE *out)
@@ -77,6 +79,13 @@ static void usage(FILE *out)
 	      "                        (default 0 = never)\n"
 	      "      --meta            add \"_partition\", \"_offset\", \"_timestamp_ms\", \"_key\"\n"
 	      "                        and \"_headers\" (an object name: value) to each line\n"
+	      "      --redact          print what identifies a person or a place as\n"
+	      "                        \"" PMHC_REDACTED "\": subject_key, call_taker_id, narrative,\n"
+	      "                        nature_text, location address, premise_id, lat and\n"
+	      "                        lon, a recommendation's \"narrative: ...\" reason,\n"
+	      "                        and those values wherever a header quotes them. For\n"
+	      "                        looking into pmhc.dlq, which keeps rejected input\n"
+	      "                        byte for byte: raw subject keys and narratives\n"
 	      "  -h, --help            show this help and exit\n"
 	      "  -V, --version         show the version and exit\n"
 	      "\n"
@@ -120,8 +129,8 @@ out:
 	return rc;
 }
 
-/* Adds the _partition, _offset and (with --meta) the other members of a message. */
-static void add_meta(json_object *o, const rd_kafka_message_t *m, int meta)
+/* Adds the _partition, _offset and (with --meta) the other members of a message; seen: what --redact hid. */
+static void add_meta(json_object *o, const rd_kafka_message_t *m, int meta, const struct pmhc_redacted *seen)
 {
 	rd_kafka_timestamp_type_t tstype;
 	rd_kafka_headers_t *hdrs;
@@ -144,9 +153,14 @@ static void add_meta(json_object *o, const rd_kafka_message_t *m, int meta)
 		if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
 			for (idx = 0;
 			     rd_kafka_header_get_all(hdrs, idx, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-			     idx++)
+			     idx++) {
+				char *text = value && seen ? pmhc_redact_text(value, size, seen) : NULL;
 				json_object_object_add(jh, name,
-						       value ? json_object_new_string_len(value, (int)size) : NULL);
+						       text    ? json_object_new_string(text)
+						       : value ? json_object_new_string_len(value, (int)size)
+							       : NULL);
+				free(text);
+			}
 		}
 		json_object_object_add(o, "_headers", jh);
 	}
@@ -162,11 +176,14 @@ static void print_message(const rd_kafka_message_t *m, const struct options *opt
 
 	msg = protobuf_c_message_unpack(opt->desc, NULL, m->len, m->payload ? (const uint8_t *)m->payload : empty);
 	decoded = msg != NULL;
+	struct pmhc_redacted seen = { 0 };
 	if (msg) {
 		o = pmhc_message_to_json(msg);
 		protobuf_c_message_free_unpacked(msg, NULL);
+		if (o && opt->redact)
+			pmhc_redact_json(o, &seen);
 		if (o && opt->meta)
-			add_meta(o, m, 1);
+			add_meta(o, m, 1, opt->redact ? &seen : NULL);
 	}
 	if (!o) {
 		char what[256];
@@ -176,11 +193,14 @@ static void print_message(const rd_kafka_message_t *m, const struct options *opt
 		else
 			snprintf(what, sizeof(what), "%zu bytes do not decode as %s", m->len, opt->desc->name);
 		o = json_object_new_object();
-		if (!o)
+		if (!o) {
+			pmhc_redacted_clear(&seen);
 			return;
+		}
 		json_object_object_add(o, "_error", json_object_new_string(what));
-		add_meta(o, m, opt->meta);
+		add_meta(o, m, opt->meta, opt->redact ? &seen : NULL);
 	}
+	pmhc_redacted_clear(&seen);
 	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
 	putchar('\n');
 	json_object_put(o);
@@ -200,14 +220,21 @@ enum {
 	OPT_FROM_BEGINNING,
 	OPT_IDLE_MS,
 	OPT_META,
+	OPT_REDACT,
 };
 
 static const struct option long_options[] = {
-	{ "brokers", required_argument, NULL, 'b' },   { "topic", required_argument, NULL, 't' },
-	{ "type", required_argument, NULL, OPT_TYPE }, { "from-beginning", no_argument, NULL, OPT_FROM_BEGINNING },
-	{ "count", required_argument, NULL, 'c' },     { "idle-ms", required_argument, NULL, OPT_IDLE_MS },
-	{ "meta", no_argument, NULL, OPT_META },       { "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },         { NULL, 0, NULL, 0 },
+	{ "brokers", required_argument, NULL, 'b' },
+	{ "topic", required_argument, NULL, 't' },
+	{ "type", required_argument, NULL, OPT_TYPE },
+	{ "from-beginning", no_argument, NULL, OPT_FROM_BEGINNING },
+	{ "count", required_argument, NULL, 'c' },
+	{ "idle-ms", required_argument, NULL, OPT_IDLE_MS },
+	{ "meta", no_argument, NULL, OPT_META },
+	{ "redact", no_argument, NULL, OPT_REDACT },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
 };
 
 int main(int argc, char **argv)
@@ -268,6 +295,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_META: opt.meta = 1; break;
+		case OPT_REDACT: opt.redact = 1; break;
 		default: /* -b, -X, -h, -V or a bad option */
 			if (pmhc_cli_common_option(PROG, c, optarg, conf, &opt.brokers, usage, &status))
 				goto out;

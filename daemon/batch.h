@@ -74,8 +74,9 @@ struct pmhc_batch {
 	size_t n_marks, cap_marks;
 	size_t n_messages;
 	int64_t opened_ms;
-	int undelivered;   /* produced messages without a delivery report; main thread only */
-	size_t held_bytes; /* what the writer counted for it in its backlog, from submit to pop */
+	int undelivered;     /* produced messages without a delivery report; main thread only */
+	size_t queued_bytes; /* its arena's size when handed to the writer, for the backlog in bytes */
+	size_t held_bytes;   /* what the writer counted for it in its held backlog, from submit to pop */
 	struct pmhc_store_result result;
 };
 

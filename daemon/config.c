@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <libconfig.h>
 #include <librdkafka/rdkafka.h>
 
+#include "http.h"
 #include "kafka.h"
 #include "log.h"
 #include "rules_load.h"
@@ -69,6 +71,8 @@ static const struct key {
 	I("limits.backlog_max_events", 100000, 1000, 10000000, backlog_max_events, false),
 	I("limits.backlog_mb", 256, 16, 65536, backlog_mb, false),
 	I("limits.shutdown_timeout", 10, 1, 3600, shutdown_timeout_s, false),
+	I("limits.stall_exit", 600, 1, 86400, stall_exit_s, true),
+	S("http.listen", NULL, http_listen, false),
 	S("log.level", "info", log_level, true),
 #undef S
 #undef R
@@ -167,7 +171,7 @@ static void load_key(const config_t *cf, const struct key *k, struct pmhc_config
 			return;
 		}
 		if (k->type == KEY_STRING)
-			*(char **)slot = strdup(k->def_string);
+			*(char **)slot = k->def_string ? strdup(k->def_string) : NULL; /* NULL: off */
 		else if (k->type == KEY_INT)
 			*(int *)slot = k->def_int;
 		else
@@ -280,22 +284,38 @@ static bool key_file_private(int fd, char *why, size_t len)
 	return false;
 }
 
+/*
+ * Where the key file is: a relative path names a credential of systemd's
+ * LoadCredential= when $CREDENTIALS_DIRECTORY is set (the unit's copy, readable
+ * by pmhcd alone, while the original stays root's), else the working directory's.
+ */
+static const char *key_file_path(const char *configured, char *buf, size_t len)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	if (configured[0] == '/' || creds == NULL || creds[0] != '/')
+		return configured;
+	snprintf(buf, len, "%s/%s", creds, configured);
+	return buf;
+}
+
 /* The file's bytes, less one trailing newline: see SPEC section 5. */
 static void load_subject_key(struct pmhc_config *cfg, const char *file, struct pmhc_errlist *errs)
 {
 	if (cfg->subject_key_file == NULL)
 		return;
+	char resolved[PATH_MAX];
+	const char *path = key_file_path(cfg->subject_key_file, resolved, sizeof resolved);
 	/* O_NOFOLLOW: a link planted where the key should be is refused, not followed. */
-	int fd = open(cfg->subject_key_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s",
-				 cfg->subject_key_file, strerror(errno));
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' cannot be read: %s", path,
+				 strerror(errno));
 		return;
 	}
 	char why[160];
 	if (!key_file_private(fd, why, sizeof why)) {
 		close(fd);
-		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' %s", cfg->subject_key_file, why);
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' %s", path, why);
 		return;
 	}
 	unsigned char buf[4096];
@@ -318,15 +338,15 @@ static void load_subject_key(struct pmhc_config *cfg, const char *file, struct p
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (failed)
-		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s': read error", cfg->subject_key_file);
+		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s': read error", path);
 	else if (too_long)
 		pmhc_errlist_add(errs, file, 0, "privacy.subject_key_file '%s' is over 4 KiB; a key is 32 to 64 bytes",
-				 cfg->subject_key_file);
+				 path);
 	else if (n < 16)
 		pmhc_errlist_add(errs, file, 0,
 				 "privacy.subject_key_file '%s' holds %zu bytes; use at least 16 random bytes "
 				 "(e.g. head -c 32 /dev/urandom > FILE)",
-				 cfg->subject_key_file, n);
+				 path, n);
 	else if ((cfg->subject_key = malloc(n)) != NULL) {
 		memcpy(cfg->subject_key, buf, n);
 		cfg->subject_key_len = n;
@@ -382,6 +402,10 @@ struct pmhc_config *pmhc_config_load(const char *path, unsigned flags, struct pm
 		pmhc_errlist_add(errs, path, 0, "log.level '%s' must be one of debug, info, warn, error",
 				 cfg->log_level);
 
+	char why[256];
+	if (cfg->http_listen && !pmhc_http_listen_valid(cfg->http_listen, why, sizeof why))
+		pmhc_errlist_add(errs, path, 0, "http.listen %s", why);
+
 	cfg->rules = pmhc_rules_load(&cf, path, errs);
 out:
 	config_destroy(&cf);
@@ -390,6 +414,12 @@ out:
 		return NULL;
 	}
 	return cfg;
+}
+
+/* Two settings' strings alike, either unset (NULL) too. */
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc_config *b, char *buf, size_t len)
@@ -404,7 +434,7 @@ size_t pmhc_config_restart_needed(const struct pmhc_config *a, const struct pmhc
 		const void *pa = (const char *)a + k->offset, *pb = (const char *)b + k->offset;
 		bool differs;
 		if (k->type == KEY_STRING)
-			differs = strcmp(*(char *const *)pa, *(char *const *)pb) != 0;
+			differs = !str_same(*(char *const *)pa, *(char *const *)pb);
 		else if (k->type == KEY_INT)
 			differs = *(const int *)pa != *(const int *)pb;
 		else

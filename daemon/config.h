@@ -39,6 +39,9 @@ struct pmhc_config {
 	int backlog_max_events;
 	int backlog_mb; /* the backlog's memory, in MiB, past which consumption pauses */
 	int shutdown_timeout_s;
+	int stall_exit_s; /* how long an error that does not clear may hold the writer before pmhcd exits */
+
+	char *http_listen; /* "HOST:PORT" of /metrics, /healthz and /readyz; NULL when off */
 
 	char *log_level;
 

@@ -86,7 +86,8 @@ size_t pmhc_holds_apply(struct pmhc_holds *h, struct pmhc_roster *roster, int ma
 		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 			learn(h, roster, m);
 		else
-			pmhc_warn("msg=\"recommendations reader error\" error=\"%s\"", rd_kafka_message_errstr(m));
+			pmhc_warn("msg=\"recommendations reader error\" error=\"%s\"",
+				  pmhc_q(rd_kafka_message_errstr(m)));
 		rd_kafka_message_destroy(m);
 		n++;
 	}

@@ -69,8 +69,9 @@ static Pmhc__V1__CallEvent *decode_call(struct pipeline *p, struct pmhc_batch *b
 		pmhc_caps_call(call, NULL, 0); /* the first repair already named */
 	if (rep.status == PMHC_WIRE_DEGRADED) {
 		p->st.degraded++;
-		pmhc_warn("msg=\"input degraded but routed\" call=%s/%s partition=%d offset=%lld reason=\"%s\"",
-			  call->psap_id, call->call_id, (int)m->partition, (long long)m->offset, rep.reason);
+		pmhc_warn("msg=\"input degraded but routed\" call=\"%s/%s\" partition=%d offset=%lld reason=\"%s\"",
+			  pmhc_q(call->psap_id), pmhc_q(call->call_id), (int)m->partition, (long long)m->offset,
+			  pmhc_q(rep.reason));
 	}
 	return call;
 }
@@ -82,8 +83,8 @@ static bool already_decided(struct pipeline *p, const Pmhc__V1__CallEvent *call)
 		return false;
 	p->st.stale++;
 	p->st.stale_skipped++;
-	pmhc_debug("msg=\"stale revision skipped\" call=%s/%s revision=%u", call->psap_id, call->call_id,
-		   call->revision);
+	pmhc_debug("msg=\"stale revision skipped\" call=\"%s/%s\" revision=%u", pmhc_q(call->psap_id),
+		   pmhc_q(call->call_id), call->revision);
 	return true;
 }
 
@@ -158,7 +159,7 @@ static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_
 	if (!pmhc_batch_add_call(b, &row, m)) {
 		/* Never stored, so its offset must not move: the batch is held back and replayed on restart. */
 		b->undelivered++;
-		pmhc_error("msg=\"out of memory batching a call; holding its offset\" call=%s", x->key);
+		pmhc_error("msg=\"out of memory batching a call; holding its offset\" call=\"%s\"", pmhc_q(x->key));
 		return false;
 	}
 	return true;
@@ -170,13 +171,15 @@ static void note_decided(struct pipeline *p, const struct decided *x)
 	const Pmhc__V1__CallEvent *call = x->call;
 	pmhc_revcache_note(p->revisions, call->psap_id, call->call_id, call->revision);
 	p->st.calls++;
+	if (x->d.rule->response > 0 && x->d.rule->response < PMHC_METRICS_RESPONSES)
+		p->st.by_response[x->d.rule->response]++;
 	if (x->d.mental_health_call)
 		p->st.mh++;
 	if (x->choice.fallback_used)
 		p->st.fallbacks++;
 	if (x->d.screening.nature_mapped[0] != '\0' && !x->d.screening.nature_known)
 		p->st.unknown_nature++;
-	pmhc_debug("msg=\"decided\" call=%s revision=%u rule=%s response=%s units=%zu fallback=%s", x->key,
+	pmhc_debug("msg=\"decided\" call=\"%s\" revision=%u rule=%s response=%s units=%zu fallback=%s", pmhc_q(x->key),
 		   call->revision, x->d.rule->id, pmhc_response_name(x->d.rule->response), p->scratch.rec.n_unit_ids,
 		   x->choice.fallback_used ? "yes" : "no");
 }
@@ -214,16 +217,16 @@ static void handle_disposition(struct pipeline *p, struct pmhc_batch *b, const r
 		pmhc_caps_disposition(d, NULL, 0);
 	if (rep.status == PMHC_WIRE_DEGRADED) {
 		p->st.degraded++;
-		pmhc_warn("msg=\"disposition degraded but stored\" call=%s/%s reason=\"%s\"", d->psap_id, d->call_id,
-			  rep.reason);
+		pmhc_warn("msg=\"disposition degraded but stored\" call=\"%s/%s\" reason=\"%s\"", pmhc_q(d->psap_id),
+			  pmhc_q(d->call_id), pmhc_q(rep.reason));
 	}
 	/* The call is closed: its units are no longer spoken for. */
 	pmhc_roster_release_call(p->roster, d->psap_id, d->call_id);
 	struct pmhc_disposition_row row = { d, p->mode == PMHC_MODE_BACKFILL, m->partition, m->offset };
 	if (!pmhc_batch_add_disposition(b, &row, m)) {
 		b->undelivered++; /* held back, as a call is */
-		pmhc_error("msg=\"out of memory batching a disposition; holding its offset\" call=%s/%s", d->psap_id,
-			   d->call_id);
+		pmhc_error("msg=\"out of memory batching a disposition; holding its offset\" call=\"%s/%s\"",
+			   pmhc_q(d->psap_id), pmhc_q(d->call_id));
 		return;
 	}
 	p->st.dispositions++;
@@ -256,7 +259,7 @@ void pmhc_intake_message(struct pipeline *p, const rd_kafka_message_t *m)
 			return;
 		}
 		pmhc_error("msg=\"consumer error\" topic=%s error=\"%s\"", m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
-			   rd_kafka_message_errstr(m));
+			   pmhc_q(rd_kafka_message_errstr(m)));
 		return;
 	}
 	struct pmhc_batch *b = pmhc_pipeline_batch(p);
@@ -283,7 +286,7 @@ void pmhc_intake_message(struct pipeline *p, const rd_kafka_message_t *m)
 static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
 {
 	if (m->err) {
-		pmhc_error("msg=\"units reader error\" error=\"%s\"", rd_kafka_message_errstr(m));
+		pmhc_error("msg=\"units reader error\" error=\"%s\"", pmhc_q(rd_kafka_message_errstr(m)));
 		return;
 	}
 	struct pmhc_batch *b = pmhc_pipeline_batch(p);
@@ -296,20 +299,22 @@ static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
 	if (st == NULL) {
 		p->st.units_rejected++;
 		pmhc_warn("msg=\"unit status ignored\" partition=%d offset=%lld reason=\"%s\"", (int)m->partition,
-			  (long long)m->offset, rep.reason);
+			  (long long)m->offset, pmhc_q(rep.reason));
 		return;
 	}
 	if (rep.status == PMHC_WIRE_DEGRADED)
-		pmhc_warn("msg=\"unit status degraded but used\" unit=%s/%s reason=\"%s\"", st->psap_id, st->unit_id,
-			  rep.reason);
+		pmhc_warn("msg=\"unit status degraded but used\" unit=\"%s/%s\" reason=\"%s\"", pmhc_q(st->psap_id),
+			  pmhc_q(st->unit_id), pmhc_q(rep.reason));
 	int rc = pmhc_roster_apply(p->roster, st);
 	if (rc < 0)
-		pmhc_error("msg=\"out of memory applying a unit status\" unit=%s/%s", st->psap_id, st->unit_id);
+		pmhc_error("msg=\"out of memory applying a unit status\" unit=\"%s/%s\"", pmhc_q(st->psap_id),
+			   pmhc_q(st->unit_id));
 	p->st.unit_statuses++;
 	if (rc == 0)
 		p->st.units_out_of_order++;
 	if (!pmhc_batch_add_unit(b, &(struct pmhc_unit_row){ st })) {
-		pmhc_error("msg=\"out of memory batching a unit status\" unit=%s/%s", st->psap_id, st->unit_id);
+		pmhc_error("msg=\"out of memory batching a unit status\" unit=\"%s/%s\"", pmhc_q(st->psap_id),
+			   pmhc_q(st->unit_id));
 		return;
 	}
 	if (pmhc_batch_size(b) >= pmhc_backfill_batch_events(p))

@@ -1,11 +1,13 @@
 #include "kafka.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "transport_check.h"
 
 /* The reader of cad.units waits at least this long in an idle fetch. */
 #define READER_FETCH_WAIT_MIN_MS 100
@@ -43,24 +45,48 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 	if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this") != NULL)
 		level = 7;
 	if (level <= 3)
-		pmhc_error("msg=\"kafka: %s\" facility=%s", buf, fac);
+		pmhc_error("msg=\"kafka: %s\" facility=%s", pmhc_q(buf), fac);
 	else if (level <= 4)
-		pmhc_warn("msg=\"kafka: %s\" facility=%s", buf, fac);
+		pmhc_warn("msg=\"kafka: %s\" facility=%s", pmhc_q(buf), fac);
 	else if (level <= 6)
-		pmhc_info("msg=\"kafka: %s\" facility=%s", buf, fac);
+		pmhc_info("msg=\"kafka: %s\" facility=%s", pmhc_q(buf), fac);
 	else
-		pmhc_debug("msg=\"kafka: %s\" facility=%s", buf, fac);
+		pmhc_debug("msg=\"kafka: %s\" facility=%s", pmhc_q(buf), fac);
 }
+
+/*
+ * The last TLS or login refusal any client saw: a start that times out waiting
+ * for the brokers names it as the cause, where librdkafka's own answer is only
+ * "Broker transport failure".
+ */
+static pthread_mutex_t refusal_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_refusal[PMHC_KAFKA_REFUSAL_LEN];
 
 /* Errors the client reports outside any request: a broker down, auth failing. */
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	(void)rk;
 	(void)opaque;
-	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT)
-		pmhc_warn("msg=\"Kafka unreachable; librdkafka keeps retrying\" error=\"%s\"", reason);
+	if (err == RD_KAFKA_RESP_ERR__SSL || err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+		const char *hint = pmhc_kafka_error_hint(reason);
+		pthread_mutex_lock(&refusal_lock);
+		snprintf(last_refusal, sizeof last_refusal, "%s", reason);
+		pthread_mutex_unlock(&refusal_lock);
+		pmhc_error("msg=\"Kafka broker refused the connection\" code=%s error=\"%s\" hint=\"%s\"",
+			   rd_kafka_err2name(err), pmhc_q(reason),
+			   hint ? hint : "check the ssl.* and sasl.* kafka.properties");
+	} else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+		pmhc_warn("msg=\"Kafka unreachable; librdkafka keeps retrying\" error=\"%s\"", pmhc_q(reason));
 	else
-		pmhc_error("msg=\"Kafka error\" code=%s error=\"%s\"", rd_kafka_err2name(err), reason);
+		pmhc_error("msg=\"Kafka error\" code=%s error=\"%s\"", rd_kafka_err2name(err), pmhc_q(reason));
+}
+
+bool pmhc_kafka_last_refusal(char *buf, size_t len)
+{
+	pthread_mutex_lock(&refusal_lock);
+	snprintf(buf, len, "%s", last_refusal);
+	pthread_mutex_unlock(&refusal_lock);
+	return buf[0] != '\0';
 }
 
 #define FETCH_WAIT_MS "10"
@@ -114,11 +140,24 @@ fail:
 rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *group_id, bool partition_eof,
 				    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
 							 rd_kafka_topic_partition_list_t *, void *),
-				    void *opaque, char *err, size_t errlen)
+				    pmhc_kafka_stats_cb stats_cb, void *opaque, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
 	if (conf == NULL)
 		return NULL;
+	/* The consumer lag and broker states of /metrics; the operator's own interval wins. */
+	char interval[16] = "0";
+	size_t ilen = sizeof interval;
+	if (stats_cb != NULL) {
+		rd_kafka_conf_set_stats_cb(conf, stats_cb);
+		if (rd_kafka_conf_get(conf, "statistics.interval.ms", interval, &ilen) != RD_KAFKA_CONF_OK ||
+		    strcmp(interval, "0") == 0)
+			snprintf(interval, sizeof interval, "%d", PMHC_KAFKA_STATS_MS);
+		if (set(conf, "statistics.interval.ms", interval, err, errlen) != 0) {
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+	}
 	/* Owned by pmhcd: at-least-once needs offsets stored only after the work is durable. */
 	if (set(conf, "group.id", group_id, err, errlen) != 0 ||
 	    set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
@@ -240,8 +279,18 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err)
 		e = md->topics[0].err;
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].partition_cnt == 0) {
-		snprintf(err, errlen, "cannot read the partitions of %s: %s", topic,
-			 e ? rd_kafka_err2str(e) : "topic has no partitions");
+		/* Serve the queued errors first: a refusal seen meanwhile is the cause to name. */
+		for (int i = 0; i < 100; i++) {
+			rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 0);
+			if (m == NULL)
+				break;
+			rd_kafka_message_destroy(m);
+		}
+		char refusal[PMHC_KAFKA_REFUSAL_LEN];
+		bool refused = pmhc_kafka_last_refusal(refusal, sizeof refusal);
+		snprintf(err, errlen, "cannot read the partitions of %s: %s%s%s%s", topic,
+			 e ? rd_kafka_err2str(e) : "topic has no partitions",
+			 refused ? " (the broker refused us: " : "", refused ? refusal : "", refused ? ")" : "");
 		if (md)
 			rd_kafka_metadata_destroy(md);
 		rd_kafka_destroy(rk);

@@ -18,12 +18,16 @@
 /*
  * A consumer in kafka.group_id. Offsets are stored by pmhcd only after what a
  * message caused is durable (enable.auto.offset.store=false) and committed by
- * librdkafka's timer and on revoke/close. opaque reaches rebalance_cb.
+ * librdkafka's timer and on revoke/close. opaque reaches rebalance_cb and
+ * stats_cb; with a stats_cb, librdkafka's statistics come every
+ * PMHC_KAFKA_STATS_MS unless kafka.properties sets statistics.interval.ms.
  */
+#define PMHC_KAFKA_STATS_MS 5000
+typedef int (*pmhc_kafka_stats_cb)(rd_kafka_t *rk, char *json, size_t len, void *opaque);
 rd_kafka_t *pmhc_kafka_consumer_new(const struct pmhc_config *cfg, const char *group_id, bool partition_eof,
 				    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
 							 rd_kafka_topic_partition_list_t *, void *),
-				    void *opaque, char *err, size_t errlen);
+				    pmhc_kafka_stats_cb stats_cb, void *opaque, char *err, size_t errlen);
 
 /* An idempotent producer; dr_msg_cb runs from rd_kafka_poll() on the caller's thread. */
 rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
@@ -35,6 +39,15 @@ rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
  * carries passwords and keys, and librdkafka's reasons quote the value refused.
  */
 void pmhc_kafka_mask(char *text, const char *value);
+
+/* Room for a broker's refusal as librdkafka words it. */
+#define PMHC_KAFKA_REFUSAL_LEN 384
+
+/*
+ * The last TLS handshake or SASL login a broker refused, to any client of this
+ * process, into buf; false when none has been.
+ */
+bool pmhc_kafka_last_refusal(char *buf, size_t len);
 
 /* Subscribes to topics; 0 or -1 with err filled. */
 int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err, size_t errlen);

@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "utf8.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -8,10 +10,8 @@
 static enum pmhc_log_level min_level = PMHC_LOG_INFO;
 
 static const char *const level_names[] = {
-	[PMHC_LOG_DEBUG] = "debug",
-	[PMHC_LOG_INFO] = "info",
-	[PMHC_LOG_WARN] = "warn",
-	[PMHC_LOG_ERROR] = "error",
+	[PMHC_LOG_DEBUG] = "debug", [PMHC_LOG_INFO] = "info",   [PMHC_LOG_WARN] = "warn",
+	[PMHC_LOG_ERROR] = "error", [PMHC_LOG_FATAL] = "fatal",
 };
 
 void pmhc_log_set_level(enum pmhc_log_level level)
@@ -21,13 +21,66 @@ void pmhc_log_set_level(enum pmhc_log_level level)
 
 int pmhc_log_level_parse(const char *name, enum pmhc_log_level *out)
 {
-	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+	/* fatal is pmhcd's own to use, never a level to configure: it would hide every error. */
+	for (size_t i = 0; i <= PMHC_LOG_ERROR; i++) {
 		if (strcasecmp(name, level_names[i]) == 0) {
 			*out = (enum pmhc_log_level)i;
 			return 0;
 		}
 	}
 	return -1;
+}
+
+char *pmhc_log_escape(char *dst, size_t len, const char *s)
+{
+	size_t o = 0;
+	if (len == 0)
+		return dst;
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		char esc[5];
+		size_t n;
+		if (*p == '"' || *p == '\\')
+			n = (size_t)snprintf(esc, sizeof esc, "\\%c", *p);
+		else if (*p == '\n')
+			n = (size_t)snprintf(esc, sizeof esc, "\\n");
+		else if (*p == '\r')
+			n = (size_t)snprintf(esc, sizeof esc, "\\r");
+		else if (*p == '\t')
+			n = (size_t)snprintf(esc, sizeof esc, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+		else {
+			esc[0] = (char)*p;
+			n = 1;
+		}
+		if (o + n >= len) {
+			dst[o] = '\0';
+			pmhc_utf8_drop_cut(dst); /* nor in the middle of a character */
+			return dst;
+		}
+		memcpy(dst + o, esc, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+const char *pmhc_q(const char *s)
+{
+	static _Thread_local char ring[PMHC_LOGQ_SLOTS][PMHC_LOGQ_LEN];
+	static _Thread_local unsigned next;
+	return pmhc_log_escape(ring[next++ % PMHC_LOGQ_SLOTS], PMHC_LOGQ_LEN, s);
+}
+
+/*
+ * The last line of defence: a control character that reached the line unescaped
+ * (a value someone forgot to pass through pmhc_q) must still not start a new one.
+ */
+static void no_control_chars(char *line)
+{
+	for (unsigned char *p = (unsigned char *)line; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 }
 
 void pmhc_log_at(enum pmhc_log_level level, const char *file, int line, const char *fmt, ...)
@@ -51,6 +104,7 @@ void pmhc_log_at(enum pmhc_log_level level, const char *file, int line, const ch
 	va_start(ap, fmt);
 	vsnprintf(body, sizeof body, fmt, ap);
 	va_end(ap);
+	no_control_chars(body);
 	fprintf(stderr, "%s.%03ldZ level=%s src=%s:%d %s\n", when, ts.tv_nsec / 1000000L, level_names[level], base,
 		line, body);
 }

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "pmhc_build.h"
+#include "transport_check.h"
 
 static struct pmhc_signals signals_seen;
 
@@ -84,6 +85,7 @@ static const char usage_text[] =
 	"                   and the running configuration stays in force (logged)\n"
 	"\n"
 	"Logging: one line per event on stderr, as key=value fields with a level.\n"
+	"With http.listen set: GET /metrics (Prometheus), /healthz and /readyz.\n"
 	"\n"
 	"Exit status (sysexits.h):\n"
 	"  0   clean stop           64  usage error\n"
@@ -92,6 +94,8 @@ static const char usage_text[] =
 	"                               privacy.subject_key_file)\n"
 	"  65  --explain: a line is not a call    66  --explain: a file cannot be opened\n"
 	"  74  --draw-flowchart: the graph could not be written\n"
+	"  75  stalled: PostgreSQL refused every write with an error that does not\n"
+	"      clear (a privilege revoked, a table dropped) for limits.stall_exit\n"
 	"\n"
 	"Delivery: an input's Kafka offset is committed only after its rows are\n"
 	"committed in PostgreSQL (or, for rejected input, its DLQ copy is delivered\n"
@@ -227,7 +231,7 @@ int main(int argc, char **argv)
 	struct pmhc_config *cfg = pmhc_config_load(config_path, 0, &errs);
 	if (cfg == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
-			pmhc_error("msg=\"configuration problem\" problem=\"%s\"", errs.lines[i]);
+			pmhc_error("msg=\"configuration problem\" problem=\"%s\"", pmhc_q(errs.lines[i]));
 		pmhc_error("msg=\"not starting: fix the configuration (pmhcd --check-config %s lists every problem)\"",
 			   config_path);
 		pmhc_errlist_clear(&errs);
@@ -252,5 +256,6 @@ int main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	pmhc_info("msg=\"pmhcd starting\" version=%s config=%s", PMHC_VERSION, config_path);
+	pmhc_transport_check(cfg);
 	return pmhc_pipeline_run(cfg, &signals_seen, backfill ? PMHC_MODE_BACKFILL : PMHC_MODE_LIVE);
 }

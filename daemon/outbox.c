@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "digest.h"
 #include "kafka.h"
 #include "log.h"
@@ -101,7 +102,10 @@ void pmhc_outbox_close(struct pipeline *p)
 {
 	if (p->producer == NULL)
 		return;
-	if (rd_kafka_flush(p->producer, EXIT_FLUSH_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	/* A stop has limits.shutdown_timeout in all: the flush gets what is left of it. */
+	int64_t left = p->stop_deadline_ms ? p->stop_deadline_ms - pmhc_mono_ms() : EXIT_FLUSH_MS;
+	int wait_ms = left < 0 ? 0 : left < EXIT_FLUSH_MS ? (int)left : EXIT_FLUSH_MS;
+	if (rd_kafka_flush(p->producer, wait_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		pmhc_warn("msg=\"some recommendations were still unsent at exit\" count=%d",
 			  rd_kafka_outq_len(p->producer));
 	rd_kafka_destroy(p->producer);
@@ -219,7 +223,7 @@ void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka
 	struct pmhc_poison x = { topic, m->partition, m->offset, reason, m->payload, m->len, m->key, m->key_len };
 	if (produce_dlq(p, b, &x))
 		pmhc_warn("msg=\"input rejected to the DLQ\" topic=%s partition=%d offset=%lld reason=\"%s\"", topic,
-			  (int)m->partition, (long long)m->offset, reason);
+			  (int)m->partition, (long long)m->offset, pmhc_q(reason));
 }
 
 void pmhc_outbox_send_poison(struct pipeline *p, struct pmhc_batch *b)
@@ -239,7 +243,8 @@ void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const rd_kafk
 	if (dv == NULL || (need > p->packcap && !grow_packbuf(p, need))) {
 		/* Unpublished, and nothing awaited: the batch is held back so the call is decided again on restart. */
 		b->undelivered++;
-		pmhc_error("msg=\"out of memory publishing a recommendation; holding the call's offset\" call=%s", key);
+		pmhc_error("msg=\"out of memory publishing a recommendation; holding the call's offset\" call=\"%s\"",
+			   pmhc_q(key));
 		return;
 	}
 	size_t len = pmhc__v1__recommendation__pack(&s->rec, p->packbuf);

@@ -18,6 +18,8 @@
 #include "intake.h"
 #include "kafka.h"
 #include "log.h"
+#include "notify.h"
+#include "observe.h"
 #include "outbox.h"
 #include "pipeline_int.h"
 #include "revcache.h"
@@ -61,6 +63,13 @@
 
 /* Room for the partitions of a rebalance in the log: dozens of them; more are cut with "...". */
 #define PARTITION_LIST_LEN 1024
+
+/*
+ * A stop keeps this much of limits.shutdown_timeout (a quarter of it at most)
+ * for what follows the drain: joining the writer, committing the offsets,
+ * leaving the group and flushing the producer.
+ */
+#define STOP_RESERVE_MS 1000
 
 /* ---- the batch being filled ---- */
 
@@ -128,12 +137,19 @@ static void trim_after_backlog(struct pipeline *p)
 	malloc_trim(0);
 }
 
-/* Seals and waits until every batch is durable and reaped, or timeout_ms passes. */
+/*
+ * Seals and waits until every batch is durable and reaped, or timeout_ms
+ * passes; during a stop, never past its deadline, also when a revoke during
+ * the consumer's close asks for a drain of its own.
+ */
 static bool drain(struct pipeline *p, int64_t timeout_ms)
 {
 	pmhc_pipeline_seal(p);
 	int64_t until = pmhc_mono_ms() + timeout_ms;
+	if (p->drain_deadline_ms != 0 && until > p->drain_deadline_ms)
+		until = p->drain_deadline_ms;
 	for (;;) {
+		pmhc_observe_step(p);
 		reap(p);
 		if (pmhc_writer_idle(&p->w))
 			return true;
@@ -227,6 +243,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 		pmhc_info("msg=\"partitions assigned\" count=%d partitions=%s", parts->cnt,
 			  partition_list(parts, list, sizeof list));
 		pmhc_backfill_assigned(p, parts);
+		p->assigned = true;
 		if (coop)
 			rd_kafka_incremental_assign(rk, parts);
 		else
@@ -283,19 +300,33 @@ static void log_stats_when_due(struct pipeline *p)
 
 static void reload(struct pipeline *p)
 {
+	pmhc_notify_reloading();
 	struct pmhc_errlist errs = { 0 };
 	struct pmhc_config *next = pmhc_config_load(p->cfg->path, 0, &errs);
 	if (next == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
-			pmhc_error("msg=\"config refused on reload\" problem=\"%s\"", errs.lines[i]);
+			pmhc_error("msg=\"config refused on reload\" problem=\"%s\"", pmhc_q(errs.lines[i]));
 		pmhc_error("msg=\"reload refused; keeping the running configuration\" rules_version=%s",
 			   p->cfg->rules->version);
 		pmhc_errlist_clear(&errs);
+		pmhc_notify_ready("reload refused; the running configuration stays in force");
 		return;
 	}
+	/*
+	 * A restart-only setting cannot take effect half-way: a new subject key would
+	 * re-pseudonymize everyone from this moment (repeat encounters miscounted), and
+	 * the topics and narrative storage are bound at start. So the reload is refused
+	 * as a whole and the running configuration, rules included, stays.
+	 */
 	char changed[CHANGED_LEN];
-	if (pmhc_config_restart_needed(p->cfg, next, changed, sizeof changed) > 0)
-		pmhc_warn("msg=\"these settings changed but take effect only after a restart\" settings=%s", changed);
+	if (pmhc_config_restart_needed(p->cfg, next, changed, sizeof changed) > 0) {
+		pmhc_error("msg=\"reload refused: these settings take effect only after a restart; "
+			   "keeping the running configuration\" settings=%s rules_version=%s",
+			   changed, p->cfg->rules->version);
+		pmhc_config_free(next);
+		pmhc_notify_ready("reload refused; the running configuration stays in force");
+		return;
+	}
 	enum pmhc_log_level lvl;
 	if (pmhc_log_level_parse(next->log_level, &lvl) == 0)
 		pmhc_log_set_level(lvl);
@@ -304,6 +335,7 @@ static void reload(struct pipeline *p)
 	/* Batches copied what they need from the old config: it can go now. */
 	pmhc_config_free(p->cfg);
 	p->cfg = next;
+	pmhc_notify_ready("configuration reloaded");
 }
 
 /* ---- open ---- */
@@ -386,7 +418,8 @@ static bool open_kafka(struct pipeline *p, int *rc)
 	char group[GROUP_ID_LEN];
 	snprintf(group, sizeof group, "%s%s", cfg->kafka_group_id, live ? "" : "-backfill");
 	if (pmhc_outbox_open(p, err, sizeof err) != 0 ||
-	    (p->consumer = pmhc_kafka_consumer_new(cfg, group, !live, rebalance_cb, p, err, sizeof err)) == NULL) {
+	    (p->consumer = pmhc_kafka_consumer_new(cfg, group, !live, rebalance_cb, pmhc_observe_stats_cb(p), p, err,
+						   sizeof err)) == NULL) {
 		pmhc_error("msg=\"%s\"", err);
 		*rc = EX_CONFIG;
 		return false;
@@ -406,6 +439,7 @@ static bool open_kafka(struct pipeline *p, int *rc)
 		pmhc_error("msg=\"cannot start the writer thread\" error=\"%s\"", strerror(e));
 		return false;
 	}
+	pmhc_notify_ready(live ? "consuming" : "backfilling");
 	if (live)
 		pmhc_info("msg=\"pmhcd running\" group=%s calls_topic=%s recommendations_topic=%s rules_version=%s",
 			  group, cfg->topic_calls, cfg->topic_recommendations, cfg->rules->version);
@@ -415,7 +449,38 @@ static bool open_kafka(struct pipeline *p, int *rc)
 	return true;
 }
 
+/* The endpoints of /metrics, /healthz and /readyz, when http.listen is set. */
+static bool open_observe(struct pipeline *p, int *rc)
+{
+	char err[PMHC_ERR_LEN];
+	if (pmhc_observe_open(p, err, sizeof err) != 0) {
+		pmhc_error("msg=\"%s\"", err);
+		*rc = EX_UNAVAILABLE;
+		return false;
+	}
+	return true;
+}
+
 /* ---- step ---- */
+
+/*
+ * An error that does not clear has held the writer for limits.stall_exit:
+ * exit, so that systemd restarts pmhcd and the operator is paged. Nothing
+ * unstored has had its offset stored, so nothing is lost.
+ */
+static bool stalled_too_long(struct pipeline *p)
+{
+	struct pmhc_writer_view v;
+	pmhc_writer_view(&p->w, &v);
+	if (v.stall_since_ms == 0 || pmhc_mono_ms() - v.stall_since_ms < (int64_t)p->cfg->stall_exit_s * MS_PER_S)
+		return false;
+	pmhc_fatal("msg=\"stalled for limits.stall_exit; exiting with 75 (EX_TEMPFAIL) for a restart\" reason=\"%s\" "
+		   "stall_exit_s=%d backlog_events=%zu hint=\"the unstored events' offsets stay uncommitted: "
+		   "replayed once PostgreSQL takes the writes\"",
+		   pmhc_q(v.stall_reason), p->cfg->stall_exit_s, v.events);
+	p->exit_code = EX_TEMPFAIL;
+	return true;
+}
 
 /* One pass of the loop; false once backfill has caught up. */
 static bool step(struct pipeline *p)
@@ -438,23 +503,34 @@ static bool step(struct pipeline *p)
 	reap(p);
 	pace(p);
 	trim_after_backlog(p);
-	if (pmhc_backfill_finished(p))
+	if (pmhc_backfill_finished(p) || stalled_too_long(p))
 		return false;
 	log_stats_when_due(p);
+	pmhc_observe_step(p);
 	return true;
 }
 
 /* ---- close ---- */
 
-/* A clean stop: the batch in flight stored, the writer joined, the offsets committed. */
-static void stop(struct pipeline *p)
+/*
+ * A clean stop within timeout_ms: the batch in flight stored, the writer
+ * joined, the offsets committed. What is not stored by then keeps its offsets
+ * uncommitted and is replayed on restart.
+ */
+static void stop(struct pipeline *p, int64_t timeout_ms)
 {
+	pmhc_notify_stopping();
+	int64_t reserve = timeout_ms / 4 < STOP_RESERVE_MS ? timeout_ms / 4 : STOP_RESERVE_MS;
+	p->stop_deadline_ms = pmhc_mono_ms() + timeout_ms;
+	p->drain_deadline_ms = p->stop_deadline_ms - reserve;
+	pmhc_observe_publish(p);
 	pmhc_info("msg=\"stopping: finishing the batch in flight\"");
-	bool clean = drain(p, shutdown_ms(p));
+	bool clean = drain(p, timeout_ms);
 	if (!clean)
 		pmhc_warn("msg=\"PostgreSQL did not take the last batches in time; their offsets stay uncommitted "
 			  "and they will be replayed on restart\"");
-	pmhc_writer_stop(&p->w, !clean);
+	if (!pmhc_writer_stop(&p->w, !clean, p->stop_deadline_ms))
+		pmhc_warn("msg=\"the writer is still waiting on PostgreSQL; left to the exit, its batch uncommitted\"");
 	rd_kafka_resp_err_t e = rd_kafka_commit(p->consumer, NULL, 0);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
 		pmhc_warn("msg=\"final offset commit failed; the last inputs will be replayed\" error=\"%s\"",
@@ -481,6 +557,7 @@ static void close_all(struct pipeline *p)
 	pmhc_batch_free(p->current);
 	pmhc_writer_destroy(&p->w);
 	free(p->packbuf);
+	pmhc_observe_close(p);
 	pmhc_config_free(p->cfg);
 	free(p);
 }
@@ -497,12 +574,13 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pm
 	p->mode = mode;
 	pmhc_holds_instance_name(p->instance);
 	int rc = EX_SOFTWARE;
-	if (open_store(p, &rc) && open_memory(p, &rc) && open_kafka(p, &rc)) {
+	if (open_store(p, &rc) && open_memory(p, &rc) && open_observe(p, &rc) && open_kafka(p, &rc)) {
 		p->started_ms = p->last_stats_ms = pmhc_mono_ms();
 		while (!sig->stop && step(p))
 			;
-		stop(p);
-		rc = EX_OK;
+		/* A stall exit stores nothing more: whatever it would drain, PostgreSQL refuses. */
+		stop(p, p->exit_code != EX_OK ? STOP_RESERVE_MS : shutdown_ms(p));
+		rc = p->exit_code;
 	}
 	close_all(p);
 	return rc;

@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "config.h"
 #include "holds.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "recommend.h"
 #include "redeliver.h"
@@ -29,8 +30,9 @@
 struct pipeline_stats {
 	unsigned long calls, mh, rejected, degraded, stale, written, recs, recs_failed, dlq_resent;
 	unsigned long unit_statuses, units_out_of_order, units_rejected, fallbacks, dispositions;
-	unsigned long unknown_nature; /* calls whose mapped nature code no table or alias knows */
-	unsigned long stale_skipped;  /* of stale: caught in memory, never re-published */
+	unsigned long unknown_nature;                      /* calls whose mapped nature code no table or alias knows */
+	unsigned long stale_skipped;                       /* of stale: caught in memory, never re-published */
+	unsigned long by_response[PMHC_METRICS_RESPONSES]; /* calls decided, by the response recommended */
 };
 
 /* Backfill: which assigned partitions have been read to their end. */
@@ -61,6 +63,14 @@ struct pipeline {
 	size_t packcap;
 	struct pmhc_held *held;    /* redeliver.c: messages to send again */
 	unsigned long fatal_after; /* outbox.c: a test's fatal producer error, 0 for none */
+	/* observe.c: what an operator sees; metrics NULL when http.listen is unset. */
+	struct pmhc_metrics *metrics;
+	struct pmhc_http *http;
+	int64_t last_publish_ms;
+	bool assigned;             /* the group gave this member its partitions (perhaps none) */
+	int64_t stop_deadline_ms;  /* CLOCK_MONOTONIC by when a stop must be done; 0 while running */
+	int64_t drain_deadline_ms; /* and by when its drain must give up, leaving time to close */
+	int exit_code;             /* what a stop the loop chose returns */
 };
 
 /* The batch being filled, opened when the first input arrives; NULL when out of memory (logged). */

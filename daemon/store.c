@@ -15,6 +15,7 @@
 #include "log.h"
 #include "store_int.h"
 #include "store_sql.h"
+#include "transport_check.h"
 #include "utf8.h"
 
 /*
@@ -41,24 +42,26 @@
 /* Room for what store_server_refused() adds: " (SQLSTATE 57014, not the rows' fault)". */
 #define REFUSED_SUFFIX_LEN 64
 
+/* The server's double quotes become single ones: the text goes inside a quoted log field. */
 void store_one_line(char *text)
 {
 	for (unsigned char *q = (unsigned char *)text; *q; q++)
-		if (*q < 0x20 || *q == 0x7f || *q == '"')
+		if (*q < 0x20 || *q == 0x7f)
 			*q = ' ';
+		else if (*q == '"')
+			*q = '\'';
 }
 
 /*
- * libpq's message as one log field, without its trailing newline. Its own
- * quotes (a socket path, a host name) would otherwise end the field early.
+ * libpq's message as one log field: its first line only. After a failed
+ * statement the lines below it are the server's DETAIL and CONTEXT, which
+ * can quote a row; for a failed connection they are hints.
  */
 const char *store_pq_error(PGconn *conn)
 {
 	static _Thread_local char buf[STORE_ERROR_LEN];
 	snprintf(buf, sizeof buf, "%s", conn ? PQerrorMessage(conn) : "out of memory");
-	size_t n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 	pmhc_utf8_drop_cut(buf);
 	store_one_line(buf);
 	return buf;
@@ -151,10 +154,12 @@ struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s, const vo
 		if (PQstatus(s->conn) == CONNECTION_OK)
 			break;
 		long elapsed = (long)((pmhc_mono_ms() - t0) / 1000);
+		const char *tls_hint = pmhc_pg_error_hint(store_pq_error(s->conn));
 		if (elapsed >= timeout_s || (stop && *stop)) {
 			pmhc_error("msg=\"PostgreSQL unreachable; giving up\" attempts=%d waited_s=%ld error=\"%s\" "
-				   "hint=\"check postgres.conninfo and that the server is up\"",
-				   attempt, elapsed, store_pq_error(s->conn));
+				   "hint=\"%s\"",
+				   attempt, elapsed, store_pq_error(s->conn),
+				   tls_hint ? tls_hint : "check postgres.conninfo and that the server is up");
 			PQfinish(s->conn);
 			free(s->conninfo);
 			free(s);
@@ -195,6 +200,31 @@ const char *pmhc_store_last_error(const struct pmhc_store *s)
 	return s->last_error;
 }
 
+const char *pmhc_store_last_sqlstate(const struct pmhc_store *s)
+{
+	return s->last_sqlstate;
+}
+
+void pmhc_store_last_statement(const struct pmhc_store *s, char *buf, size_t len)
+{
+	/* "INSERT INTO pmhc.calls (call_id, ...) SELECT ..." is named "INSERT INTO pmhc.calls". */
+	const char *st = s->statement ? s->statement : "-";
+	size_t n = strcspn(st, "(\n;");
+	while (n > 0 && st[n - 1] == ' ')
+		n--;
+	snprintf(buf, len, "%.*s", (int)n, st);
+	store_one_line(buf);
+}
+
+bool pmhc_store_error_persistent(const char *sqlstate)
+{
+	static const char classes[][3] = { "0A", "28", "3D", "3F", "42" };
+	for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+		if (strncmp(sqlstate, classes[i], 2) == 0)
+			return true;
+	return false;
+}
+
 void store_lose_connection(struct pmhc_store *s, const char *why)
 {
 	pmhc_error("msg=\"PostgreSQL write failed; will reconnect and retry\" error=\"%s\"", why);
@@ -230,10 +260,37 @@ int store_ensure_ready(struct pmhc_store *s)
 	return 0;
 }
 
+/*
+ * The server's primary message and the names of the constraint, column and
+ * table it gives, nothing else. Its DETAIL ("Failing row contains (...)")
+ * and the CONTEXT of a COPY quote the row, narrative included: they must
+ * not reach the log, a DLQ header or pmhc.rejected_events.
+ */
+void store_terse_error(const PGresult *r, char *buf, size_t len)
+{
+	static const struct {
+		int field;
+		const char *label;
+	} names[] = {
+		{ PG_DIAG_CONSTRAINT_NAME, "constraint" },
+		{ PG_DIAG_COLUMN_NAME, "column" },
+		{ PG_DIAG_TABLE_NAME, "table" },
+	};
+	const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	size_t used = (size_t)snprintf(buf, len, "%s", primary ? primary : "unknown error");
+	for (size_t i = 0; i < sizeof names / sizeof names[0] && used < len; i++) {
+		const char *v = PQresultErrorField(r, names[i].field);
+		if (v != NULL)
+			used += (size_t)snprintf(buf + used, len - used, " (%s %s)", names[i].label, v);
+	}
+	pmhc_utf8_drop_cut(buf);
+	store_one_line(buf);
+}
+
 void store_note_failure(struct pmhc_store *s, const PGresult *r)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-	snprintf(s->last_error, sizeof s->last_error, "%s", PQresultErrorMessage(r));
+	store_terse_error(r, s->last_error, sizeof s->last_error);
 	snprintf(s->last_sqlstate, sizeof s->last_sqlstate, "%s", state ? state : "");
 }
 
@@ -277,19 +334,21 @@ void store_server_refused(struct pmhc_store *s)
 }
 
 /*
- * Any other SQLSTATE (an ASSERT in a trigger, a custom ERRCODE, XX000, a
- * revoked privilege, a dropped table) may be the rows' doing or not: a write
- * with no rows tells. Refused too, it is the server's; taken, the rows are
+ * Any other SQLSTATE (an ASSERT in a trigger, a custom ERRCODE, XX000) may be
+ * the rows' doing or not: a write with no rows tells. (A persistent one, a
+ * revoked privilege or a dropped table, never is: it is escalated.) Refused too, it is the server's; taken, the rows are
  * split until the one refused is found. The refusal's own words are kept.
  */
 static bool rows_may_be_at_fault(struct pmhc_store *s)
 {
 	char error[sizeof s->last_error], state[sizeof s->last_sqlstate];
+	const char *statement = s->statement;
 	memcpy(error, s->last_error, sizeof error);
 	memcpy(state, s->last_sqlstate, sizeof state);
 	bool probe_ok = store_probe(s) == 0;
 	memcpy(s->last_error, error, sizeof error);
 	memcpy(s->last_sqlstate, state, sizeof state);
+	s->statement = statement;
 	return probe_ok;
 }
 
@@ -301,8 +360,9 @@ static size_t batch_events(const struct pmhc_store_batch *b)
 int store_refused(struct pmhc_store *s, const struct pmhc_store_batch *b)
 {
 	store_one_line(s->last_error);
-	if (store_server_trouble(s->last_sqlstate) ||
-	    (!store_rows_at_fault(s->last_sqlstate) && !rows_may_be_at_fault(s))) {
+	const char *state = s->last_sqlstate;
+	if (store_server_trouble(state) || pmhc_store_error_persistent(state) ||
+	    (!store_rows_at_fault(state) && !rows_may_be_at_fault(s))) {
 		store_server_refused(s);
 		return -1;
 	}
@@ -315,6 +375,7 @@ int store_refused(struct pmhc_store *s, const struct pmhc_store_batch *b)
 
 PGresult *store_exec_result(struct pmhc_store *s, const char *sql, ExecStatusType want)
 {
+	s->statement = sql;
 	PGresult *r = PQexec(s->conn, sql);
 	if (PQresultStatus(r) != want) {
 		store_note_failure(s, r);
@@ -334,9 +395,11 @@ bool store_exec(struct pmhc_store *s, const char *sql)
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res)
 {
 	res->applied = res->stale = 0;
+	/* What a failure below leaves is this write's alone, not an earlier one's. */
+	s->last_error[0] = '\0';
+	s->last_sqlstate[0] = '\0';
+	s->statement = NULL;
 	if (b->n_calls == 0 && b->n_dispositions == 0) {
-		s->last_error[0] = '\0';
-		s->last_sqlstate[0] = '\0';
 		int rc = store_write_statements(s, b);
 		if (rc != 0 && !s->lost)
 			return store_refused(s, b);

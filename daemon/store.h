@@ -124,4 +124,22 @@ bool pmhc_store_connection_lost(const struct pmhc_store *s);
 /* PostgreSQL's words for the last statement it refused (the connection still good). */
 const char *pmhc_store_last_error(const struct pmhc_store *s);
 
+/*
+ * The last write's refusal: its SQLSTATE ("" when the write did not get that
+ * far, such as a connection refused) and the statement's name: a prepared
+ * statement's, or the head of its SQL text (never a parameter or a row).
+ */
+const char *pmhc_store_last_sqlstate(const struct pmhc_store *s);
+void pmhc_store_last_statement(const struct pmhc_store *s, char *buf, size_t len);
+
+/*
+ * Whether a SQLSTATE says pmhcd's statements do not fit the server, which no
+ * row causes and which a retry does not clear: the schema or its privileges
+ * changed under pmhcd (class 42: 42501 insufficient_privilege, 42P01
+ * undefined_table, 42703 undefined_column, 42883 undefined_function ...), its
+ * schema or database is gone (3F000, 3D000), its role may no longer log in
+ * (class 28), or the server lacks a feature (0A000). Such a stall is escalated.
+ */
+bool pmhc_store_error_persistent(const char *sqlstate);
+
 #endif

@@ -257,6 +257,7 @@ static enum direct copy_direct(struct pmhc_store *s, bool likely_new, const stru
 /* One of the merges prepared with the staging tables; its result, or NULL with last_error set. */
 static PGresult *exec_prepared(struct pmhc_store *s, const char *name)
 {
+	s->statement = name;
 	PGresult *r = PQexecPrepared(s->conn, name, 0, NULL, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
@@ -346,6 +347,7 @@ static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batc
 /* The merges are planned once per connection, not once per batch. */
 static bool prepare(struct pmhc_store *s, const char *name, const char *sql)
 {
+	s->statement = name;
 	PGresult *r = PQprepare(s->conn, name, sql, 0, NULL);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)

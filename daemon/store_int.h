@@ -41,6 +41,7 @@ struct pmhc_store {
 	unsigned long generation;   /* counts connections: a reconnect mid-batch shows */
 	char last_error[STORE_ERROR_LEN];
 	char last_sqlstate[STORE_SQLSTATE_LEN]; /* of the last statement that failed */
+	const char *statement;                  /* the last statement sent: a prepared name or static SQL text */
 	struct pmhc_sbuf scratch;
 	/* The COPY path's working space, kept between batches. */
 	struct pmhc_sbuf line;
@@ -59,6 +60,8 @@ void store_lose_connection(struct pmhc_store *s, const char *why);
 /* Connects again if need be and prepares the statements; -1 with the connection lost. */
 int store_ensure_ready(struct pmhc_store *s);
 /* Keeps PostgreSQL's words and SQLSTATE for a statement it refused. */
+/* r's primary message and the constraint, column and table it names: never the row's values. */
+void store_terse_error(const PGresult *r, char *buf, size_t len);
 void store_note_failure(struct pmhc_store *s, const PGresult *r);
 /* Whether a refusal is the rows' own doing (see store.c). */
 bool store_rows_at_fault(const char *sqlstate);

@@ -57,8 +57,12 @@ bool store_prepare_statements(struct pmhc_store *s)
 	};
 	for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
 		int nparams = (int)store_count_cols(statements[i].cols, STORE_IN_TABLE);
+		s->statement = statements[i].name;
 		PGresult *r = PQprepare(s->conn, statements[i].name, statements[i].sql, nparams, NULL);
 		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		/* A table dropped or renamed is refused here, with its SQLSTATE: kept, for the writer to escalate. */
+		if (!ok && PQstatus(s->conn) == CONNECTION_OK)
+			store_note_failure(s, r);
 		PQclear(r);
 		if (!ok) {
 			store_lose_connection(s, store_pq_error(s->conn));
@@ -82,6 +86,7 @@ static bool send_prepared(struct pmhc_store *s, const char *stmt, const struct s
 	}
 	for (size_t p = 0; p < n; p++)
 		values[p] = off[p] == STORE_NO_PARAM ? NULL : s->scratch.p + off[p];
+	s->statement = stmt;
 	if (!PQsendQueryPrepared(s->conn, stmt, (int)n, values, NULL, NULL, 0) || !flush_all(s->conn)) {
 		store_lose_connection(s, store_pq_error(s->conn));
 		return false;
@@ -119,7 +124,9 @@ static int read_results(struct pmhc_store *s, const struct pmhc_store_batch *b, 
 		while ((r = next_result(c, &io_failed)) != NULL) {
 			if (PQresultStatus(r) == PGRES_FATAL_ERROR && first_error[0] == '\0') {
 				const char *what = i < b->n_rejected ? "rejected event" : "unit status";
-				snprintf(first_error, sizeof first_error, "%s (%s)", PQresultErrorMessage(r), what);
+				store_terse_error(r, first_error, sizeof first_error - sizeof " (rejected event)");
+				size_t n = strlen(first_error);
+				snprintf(first_error + n, sizeof first_error - n, " (%s)", what);
 				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 				snprintf(first_state, sizeof first_state, "%s", state ? state : "");
 			}

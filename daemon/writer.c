@@ -24,6 +24,7 @@
 
 #define MS_PER_S 1000
 #define NS_PER_MS 1000000L
+#define US_PER_S 1e6
 
 static void queue_push(struct pmhc_batch_queue *q, struct pmhc_batch *b)
 {
@@ -111,8 +112,9 @@ static int split_units(struct pmhc_store *store, struct pmhc_batch *b)
 		if (pmhc_store_connection_lost(store))
 			return -1;
 		/* A status is history only (the roster already has it): say so and go on. */
-		pmhc_error("msg=\"unit status refused by PostgreSQL; not recorded\" unit=%s/%s error=\"%s\"",
-			   b->units[i].status->psap_id, b->units[i].status->unit_id, pmhc_store_last_error(store));
+		pmhc_error("msg=\"unit status refused by PostgreSQL; not recorded\" unit=\"%s/%s\" error=\"%s\"",
+			   pmhc_q(b->units[i].status->psap_id), pmhc_q(b->units[i].status->unit_id),
+			   pmhc_q(pmhc_store_last_error(store)));
 	}
 	return 0;
 }
@@ -182,10 +184,37 @@ static void written(struct pmhc_writer *w, struct pmhc_batch *b)
 {
 	if (w->db_down)
 		pmhc_info("msg=\"PostgreSQL back; catching up\" backlog_events=%zu", w->todo_events);
+	if (w->stall_since_ms != 0)
+		pmhc_info("msg=\"PostgreSQL takes writes again; escalation cleared\" stalled_s=%lld",
+			  (long long)((pmhc_mono_ms() - w->stall_since_ms) / MS_PER_S));
 	w->db_down = false;
+	w->stall_since_ms = 0;
 	queue_pop(&w->todo);
 	w->todo_events -= pmhc_batch_size(b);
+	w->todo_bytes -= b->queued_bytes;
 	queue_push(&w->done, b);
+}
+
+/*
+ * Under w->mu, after a failed write: an error that no row causes and that
+ * does not clear (a privilege revoked, a table dropped) starts the stall
+ * clock, once, with a fatal line naming the statement and the SQLSTATE. The
+ * loop exits at limits.stall_exit unless a write succeeds before.
+ */
+static void note_stall(struct pmhc_writer *w)
+{
+	const char *state = pmhc_store_last_sqlstate(w->store);
+	if (w->stall_since_ms != 0 || !pmhc_store_error_persistent(state))
+		return;
+	char stmt[PMHC_METRICS_REASON_LEN / 2];
+	pmhc_store_last_statement(w->store, stmt, sizeof stmt);
+	w->stall_since_ms = pmhc_mono_ms();
+	snprintf(w->stall_reason, sizeof w->stall_reason, "PostgreSQL refuses %s with SQLSTATE %s", stmt, state);
+	pmhc_fatal("msg=\"PostgreSQL refuses pmhcd's writes with an error that does not clear; escalated\" "
+		   "statement=\"%s\" sqlstate=%s error=\"%s\" backlog_events=%zu "
+		   "hint=\"check the grants and the schema of pmhcd's role; pmhcd exits after limits.stall_exit "
+		   "unless it clears, committing no offset of what is not stored\"",
+		   pmhc_q(stmt), pmhc_q(state), pmhc_q(pmhc_store_last_error(w->store)), w->todo_events);
 }
 
 /* Under w->mu: a failed write waits backoff_ms; a shutdown or abandon wakes it early. */
@@ -215,12 +244,16 @@ static void *writer_main(void *arg)
 			break;
 		struct pmhc_batch *b = w->todo.head;
 		pthread_mutex_unlock(&w->mu);
+		int64_t t0 = pmhc_mono_us();
 		int rc = write_batch(w, b);
+		if (rc == 0)
+			pmhc_metrics_observe_write(w->metrics, (double)(pmhc_mono_us() - t0) / US_PER_S);
 		pthread_mutex_lock(&w->mu);
 		if (rc == 0) {
 			written(w, b);
 			backoff_ms = WRITE_RETRY_FIRST_MS;
 		} else {
+			note_stall(w);
 			/* Capped backoff. */
 			wait_to_retry(w, backoff_ms);
 			backoff_ms = pmhc_backoff_next(backoff_ms, WRITE_RETRY_CAP_MS);
@@ -249,6 +282,8 @@ void pmhc_writer_submit(struct pmhc_writer *w, struct pmhc_batch *b)
 	pthread_mutex_lock(&w->mu);
 	queue_push(&w->todo, b);
 	w->todo_events += pmhc_batch_size(b);
+	b->queued_bytes = b->arena.bytes;
+	w->todo_bytes += b->queued_bytes;
 	b->held_bytes = pmhc_batch_bytes(b);
 	w->held_events += pmhc_batch_size(b);
 	w->held_bytes += b->held_bytes;
@@ -301,18 +336,42 @@ void pmhc_writer_held(struct pmhc_writer *w, size_t *events, size_t *bytes)
 	pthread_mutex_unlock(&w->mu);
 }
 
-void pmhc_writer_stop(struct pmhc_writer *w, bool abandon)
+void pmhc_writer_view(struct pmhc_writer *w, struct pmhc_writer_view *v)
+{
+	pthread_mutex_lock(&w->mu);
+	v->events = w->todo_events;
+	v->bytes = w->todo_bytes;
+	v->oldest_ms = w->todo.head ? w->todo.head->opened_ms : 0;
+	v->db_down = w->db_down;
+	v->stall_since_ms = w->stall_since_ms;
+	memcpy(v->stall_reason, w->stall_reason, sizeof v->stall_reason);
+	pthread_mutex_unlock(&w->mu);
+}
+
+bool pmhc_writer_stop(struct pmhc_writer *w, bool abandon, int64_t deadline_ms)
 {
 	pthread_mutex_lock(&w->mu);
 	w->quit = true;
 	w->abandon = abandon;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	if (deadline_ms == 0) {
+		pthread_join(w->thread, NULL);
+		return true;
+	}
+	/* pthread_timedjoin_np takes a CLOCK_REALTIME deadline. */
+	int64_t until_ms = pmhc_wall_ms() + (deadline_ms - pmhc_mono_ms());
+	struct timespec until = { .tv_sec = until_ms / MS_PER_S, .tv_nsec = (until_ms % MS_PER_S) * NS_PER_MS };
+	if (pthread_timedjoin_np(w->thread, NULL, &until) == 0)
+		return true;
+	w->orphaned = true;
+	return false;
 }
 
 void pmhc_writer_destroy(struct pmhc_writer *w)
 {
+	if (w->orphaned)
+		return; /* its thread may still use all of it: the process's exit frees it */
 	/* Batches never written keep their offsets uncommitted: replayed on restart. */
 	for (struct pmhc_batch *b; (b = queue_pop(&w->todo)) != NULL;)
 		pmhc_batch_free(b);

@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build
   protobuf-c-compiler libprotobuf-c-dev librdkafka-dev libpq-dev libconfig-dev
-  libssl-dev libjson-c-dev check
+  libssl-dev libjson-c-dev libmicrohttpd-dev libsystemd-dev check
   postgresql kcat jq valgrind procps
   clang libclang-rt-14-dev clang-format-14
   graphviz

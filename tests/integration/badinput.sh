@@ -202,7 +202,7 @@ ok "unit status: unknown kind → UNSPECIFIED, latitude 91 → unknown, at_ms 1 
 for id in $degraded_calls; do
   expect_eq "recommendation published for $id" \
     "$(jq -r --arg id "$id" 'select(.call_id == $id) | .psap_id' "$PMHC_TEST_DIR/recs.jsonl")" "TPS"
-  grep -q "input degraded but routed\" call=TPS/$id " "$PMHC_TEST_DIR/pmhcd.log" || fail "degraded call $id not logged"
+  grep -q "input degraded but routed\" call=\"TPS/$id\" " "$PMHC_TEST_DIR/pmhcd.log" || fail "degraded call $id not logged"
 done
 ok "every degraded call logged"
 expect_eq "the repaired narrative is what dispatch sees (a U+FFFD per bad byte)" \
@@ -212,8 +212,8 @@ for what in "source has unknown value 99" "location 123.5,-500 is not on Earth" 
   grep -q "degraded.*$what" "$PMHC_TEST_DIR/pmhcd.log" || fail "no degraded line saying '$what'"
 done
 ok "each repair logged with what was wrong"
-grep -q 'disposition degraded but stored" call=TPS/G-ENUM' "$PMHC_TEST_DIR/pmhcd.log" || fail "degraded disposition not logged"
-grep -q 'unit status degraded but used" unit=TPS/U-DEG' "$PMHC_TEST_DIR/pmhcd.log" || fail "degraded unit status not logged"
+grep -q 'disposition degraded but stored" call="TPS/G-ENUM"' "$PMHC_TEST_DIR/pmhcd.log" || fail "degraded disposition not logged"
+grep -q 'unit status degraded but used" unit="TPS/U-DEG"' "$PMHC_TEST_DIR/pmhcd.log" || fail "degraded unit status not logged"
 ok "degraded disposition and unit status logged"
 
 # ==== The summary that outgrew its buffer: stored, published, and UTF-8 ====

@@ -23,9 +23,22 @@ start_daemon
 "$PMHC_CONSUME" -b "$PMHC_BROKERS" --from-beginning --meta >"$PMHC_TEST_DIR/recs.jsonl" 2>"$PMHC_TEST_DIR/consume.log" &
 consumer=$!
 gen_calls "$N" F > "$PMHC_TEST_DIR/calls.jsonl"
-"$PMHC_PRODUCE" -b "$PMHC_BROKERS" --rate "$RATE" -X enable.idempotence=true -X message.timeout.ms=600000 \
+# The CAD side as a careful producer: every call acknowledged by the in-sync
+# replicas, in order, retried for up to ten minutes. Not idempotent: after these
+# broker kills librdkafka 2.0.2's idempotent producer can meet a "rewound sequence
+# number" that it treats as fatal, and the stream would end (seen in 1 run of 6).
+# A retry may then duplicate a call; pmhcd takes a duplicate as a stale revision.
+"$PMHC_PRODUCE" -b "$PMHC_BROKERS" --rate "$RATE" -X enable.idempotence=false -X acks=all \
+  -X max.in.flight.requests.per.connection=1 -X message.timeout.ms=600000 \
   "$PMHC_TEST_DIR/calls.jsonl" 2>"$PMHC_TEST_DIR/produce.log" &
 producer=$!
+
+# On failure: is the stream still running, and what did the producer say?
+diagnose() {
+  if kill -0 "$producer" 2>/dev/null; then echo "--- pmhc-produce is still running"; else echo "--- pmhc-produce has exited"; fi
+  echo "--- last lines of produce.log:"
+  tail -n 20 "$PMHC_TEST_DIR/produce.log"
+}
 
 # --- 1. the partition leader --------------------------------------------------
 until_stored $((N / 40))

@@ -27,6 +27,10 @@ fail() {
     echo "--- last lines of pmhcd.log:" >&2
     tail -n 30 "$PMHC_TEST_DIR/pmhcd.log" >&2
   fi
+  # A test may define diagnose() to show what else it knows at the moment of failure.
+  if declare -F diagnose >/dev/null; then
+    diagnose >&2
+  fi
   exit 1
 }
 
@@ -47,8 +51,11 @@ sql() {
 
 # write_config [extra libconfig text appended]
 write_config() {
-  head -c 32 /dev/urandom > "$PMHC_TEST_DIR/subject.key"
-  chmod 600 "$PMHC_TEST_DIR/subject.key" # pmhcd refuses a key others may read
+  # The key is made once per test: a new key is a new pseudonym for everyone.
+  if [ ! -f "$PMHC_TEST_DIR/subject.key" ]; then
+    head -c 32 /dev/urandom > "$PMHC_TEST_DIR/subject.key"
+    chmod 600 "$PMHC_TEST_DIR/subject.key" # pmhcd refuses a key others may read
+  fi
   cat > "$PMHC_TEST_DIR/pmhcd.conf" <<CONF
 kafka = {
   brokers = "$PMHC_BROKERS";
@@ -148,4 +155,39 @@ gen_calls() {
 start_daemon_bg() {
   "$PMHCD" --config "$PMHC_TEST_DIR/pmhcd.conf" >>"$PMHC_TEST_DIR/pmhcd.log" 2>&1 &
   DAEMON_PID=$!
+}
+
+# ---- the operator's endpoints (http.listen): metrics.sh, escalate.sh, shutdown.sh ----
+
+# use_http: serve /metrics on a free local port (HTTP_URL), with Kafka's
+# statistics every second; call after write_config.
+use_http() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 20000))
+    [ -z "$(ss -Hltn "sport = :$port")" ] && break
+  done
+  HTTP_URL="http://127.0.0.1:$port"
+  sed -i 's/"topic.metadata.refresh.interval.ms=1000"/&, "statistics.interval.ms=1000"/' "$PMHC_TEST_DIR/pmhcd.conf"
+  printf 'http = { listen = "127.0.0.1:%s"; };\n' "$port" >> "$PMHC_TEST_DIR/pmhcd.conf"
+}
+
+# http_code PATH: the status /PATH answers (000 when none).
+http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$HTTP_URL$1" || true; }
+
+# scrape: /metrics into $PMHC_TEST_DIR/metrics.txt.
+scrape() { curl -sf --max-time 5 "$HTTP_URL/metrics" > "$PMHC_TEST_DIR/metrics.txt"; }
+
+# metric 'NAME{LABELS}': its value in the last scrape ('' when absent).
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$PMHC_TEST_DIR/metrics.txt"; }
+
+# until_http PATH CODE [SECONDS]: until /PATH answers CODE.
+until_http() {
+  local got=""
+  for _ in $(seq 1 $((${3:-30} * 10))); do
+    got=$(http_code "$1")
+    [ "$got" = "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "waited for $1 to answer $2; last got $got ($(curl -s --max-time 5 "$HTTP_URL$1" || true))"
 }

@@ -4,9 +4,9 @@
 # 127.0.0.1 for the tests, the demo and the benchmarks. Run "kafka.sh --help"
 # for the whole manual; in short:
 #
-#   kafka.sh fetch                     download the broker into the cache (once)
+#   kafka.sh fetch [--version V]       download the broker into the cache (once)
 #   kafka.sh start DIR [--brokers N] [--partitions N] [--topic NAME]...
-#                      [--topic-partitions NAME=N]...
+#                      [--topic-partitions NAME=N]... [--tls TLSDIR] [--version V]
 #   kafka.sh stop DIR                  stop every broker and remove DIR
 #   kafka.sh kill DIR N                SIGKILL broker N
 #   kafka.sh down DIR N                stop broker N (SIGTERM, then SIGKILL)
@@ -15,21 +15,25 @@
 #   kafka.sh coordinator DIR GROUP     print the id of the group's coordinator
 #
 # The broker is Apache Kafka from Maven Central, pinned in kafka/pom.xml next
-# to this script, run as "java -cp 'CACHE/lib/*' kafka.Kafka". Each node is a
-# combined broker and controller; nothing listens beyond 127.0.0.1.
+# to this script (4.4, the default), or in kafka-3.9/pom.xml with --version 3.9
+# (the last 3.x line, for the SCRAM test: see that pom), run as
+# "java -cp 'CACHE/lib/*' kafka.Kafka". Each node is a combined broker and
+# controller; nothing listens beyond 127.0.0.1.
 set -euo pipefail
 
 readonly PROG=kafka.sh
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 readonly HERE
-readonly POM=$HERE/kafka/pom.xml
-readonly LOG4J_BROKER=$HERE/kafka/log4j2.properties
-readonly LOG4J_TOOLS=$HERE/kafka/log4j2-tools.properties
+REPO_BUILD=$(cd "$HERE/../.." && pwd -P)/build
+readonly REPO_BUILD
+readonly DEFAULT_VERSION=4.4
 readonly MARKER=.kafka-tmp
 readonly DEFAULT_TOPICS=(cad.calls cad.units cad.dispositions cad.history pmhc.recommendations pmhc.dlq)
 readonly MAX_BROKERS=5
 
-CACHE=${PMHC_KAFKA_CACHE:-$(cd "$HERE/../.." && pwd -P)/build/kafka-dist}
+# Set by use_version: the release line, its pom, its cache, and the JVM
+# options that point its logging at the configuration next to the pom.
+VERSION='' POM='' CACHE='' LOG_BROKER='' LOG_TOOLS=''
 START_TIMEOUT=${PMHC_KAFKA_START_TIMEOUT:-90}
 STOP_TIMEOUT=${PMHC_KAFKA_STOP_TIMEOUT:-10}
 HEAP_OPTS=${PMHC_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
@@ -37,9 +41,9 @@ JVM_OPTS=${PMHC_KAFKA_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1}
 
 usage() {
     cat <<EOF
-Usage: $PROG fetch
+Usage: $PROG fetch [--version V]
        $PROG start DIR [--brokers N] [--partitions N] [--topic NAME]...
-                       [--topic-partitions NAME=N]...
+                       [--topic-partitions NAME=N]... [--tls TLSDIR] [--version V]
        $PROG stop DIR
        $PROG kill DIR N
        $PROG down DIR N
@@ -55,6 +59,8 @@ Commands
           and the Maven repository inside the cache too (so ~/.m2 is not
           touched). A stamp records the pom it fetched: while the pom is
           unchanged, fetch runs no mvn at all. "start" fetches when needed.
+            --version V      the release line: 4.4 (default, kafka/pom.xml) or
+                             3.9 (kafka-3.9/pom.xml, a cache of its own)
 
   start DIR
           Create DIR (new or empty), format KRaft storage for each node, start
@@ -73,6 +79,22 @@ Commands
             --topic-partitions NAME=N
                              give topic NAME (one of the list) N partitions
                              instead of --partitions (repeatable)
+            --tls TLSDIR     also open a SASL_SSL listener on each node (a port
+                             of its own, 127.0.0.1), SCRAM-SHA-512 or PLAIN, with
+                             the PEM files TLSDIR/server.key (PKCS#8, not
+                             encrypted) and TLSDIR/server.crt; the SCRAM user
+                             "pmhc" is created when the storage is formatted,
+                             with a random password (DIR/sasl.password). The
+                             PLAINTEXT listener stays for the brokers among
+                             themselves and for this script's own checks.
+                             librdkafka before 2.6.1 (Debian 12: 2.0.2) can log
+                             in with SCRAM only to 3.9, with PLAIN to both.
+            --version V      run Kafka V: 4.4 (default) or 3.9, fetched into its
+                             own cache when needed; DIR/version records it, so
+                             that "up" restarts a node with the same release.
+                             Both take the same server.properties and the same
+                             StorageTool format flags (a static quorum,
+                             controller.quorum.voters, needs no --standalone).
 
   stop DIR
           Stop every node (SIGTERM; SIGKILL after \$PMHC_KAFKA_STOP_TIMEOUT
@@ -107,7 +129,10 @@ it all.
 
 Files in DIR
   bootstrap        bootstrap.servers, e.g. 127.0.0.1:PORT[,127.0.0.1:PORT...]
+  bootstrap.tls    with --tls: the SASL_SSL listeners, same form
+  sasl.password    with --tls: the password of SCRAM-SHA-512 user "pmhc" (0600)
   pids             "N PID" for each running node
+  version          the release line (4.4 or 3.9)
   cluster.id       the KRaft cluster id;  brokers: the number of nodes
   broker-N/        server.properties, port, controller.port, pid, data/ (the
                    log and metadata), logs/server.log (the broker's log),
@@ -121,6 +146,9 @@ Files in the cache
 
 Environment
   PMHC_KAFKA_CACHE          cache of fetch (default: <repo>/build/kafka-dist)
+  PMHC_KAFKA_CACHE_3_9      cache of fetch for 3.9 (default: \$PMHC_KAFKA_CACHE
+                            with "-3.9" added, <repo>/build/kafka-dist-3.9)
+  PMHC_KAFKA_VERSION        release line when no --version is given (default 4.4)
   PMHC_KAFKA_ADMIN          pmhc-kafka-admin, which creates the topics in one
                             request (built in BUILD/tests/support/); without
                             it Kafka's TopicCommand does, one JVM per topic
@@ -174,6 +202,31 @@ java_bin() {
 }
 
 # --- fetch ----------------------------------------------------------------------
+
+# Choose the Kafka release line: 4.4 (the default, ../kafka/pom.xml) or 3.9
+# (kafka-3.9/pom.xml), kept only because Kafka 3.x still accepts the SCRAM proof
+# of librdkafka before 2.6.1 (see kafka-3.9/pom.xml). Each has its own cache,
+# so switching never fetches again; 3.9 logs through log4j 1 (reload4j).
+use_version() {
+    case $1 in
+    4.4)
+        POM=$HERE/kafka/pom.xml
+        CACHE=${PMHC_KAFKA_CACHE:-$REPO_BUILD/kafka-dist}
+        LOG_BROKER=-Dlog4j2.configurationFile=$HERE/kafka/log4j2.properties
+        LOG_TOOLS=-Dlog4j2.configurationFile=$HERE/kafka/log4j2-tools.properties
+        ;;
+    3.9)
+        POM=$HERE/kafka-3.9/pom.xml
+        CACHE=${PMHC_KAFKA_CACHE_3_9:-${PMHC_KAFKA_CACHE:-$REPO_BUILD/kafka-dist}-3.9}
+        LOG_BROKER=-Dlog4j.configuration=file:$HERE/kafka-3.9/log4j.properties
+        LOG_TOOLS=-Dlog4j.configuration=file:$HERE/kafka-3.9/log4j-tools.properties
+        ;;
+    *)
+        usage_error "Kafka version \"$1\": expected 4.4 (the default) or 3.9"
+        ;;
+    esac
+    VERSION=$1
+}
 
 pom_sum() {
     sha256sum "$POM" | cut -d' ' -f1
@@ -267,7 +320,7 @@ launch() {
         cd "$dir/broker-$n"
         exec "$java" $HEAP_OPTS $JVM_OPTS -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError \
             -Djava.awt.headless=true -Dkafka.logs.dir="$dir/broker-$n/logs" \
-            -Dlog4j2.configurationFile="$LOG4J_BROKER" \
+            "$LOG_BROKER" \
             -cp "$CACHE/lib/*" kafka.Kafka "$dir/broker-$n/server.properties"
     ) </dev/null >>"$dir/broker-$n/console.log" 2>&1 &
     pid=$!
@@ -406,6 +459,58 @@ replica.lag.time.max.ms=10000
 EOF
 }
 
+# With --tls: a SASL_SSL listener beside PLAINTEXT (which the nodes keep among
+# themselves, and this script for its checks), appended to server.properties,
+# where a later line wins. The key and its certificate chain go into one PEM
+# keystore, as Kafka reads it; the CA is the client's business.
+write_tls_config() {
+    local dir=$1 n=$2 tls=$3 b=$1/broker-$2
+    cat "$tls/server.key" "$tls/server.crt" >"$b/keystore.pem"
+    chmod 600 "$b/keystore.pem"
+    cat >>"$b/server.properties" <<EOF
+
+# kafka.sh --tls: clients may also come in over SASL_SSL, as user pmhc with
+# SCRAM-SHA-512 or PLAIN. PLAIN because librdkafka before 2.6.1 (Debian 12 has
+# 2.0.2) sends a SCRAM proof that Kafka 4 refuses (librdkafka issue 4895);
+# Kafka 3.9 (kafka.sh --version 3.9) accepts it.
+listeners=PLAINTEXT://127.0.0.1:$(<"$b/port"),CONTROLLER://127.0.0.1:$(<"$b/controller.port"),SASL_SSL://127.0.0.1:$(<"$b/tls.port")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(<"$b/port"),SASL_SSL://127.0.0.1:$(<"$b/tls.port")
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_pmhc="$(<"$dir/sasl.password")";
+ssl.keystore.type=PEM
+ssl.keystore.location=$b/keystore.pem
+ssl.client.auth=none
+EOF
+}
+
+# With --tls: format each node's storage afresh (not from the shared templates),
+# with the SCRAM-SHA-512 credentials of user "pmhc" in the initial metadata, so
+# that a client can log in as soon as the broker answers.
+format_with_scram() {
+    local dir=$1 m=$2 n java cid pw rc=0
+    local -a fpids=()
+    java=$(java_bin)
+    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' >"$dir/cluster.id"
+    cid=$(<"$dir/cluster.id")
+    pw=$(<"$dir/sasl.password")
+    for ((n = 1; n <= m; n++)); do
+        "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
+            "$LOG_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
+            format --cluster-id "$cid" --config "$dir/broker-$n/server.properties" \
+            --add-scram "SCRAM-SHA-512=[name=pmhc,password=$pw]" >"$dir/broker-$n/format.log" 2>&1 &
+        fpids[n]=$!
+    done
+    for n in "${!fpids[@]}"; do
+        if ! wait "${fpids[n]}" || [[ ! -f $dir/broker-$n/data/meta.properties ]]; then
+            sed 's/^/    /' "$dir/broker-$n/format.log" >&2
+            rc=1
+        fi
+    done
+    ((rc == 0)) || die "formatting KRaft storage with SCRAM credentials failed (see above)"
+}
+
 # Does something accept TCP connections on 127.0.0.1:$1? Cheap to ask often,
 # unlike kcat, which waits out its whole timeout while the port is closed.
 port_open() {
@@ -435,7 +540,7 @@ format_templates() {
         tmp=$(mktemp -d "$CACHE/format/.node-$n.XXXXXX")
         sed "s|^log.dirs=.*|log.dirs=$tmp/data|" "$dir/broker-$n/server.properties" >"$tmp/server.properties"
         "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
-            -Dlog4j2.configurationFile="$LOG4J_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
+            "$LOG_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
             format --cluster-id "$cid" --config "$tmp/server.properties" >"$tmp/format.log" 2>&1 &
         fpids[n]=$!
         tmps[n]=$tmp
@@ -486,7 +591,7 @@ create_topics() {
     java=$(java_bin)
     for t in "$@"; do
         "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
-            -Dlog4j2.configurationFile="$LOG4J_TOOLS" -cp "$CACHE/lib/*" \
+            "$LOG_TOOLS" -cp "$CACHE/lib/*" \
             org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
             --if-not-exists --topic "${t%=*}" --partitions "${t##*=}" --replication-factor "$rf" \
             >>"$dir/create-topics.log" 2>&1 &
@@ -526,7 +631,7 @@ stop_half_started() {
 }
 
 cmd_start() {
-    local dir=$1 brokers=1 partitions=4 topics=() own=() t n found i
+    local dir=$1 brokers=1 partitions=4 topics=() own=() t n found i tls=
     shift
     while [[ $# -gt 0 ]]; do
         case $1 in
@@ -551,6 +656,23 @@ cmd_start() {
         --topic-partitions)
             [[ $# -ge 2 && $2 =~ ^[^=]+=[1-9][0-9]*$ ]] || usage_error "--topic-partitions needs NAME=N"
             own+=("$2")
+            shift 2
+            ;;
+        --version)
+            [[ $# -ge 2 ]] || usage_error "--version needs 4.4 or 3.9"
+            use_version "$2"
+            shift 2
+            ;;
+        --version=*)
+            use_version "${1#*=}"
+            shift
+            ;;
+        --tls)
+            [[ $# -ge 2 ]] || usage_error "--tls needs a directory"
+            for t in server.key server.crt; do
+                [[ -r $2/$t ]] || usage_error "--tls $2: no readable $t there"
+            done
+            tls=$(cd "$2" && pwd -P)
             shift 2
             ;;
         *)
@@ -579,6 +701,7 @@ cmd_start() {
         die "$dir: only letters, digits and / . _ + - are supported in the directory name"
     : >"$dir/$MARKER"
     echo "$brokers" >"$dir/brokers"
+    echo "$VERSION" >"$dir/version"
 
     local t0 voters="" specs=() bootstrap="" rf
     t0=$(date +%s%N)
@@ -586,21 +709,29 @@ cmd_start() {
         mkdir -p "$dir/broker-$n"
         pick_port >"$dir/broker-$n/port"
         pick_port >"$dir/broker-$n/controller.port"
+        [[ -z $tls ]] || pick_port >"$dir/broker-$n/tls.port"
         voters+="${voters:+,}$n@127.0.0.1:$(<"$dir/broker-$n/controller.port")"
         bootstrap+="${bootstrap:+,}127.0.0.1:$(<"$dir/broker-$n/port")"
     done
+    # The password of user pmhc; base64 less + / =, so it needs no quoting anywhere.
+    [[ -z $tls ]] || (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' 'xy' >"$dir/sasl.password")
     for ((n = 1; n <= brokers; n++)); do
         write_config "$dir" "$n" "$brokers" "$voters" "$partitions"
+        [[ -z $tls ]] || write_tls_config "$dir" "$n" "$tls"
     done
 
-    # KRaft storage: a copy of the node's formatted template (format_templates).
-    format_templates "$dir" "$brokers"
-    cp "$CACHE/format/cluster.id" "$dir/cluster.id"
-    for ((n = 1; n <= brokers; n++)); do
-        mkdir -p "$dir/broker-$n/data"
-        cp -a "$CACHE/format/node-$n/." "$dir/broker-$n/data/" ||
-            die "cannot copy the formatted storage of node $n into $dir/broker-$n/data"
-    done
+    if [[ -n $tls ]]; then
+        format_with_scram "$dir" "$brokers"
+    else
+        # KRaft storage: a copy of the node's formatted template (format_templates).
+        format_templates "$dir" "$brokers"
+        cp "$CACHE/format/cluster.id" "$dir/cluster.id"
+        for ((n = 1; n <= brokers; n++)); do
+            mkdir -p "$dir/broker-$n/data"
+            cp -a "$CACHE/format/node-$n/." "$dir/broker-$n/data/" ||
+                die "cannot copy the formatted storage of node $n into $dir/broker-$n/data"
+        done
+    fi
 
     # From here on a failure stops what was started.
     START_DIR=$dir
@@ -634,6 +765,13 @@ cmd_start() {
         sleep 0.1
     done
 
+    if [[ -n $tls ]]; then
+        t=
+        for ((n = 1; n <= brokers; n++)); do
+            t+="${t:+,}127.0.0.1:$(<"$dir/broker-$n/tls.port")"
+        done
+        echo "$t" >"$dir/bootstrap.tls"
+    fi
     echo "$bootstrap" >"$dir/bootstrap.tmp"
     mv -f "$dir/bootstrap.tmp" "$dir/bootstrap"
     trap - EXIT # success: keep the cluster running
@@ -698,6 +836,8 @@ cmd_up() {
     local dir pid n=$2 port deadline
     dir=$(cluster_dir "$1")
     node_arg "$dir" "$n"
+    # The release that "start" ran, whatever PMHC_KAFKA_VERSION says now.
+    [[ ! -f $dir/version ]] || use_version "$(<"$dir/version")"
     if pid=$(node_pid "$dir" "$n") && node_alive "$pid" "$dir" "$n"; then
         die "broker $n of $dir is already running (pid $pid)"
     fi
@@ -749,11 +889,18 @@ main() {
         exit 0
     fi
     [[ $# -ge 1 ]] || usage_error "no command given"
+    use_version "${PMHC_KAFKA_VERSION:-$DEFAULT_VERSION}"
     local cmd=$1
     shift
     case $cmd in
     fetch)
-        [[ $# -eq 0 ]] || usage_error "fetch takes no argument"
+        if [[ $# -eq 2 && $1 == --version ]]; then
+            use_version "$2"
+        elif [[ $# -eq 1 && $1 == --version=* ]]; then
+            use_version "${1#*=}"
+        else
+            [[ $# -eq 0 ]] || usage_error "fetch takes no argument but --version V"
+        fi
         cmd_fetch
         ;;
     start)

@@ -7,6 +7,13 @@
 #                             host=DIR port=PORT dbname=pmhc user=postgres
 #   pg-tmp.sh stop DIR    stop the server (fast shutdown; fine if not running)
 #                         and remove DIR.
+#   pg-tmp.sh start DIR --ssl TLSDIR
+#                         as start, and also listen on 127.0.0.1 with ssl=on
+#                         (TLSDIR/server.crt, TLSDIR/server.key), where only TLS
+#                         connections are let in; their conninfo, verify-full
+#                         against TLSDIR/ca.crt, goes to DIR/conninfo.ssl:
+#                             host=localhost port=PORT dbname=pmhc user=postgres
+#                             sslmode=verify-full sslrootcert=TLSDIR/ca.crt
 #
 # DIR must not exist yet (or be empty) and must sit where the server's user can
 # reach it: not below a 0700 directory such as /root. Use e.g. "$(mktemp -d)"
@@ -25,12 +32,14 @@ readonly MARKER=.pg-tmp
 
 usage() {
     cat <<EOF
-Usage: $PROG start DIR
+Usage: $PROG start DIR [--ssl TLSDIR]
        $PROG stop DIR
 Manage a throw-away PostgreSQL cluster that listens only on a unix socket in DIR.
   start  initdb DIR/data, start the server, create database "pmhc", write the
          conninfo ("host=DIR port=PORT dbname=pmhc user=postgres") to
-         DIR/conninfo and print it
+         DIR/conninfo and print it; with --ssl TLSDIR, also TCP on 127.0.0.1,
+         TLS only (TLSDIR/server.crt and server.key), its verify-full conninfo
+         in DIR/conninfo.ssl
   stop   stop the server (fast shutdown) and remove DIR
 EOF
 }
@@ -89,8 +98,28 @@ stop_half_started() {
     fi
 }
 
+# With --ssl: TCP on 127.0.0.1 as well, TLS required there. The key is copied
+# into the data directory, where the server's user owns it with mode 0600 as
+# PostgreSQL demands.
+enable_ssl() {
+    local dir=$1 tls=$2 owner=$3
+    install -m 600 -o "$owner" "$tls/server.key" "$dir/data/server.key"
+    install -m 644 -o "$owner" "$tls/server.crt" "$dir/data/server.crt"
+    cat >>"$dir/data/postgresql.conf" <<EOF
+
+# pg-tmp.sh --ssl: TLS on 127.0.0.1 as well
+listen_addresses = '127.0.0.1'
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+EOF
+    printf '%s\n' '# pg-tmp.sh --ssl: the socket as initdb set it, TCP only over TLS' \
+        'local all all trust' 'hostssl all all 127.0.0.1/32 trust' \
+        'hostnossl all all 0.0.0.0/0 reject' >"$dir/data/pg_hba.conf"
+}
+
 cmd_start() {
-    local dir=$1 owner port conninfo sock
+    local dir=$1 tls=${2:-} owner port conninfo sock
 
     [[ -x $PG_BINDIR/initdb && -x $PG_BINDIR/pg_ctl ]] ||
         die "PostgreSQL binaries not found in $PG_BINDIR (install postgresql-15 or set PG_BINDIR)"
@@ -141,6 +170,7 @@ listen_addresses = ''
 unix_socket_directories = '$dir'
 port = $port
 EOF
+    [[ -z $tls ]] || enable_ssl "$dir" "$tls" "$owner"
 
     # If anything after this point fails, do not leave a server behind.
     START_DIR=$dir
@@ -163,6 +193,7 @@ EOF
 
     conninfo="host=$dir port=$port dbname=pmhc user=postgres"
     echo "$port" >"$dir/port"
+    [[ -z $tls ]] || echo "host=localhost port=$port dbname=pmhc user=postgres sslmode=verify-full sslrootcert=$tls/ca.crt" >"$dir/conninfo.ssl"
     echo "$conninfo" >"$dir/conninfo.tmp"
     mv -f "$dir/conninfo.tmp" "$dir/conninfo"
     trap - EXIT # success: keep the server running
@@ -217,12 +248,22 @@ main() {
         usage
         exit 0
     fi
+    local tls=
+    if [[ $# -eq 4 && $1 == start && $3 == --ssl && -n $4 ]]; then
+        for f in server.key server.crt ca.crt; do
+            [[ -r $4/$f ]] || die "--ssl $4: no readable $f there"
+        done
+        tls=$(cd "$4" && pwd -P)
+        [[ $tls =~ ^[A-Za-z0-9/._+-]+$ ]] ||
+            die "--ssl $tls: only letters, digits and / . _ + - are supported in the directory name"
+        set -- "$1" "$2"
+    fi
     if [[ $# -ne 2 || -z $2 ]]; then
         usage >&2
         exit 2
     fi
     case $1 in
-    start) cmd_start "$2" ;;
+    start) cmd_start "$2" "$tls" ;;
     stop) cmd_stop "$2" ;;
     *)
         echo "$PROG: unknown command \"$1\"" >&2

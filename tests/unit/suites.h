@@ -22,9 +22,12 @@ Suite *suite_caps(void);
 /* Suites of the daemon's edges that need no server: config, rules loading, the store's SQL. */
 Suite *suite_config(void);
 Suite *suite_errlist(void);
+Suite *suite_log(void);
 Suite *suite_rules_load(void);
 Suite *suite_store_sql(void);
 Suite *suite_draw(void);
+Suite *suite_transport_check(void);
+Suite *suite_observe(void);
 
 /* The runner's suites, NULL-terminated; each runner's *_suites.c defines it. */
 extern Suite *(*const pmhc_test_suites[])(void);

@@ -151,6 +151,34 @@ START_TEST(test_key_file_must_be_private)
 }
 END_TEST
 
+/* Under systemd's LoadCredential=, a relative key path is read from $CREDENTIALS_DIRECTORY. */
+START_TEST(test_key_file_from_credentials_directory)
+{
+	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"subject.key\"; };\n");
+	struct pmhc_errlist e = { 0 };
+	ck_assert_int_eq(setenv("CREDENTIALS_DIRECTORY", dir, 1), 0);
+	struct pmhc_config *c = pmhc_config_load(conf_path, 0, &e);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->subject_key_len, 32);
+	pmhc_config_free(c);
+
+	/* The path tried is the one named, so a missing credential is plain to see. */
+	ck_assert_int_eq(setenv("CREDENTIALS_DIRECTORY", "/nonexistent-creds", 1), 0);
+	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
+	ck_assert(has_error(&e, "'/nonexistent-creds/subject.key' cannot be read"));
+	pmhc_errlist_clear(&e);
+
+	/* The same rules hold for the credential as for any key file. */
+	ck_assert_int_eq(setenv("CREDENTIALS_DIRECTORY", dir, 1), 0);
+	chmod(key_path, 0604);
+	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
+	ck_assert(has_error(&e, "chmod 600 FILE"));
+	pmhc_errlist_clear(&e);
+	chmod(key_path, 0600);
+	unsetenv("CREDENTIALS_DIRECTORY");
+}
+END_TEST
+
 /* A refused property is named, and its value masked, even a value inside the mask. */
 START_TEST(test_refused_kafka_property_value_not_shown)
 {
@@ -182,6 +210,35 @@ START_TEST(test_restart_needed_lists_connection_settings)
 	ck_assert_str_eq(buf, "postgres.conninfo");
 	pmhc_config_free(a);
 	pmhc_config_free(b);
+}
+END_TEST
+
+/* http.listen is off unless set, checked when set, and needs a restart; limits.stall_exit defaults to 10 min. */
+START_TEST(test_http_listen_and_stall_exit)
+{
+	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n");
+	struct pmhc_errlist e = { 0 };
+	struct pmhc_config *a = pmhc_config_load(conf_path, 0, &e);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_null(a->http_listen);
+	ck_assert_int_eq(a->stall_exit_s, 600);
+	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
+		   "http = { listen = \"127.0.0.1:9464\"; };\nlimits = { stall_exit = 1; };\n");
+	struct pmhc_config *b = pmhc_config_load(conf_path, 0, &e);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(b->http_listen, "127.0.0.1:9464");
+	ck_assert_int_eq(b->stall_exit_s, 1);
+	char buf[256];
+	ck_assert_uint_eq(pmhc_config_restart_needed(a, b, buf, sizeof buf), 1);
+	ck_assert_str_eq(buf, "http.listen");
+	pmhc_config_free(a);
+	pmhc_config_free(b);
+	write_conf("postgres = { conninfo = \"x\"; };\nprivacy = { subject_key_file = \"%KEY%\"; };\n"
+		   "http = { listen = \"9464\"; };\nlimits = { stall_exit = 0; };\n");
+	ck_assert_ptr_null(pmhc_config_load(conf_path, 0, &e));
+	ck_assert(has_error(&e, "http.listen '9464' must be HOST:PORT"));
+	ck_assert(has_error(&e, "'limits.stall_exit' is 0, outside 1..86400"));
+	pmhc_errlist_clear(&e);
 }
 END_TEST
 
@@ -248,10 +305,12 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_syntax_error_has_line);
 	tcase_add_test(tc, test_refused_kafka_property_value_not_shown);
 	tcase_add_test(tc, test_key_file_must_be_private);
+	tcase_add_test(tc, test_key_file_from_credentials_directory);
 	tcase_add_test(tc, test_short_key_refused);
 	tcase_add_test(tc, test_restart_needed_lists_connection_settings);
 	tcase_add_test(tc, test_ruled_out_premise_flag_refused_with_file_and_line);
 	tcase_add_test(tc, test_include_beside_the_config);
+	tcase_add_test(tc, test_http_listen_and_stall_exit);
 	suite_add_tcase(s, tc);
 	return s;
 }
