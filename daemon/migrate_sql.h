@@ -22,22 +22,22 @@
  * database on the server may have made it already). The DBA's role must be a
  * member of pmhc_owner to create in its schema and to hand objects to it.
  */
-#define SQL_MIGRATE_ROLES                                                                                              \
-	"DO $$ DECLARE r text; BEGIN"                                                                                  \
-	" FOREACH r IN ARRAY ARRAY['pmhc_owner', 'pmhc_writer', 'pmhc_analyst', 'pmhc_admin', 'pmhc_case_reviewer']"   \
-	" LOOP"                                                                                                        \
-	"  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN"               \
-	"   EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);"                                                   \
-	"  END IF;"                                                                                                    \
-	" END LOOP;"                                                                                                   \
-	" IF NOT pg_catalog.pg_has_role(CURRENT_USER, 'pmhc_owner', 'MEMBER') THEN"                                    \
-	"  GRANT pmhc_owner TO CURRENT_USER;"                                                                          \
-	" END IF;"                                                                                                     \
-	"END $$;"                                                                                                      \
-	"COMMENT ON ROLE pmhc_owner IS 'pmhcd: owns schema pmhc and everything in it; NOLOGIN, used only by pmhcd --migrate.';" \
-	"COMMENT ON ROLE pmhc_writer IS 'pmhcd: the daemon''s writes to schema pmhc; grant it to the daemon''s LOGIN role.';" \
+#define SQL_MIGRATE_ROLES                                                                                                                  \
+	"DO $$ DECLARE r text; BEGIN"                                                                                                      \
+	" FOREACH r IN ARRAY ARRAY['pmhc_owner', 'pmhc_writer', 'pmhc_analyst', 'pmhc_admin', 'pmhc_case_reviewer']"                       \
+	" LOOP"                                                                                                                            \
+	"  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN"                                    \
+	"   EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);"                                                                       \
+	"  END IF;"                                                                                                                        \
+	" END LOOP;"                                                                                                                       \
+	" IF NOT pg_catalog.pg_has_role(CURRENT_USER, 'pmhc_owner', 'MEMBER') THEN"                                                        \
+	"  GRANT pmhc_owner TO CURRENT_USER;"                                                                                              \
+	" END IF;"                                                                                                                         \
+	"END $$;"                                                                                                                          \
+	"COMMENT ON ROLE pmhc_owner IS 'pmhcd: owns schema pmhc and everything in it; NOLOGIN, used only by pmhcd --migrate.';"            \
+	"COMMENT ON ROLE pmhc_writer IS 'pmhcd: the daemon''s writes to schema pmhc; grant it to the daemon''s LOGIN role.';"              \
 	"COMMENT ON ROLE pmhc_analyst IS 'pmhcd: reads the aggregate outcome views and the definitions; nothing per call or per person.';" \
-	"COMMENT ON ROLE pmhc_admin IS 'pmhcd: edits pmhc.definitions (every change kept in its history).';"          \
+	"COMMENT ON ROLE pmhc_admin IS 'pmhcd: edits pmhc.definitions (every change kept in its history).';"                               \
 	"COMMENT ON ROLE pmhc_case_reviewer IS 'pmhcd: reads the per-call drill-down (mh_call_outcomes) and unit_status.';"
 
 #define SQL_MIGRATE_SCHEMA                                                                                             \
@@ -60,7 +60,7 @@
  */
 #define SQL_MIGRATE_HAND_OVER                                                                                          \
 	"DO $$ DECLARE r record; owner oid := 'pmhc_owner'::pg_catalog.regrole; BEGIN"                                 \
-	" IF (SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) 'pmhc')"              \
+	" IF (SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) 'pmhc')"               \
 	"    OPERATOR(pg_catalog.<>) owner THEN"                                                                       \
 	"  ALTER SCHEMA pmhc OWNER TO pmhc_owner;"                                                                     \
 	" END IF;"                                                                                                     \

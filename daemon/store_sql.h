@@ -39,7 +39,7 @@
  */
 
 /* How SQL converts a column's text: %s is a staged column or a parameter. */
-#define SQL_AS_TIMESTAMP "pg_catalog.to_timestamp((%s)::pg_catalog.float8 / 1000)"
+#define SQL_AS_TIMESTAMP "pg_catalog.to_timestamp((%s)::pg_catalog.float8 / 1000::pg_catalog.float8)"
 #define SQL_AS_BYTEA "pg_catalog.decode(%s, 'hex')"
 
 /* A replayed rejection finds its row already there: the key is its Kafka position. %s: columns, parameters. */

@@ -44,6 +44,8 @@ GRANT SELECT ON pmhc.mh_calls_by_day, pmhc.mh_calls_by_week, pmhc.mh_calls_by_mo
     pmhc.screening_fidelity, pmhc.screening_fidelity_by_call_taker, pmhc.unknown_nature_codes,
     pmhc.definitions, pmhc.effective_definitions
     TO pmhc_analyst;
+-- A view reads tables as its owner but calls functions as the reader.
+GRANT EXECUTE ON FUNCTION pmhc.small_cell(bigint, int) TO pmhc_analyst;
 
 -- The definitions change every figure: only an administrator edits them.
 GRANT SELECT, INSERT, UPDATE, DELETE ON pmhc.definitions TO pmhc_admin;

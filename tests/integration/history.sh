@@ -93,6 +93,11 @@ expect_eq "every column in pmhc has a comment" \
 
 # Privileges, connecting as an analyst (with-servers.sh's pmhc_reader, a LOGIN
 # member of pmhc_analyst and nothing else).
+for v in $(sql "SELECT table_name FROM information_schema.role_table_grants
+                WHERE grantee = 'pmhc_analyst' AND table_schema = 'pmhc' AND privilege_type = 'SELECT'"); do
+  analyst_sql "SELECT count(*) FROM pmhc.$v" >/dev/null || fail "analyst cannot read pmhc.$v, granted to pmhc_analyst"
+done
+ok "analyst reads every view and table granted to pmhc_analyst (and the functions they call)"
 expect_eq "analyst reads the outcome views" \
   "$(analyst_sql "SELECT sum(mh_calls) FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN'")" "$(sql "SELECT count(*) FROM pmhc.calls WHERE mental_health_call")"
 for q in "SELECT subject_hash FROM pmhc.calls LIMIT 1" "SELECT subject_hash FROM pmhc.call_facts LIMIT 1" \

@@ -212,7 +212,7 @@ START_TEST(test_inserts_as_written_by_hand)
 	ck_assert_str_eq(
 		q->insert_unit_status,
 		"INSERT INTO pmhc.unit_status (psap_id, unit_id, at, kind, state, beat, district, lat, lon)"
-		" VALUES ($1, $2, pg_catalog.to_timestamp(($3::bigint)::pg_catalog.float8 / 1000), $4, $5, $6, $7,"
+		" VALUES ($1, $2, pg_catalog.to_timestamp(($3::bigint)::pg_catalog.float8 / 1000::pg_catalog.float8), $4, $5, $6, $7,"
 		" $8, $9)"
 		" ON CONFLICT DO NOTHING");
 	ck_assert_str_eq(q->insert_rejected,
