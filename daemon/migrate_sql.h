@@ -55,8 +55,9 @@
 
 /*
  * Everything in schema pmhc to pmhc_owner, whoever created it: the DBA's role
- * now, the daemon's own role in installs from before pmhcd --migrate. Indexes
- * and a table's row type follow their table.
+ * now, the daemon's own role in installs from before pmhcd --migrate. Indexes,
+ * a table's row type and the sequences a table owns (serial, identity) follow
+ * their table: PostgreSQL refuses to move those on their own.
  */
 #define SQL_MIGRATE_HAND_OVER                                                                                          \
 	"DO $$ DECLARE r record; owner oid := 'pmhc_owner'::pg_catalog.regrole; BEGIN"                                 \
@@ -67,7 +68,11 @@
 	" FOR r IN SELECT c.oid::pg_catalog.regclass AS o, c.relkind FROM pg_catalog.pg_class c"                       \
 	"   WHERE c.relnamespace OPERATOR(pg_catalog.=) 'pmhc'::pg_catalog.regnamespace"                               \
 	"     AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,S,f}'::pg_catalog.\"char\"[])"                       \
-	"     AND c.relowner OPERATOR(pg_catalog.<>) owner LOOP"                                                       \
+	"     AND c.relowner OPERATOR(pg_catalog.<>) owner"                                                            \
+	"     AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d"                                                      \
+	"      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"                      \
+	"        AND d.objid OPERATOR(pg_catalog.=) c.oid"                                                             \
+	"        AND d.deptype OPERATOR(pg_catalog.=) ANY ('{a,i}'::pg_catalog.\"char\"[])) LOOP"                      \
 	"  EXECUTE pg_catalog.format('ALTER %s %s OWNER TO pmhc_owner', CASE r.relkind WHEN 'v' THEN 'VIEW'"           \
 	"   WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'"                  \
 	"   ELSE 'TABLE' END, r.o);"                                                                                   \
