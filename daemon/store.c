@@ -55,7 +55,9 @@ void store_one_line(char *text)
 const char *store_pq_error(PGconn *conn)
 {
 	static _Thread_local char buf[STORE_ERROR_LEN];
-	snprintf(buf, sizeof buf, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+	/* No connection: libpq ran out of memory, or connect_once dropped it (and said why). */
+	snprintf(buf, sizeof buf, "%s",
+		 conn ? PQerrorMessage(conn) : "no connection: out of memory, or search_path could not be pinned");
 	size_t n = strlen(buf);
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
