@@ -38,6 +38,9 @@ bash scripts/install-deps.sh
 ninja -C build >/dev/null
 export PMHC_KAFKA_ADMIN=$PWD/build/tests/support/pmhc-kafka-admin
 export PMHC_KAFKA_CACHE=$PWD/build/kafka-dist
+# with-servers.sh migrates the schema with it as the DBA; pmhcd then runs as a
+# plain LOGIN role in pmhc_writer, as in production.
+export PMHCD=$PWD/build/daemon/pmhcd
 # The broker (tests/support/kafka.sh, one node) at full speed: both JIT tiers
 # (the tests stop at the first, which starts quicker) and a heap with room for
 # the history's produce batches.

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "pmhc_build.h"
+#include "store.h"
 #include "transport_check.h"
 
 static struct pmhc_signals signals_seen;
@@ -36,6 +37,7 @@ static const char usage_text[] =
 	"Usage: pmhcd --config FILE        run the daemon in the foreground\n"
 	"       pmhcd --check-config FILE  validate FILE, report every problem, exit\n"
 	"       pmhcd --backfill --config FILE load history, exit when caught up\n"
+	"       pmhcd --migrate --config FILE [--conninfo DBA_CONNINFO]\n"
 	"       pmhcd --explain [--config FILE] [CALLS.jsonl...]\n"
 	"       pmhcd --draw-flowchart [--config FILE] > flowchart.dot\n"
 	"       pmhcd --version | --help\n"
@@ -74,6 +76,15 @@ static const char usage_text[] =
 	"                           and the fallback chains. Render it for staff with\n"
 	"                           dot -Tsvg -o flowchart.svg (Debian package\n"
 	"                           graphviz). Touches neither Kafka nor PostgreSQL\n"
+	"      --migrate            run by a DBA's role, never by the daemon's: create\n"
+	"                           the NOLOGIN roles pmhc_owner, pmhc_writer,\n"
+	"                           pmhc_analyst, pmhc_admin and pmhc_case_reviewer\n"
+	"                           (the role needs CREATEROLE), then create or upgrade\n"
+	"                           schema pmhc, owned by pmhc_owner, and exit. The\n"
+	"                           daemon itself only checks the schema's version\n"
+	"      --conninfo CONNINFO  with --migrate: connect with CONNINFO (the DBA's)\n"
+	"                           instead of postgres.conninfo; --config may then be\n"
+	"                           left out\n"
 	"  -l, --log-level LEVEL    debug, info, warn or error (overrides log.level)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n"
@@ -89,7 +100,11 @@ static const char usage_text[] =
 	"\n"
 	"Exit status (sysexits.h):\n"
 	"  0   clean stop           64  usage error\n"
-	"  69  Kafka or PostgreSQL unreachable at start (after postgres.start_timeout)\n"
+	"  69  Kafka or PostgreSQL unreachable at start (after postgres.start_timeout);\n"
+	"      --migrate: a migration failed\n"
+	"  76  the schema is not this pmhcd's: missing or behind (run pmhcd --migrate)\n"
+	"      or ahead (a newer pmhcd migrated it)\n"
+	"  77  the daemon's role may not read pmhc.schema_migrations (not in pmhc_writer)\n"
 	"  70  internal error       78  configuration problem (also an unreadable\n"
 	"                               privacy.subject_key_file)\n"
 	"  65  --explain: a line is not a call    66  --explain: a file cannot be opened\n"
@@ -105,6 +120,32 @@ static const char usage_text[] =
 static void usage(FILE *to)
 {
 	fputs(usage_text, to);
+}
+
+/*
+ * pmhcd --migrate: the schema up to date on the DBA's connection, which is
+ * --conninfo or else the config's postgres.conninfo. The subject key is not
+ * needed and not read: a DBA need not see it.
+ */
+static int run_migrate(const char *config_path, const char *conninfo)
+{
+	struct pmhc_config *cfg = NULL;
+	if (config_path != NULL) {
+		struct pmhc_errlist errs = { 0 };
+		cfg = pmhc_config_load(config_path, PMHC_CONFIG_NO_SECRETS, &errs);
+		for (size_t i = 0; cfg == NULL && i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.lines[i]);
+		pmhc_errlist_clear(&errs);
+		if (cfg == NULL)
+			return EX_CONFIG;
+	}
+	pmhc_info("msg=\"pmhcd --migrate\" version=%s", PMHC_VERSION);
+	struct pmhc_store *s = pmhc_store_open(conninfo ? conninfo : cfg->pg_conninfo,
+					       cfg ? cfg->pg_start_timeout_s : 60, &signals_seen.stop);
+	int rc = s ? pmhc_store_migrate(s) : EX_UNAVAILABLE;
+	pmhc_store_close(s);
+	pmhc_config_free(cfg);
+	return rc;
 }
 
 static int check_config(const char *path)
@@ -191,13 +232,15 @@ int main(int argc, char **argv)
 		{ "explain", no_argument, NULL, 'E' },
 		{ "draw-flowchart", no_argument, NULL, 'D' },
 		{ "backfill", no_argument, NULL, 'B' },
+		{ "migrate", no_argument, NULL, 'M' },
+		{ "conninfo", required_argument, NULL, 'P' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *check_path = NULL, *level = NULL;
-	bool explain = false, backfill = false, draw = false;
+	const char *config_path = NULL, *check_path = NULL, *level = NULL, *conninfo = NULL;
+	bool explain = false, backfill = false, draw = false, migrate = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -206,6 +249,8 @@ int main(int argc, char **argv)
 		case 'E': explain = true; break;
 		case 'D': draw = true; break;
 		case 'B': backfill = true; break;
+		case 'M': migrate = true; break;
+		case 'P': conninfo = optarg; break;
 		case 'l': level = optarg; break;
 		case 'V': printf("pmhcd %s\n", PMHC_VERSION); return EX_OK;
 		case 'h': usage(stdout); return EX_OK;
@@ -222,6 +267,12 @@ int main(int argc, char **argv)
 	}
 	if (check_path != NULL)
 		return check_config(check_path);
+	if (conninfo != NULL && !migrate) {
+		fprintf(stderr, "pmhcd: --conninfo is for --migrate only\nTry 'pmhcd --help'.\n");
+		return EX_USAGE;
+	}
+	if (migrate && (config_path != NULL || conninfo != NULL))
+		return run_migrate(config_path, conninfo);
 	if (config_path == NULL) {
 		fprintf(stderr, "pmhcd: --config FILE is required\nTry 'pmhcd --help'.\n");
 		return EX_USAGE;

@@ -340,7 +340,7 @@ static void reload(struct pipeline *p)
 
 /* ---- open ---- */
 
-/* PostgreSQL, its schema brought up to date, as the writer's connection. */
+/* PostgreSQL, with the schema this pmhcd was built for (pmhcd --migrate makes it), as the writer's connection. */
 static bool open_store(struct pipeline *p, int *rc)
 {
 	const struct pmhc_config *cfg = p->cfg;
@@ -350,9 +350,9 @@ static bool open_store(struct pipeline *p, int *rc)
 		*rc = p->sig->stop ? EX_OK : EX_UNAVAILABLE;
 		return false;
 	}
-	if (pmhc_store_migrate(p->w.store) != 0) {
-		pmhc_error("msg=\"cannot bring the schema up to date; not starting\"");
-		*rc = EX_UNAVAILABLE;
+	int schema = pmhc_store_check_schema(p->w.store);
+	if (schema != EX_OK) {
+		*rc = schema;
 		return false;
 	}
 	return true;

@@ -60,7 +60,9 @@ void store_one_line(char *text)
 const char *store_pq_error(PGconn *conn)
 {
 	static _Thread_local char buf[STORE_ERROR_LEN];
-	snprintf(buf, sizeof buf, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+	/* No connection: libpq ran out of memory, or connect_once dropped it (and said why). */
+	snprintf(buf, sizeof buf, "%s",
+		 conn ? PQerrorMessage(conn) : "no connection: out of memory, or search_path could not be pinned");
 	buf[strcspn(buf, "\n")] = '\0';
 	pmhc_utf8_drop_cut(buf);
 	store_one_line(buf);
@@ -90,6 +92,28 @@ static void notice_to_log(void *arg, const PGresult *r)
 		    state ? state : "-");
 }
 
+/*
+ * search_path is pg_catalog, then pg_temp, on every connection, set after the
+ * connection is made: a SET then outlasts whatever chose another path before
+ * it (an options= in the conninfo, PGOPTIONS, ALTER ROLE/DATABASE ... SET),
+ * where an options= of ours would have thrown away the user's own options
+ * (lock_timeout, say). Nothing a user may create in public, or in any schema,
+ * is then found by an unqualified name: the CVE-2018-1058 pattern, a
+ * public.to_timestamp(numeric) or a public operator = that fits our argument
+ * types better than pg_catalog's, runs as the daemon's role. Functions and
+ * operators are never looked up in pg_temp; tables there only after pg_catalog.
+ */
+static int pin_search_path(PGconn *conn)
+{
+	PGresult *r = PQexec(conn, SQL_PIN_SEARCH_PATH);
+	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+	if (rc != 0)
+		pmhc_error("msg=\"pinning search_path failed; dropping the connection\" error=\"%s\"",
+			   store_pq_error(conn));
+	PQclear(r);
+	return rc;
+}
+
 static PGconn *connect_once(const char *conninfo)
 {
 	/*
@@ -106,6 +130,10 @@ static PGconn *connect_once(const char *conninfo)
 	PGconn *conn = PQconnectdbParams(kw, val, 1);
 	if (conn != NULL)
 		PQsetNoticeReceiver(conn, notice_to_log, NULL);
+	if (PQstatus(conn) == CONNECTION_OK && pin_search_path(conn) != 0) {
+		PQfinish(conn);
+		return NULL;
+	}
 	return conn;
 }
 

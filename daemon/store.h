@@ -79,8 +79,22 @@ struct pmhc_store;
 struct pmhc_store *pmhc_store_open(const char *conninfo, int timeout_s, const volatile sig_atomic_t *stop);
 void pmhc_store_close(struct pmhc_store *s);
 
-/* Applies the embedded migrations not yet recorded in pmhc.schema_migrations. */
+/*
+ * pmhcd --migrate, on a DBA's connection: creates the pmhc_* roles and schema
+ * pmhc, applies the embedded migrations not yet recorded in
+ * pmhc.schema_migrations and hands everything to pmhc_owner. A sysexits code:
+ * EX_OK, EX_PROTOCOL when the schema is ahead of this pmhcd, else
+ * EX_UNAVAILABLE (the reason logged).
+ */
 int pmhc_store_migrate(struct pmhc_store *s);
+
+/*
+ * The daemon's start: reads pmhc.schema_migrations only. EX_OK when it holds
+ * exactly the embedded migrations; EX_PROTOCOL when the schema is missing,
+ * behind or ahead; EX_NOPERM when the role may not read it; EX_UNAVAILABLE on
+ * any other failure. Why, and what to do, is logged.
+ */
+int pmhc_store_check_schema(struct pmhc_store *s);
 
 /* A unit status to record; borrowed from the decoded message. */
 struct pmhc_unit_row {

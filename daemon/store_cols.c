@@ -247,8 +247,8 @@ static void converted(struct text *t, enum store_as as, const char *ref)
 enum form {
 	NAMES,   /* psap_id */
 	DEFS,    /* psap_id text: a staging table's columns */
-	VALUES,  /* to_timestamp(received_at / 1000.0): the staged column converted */
-	PARAMS,  /* to_timestamp($3::bigint / 1000.0): the parameter converted */
+	VALUES,  /* pg_catalog.to_timestamp((received_at)::pg_catalog.float8 / ...): converted */
+	PARAMS,  /* the same of $3::bigint: the parameter converted */
 	UPDATES, /* rule_id = EXCLUDED.rule_id, for the columns outside the key */
 };
 

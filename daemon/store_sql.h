@@ -17,31 +17,12 @@
 #define SQL_SHOW_LOCK_TIMEOUT "SHOW lock_timeout"
 #define SQL_SET_LOCK_TIMEOUT "SET lock_timeout = '" SQL_LOCK_TIMEOUT "'"
 #define SQL_JIT_OFF "SET jit = off"
+/* Every connection's search_path, set right after connecting (store.c explains). */
+#define SQL_PIN_SEARCH_PATH "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
 
 #define SQL_BEGIN "BEGIN"
 #define SQL_COMMIT "COMMIT"
 #define SQL_ROLLBACK "ROLLBACK"
-
-/* ---- migrations ---- */
-
-/* Takes an integer key: the lock that serializes instances starting at once. */
-#define SQL_MIGRATION_LOCK "SELECT pg_advisory_lock(%d)"
-#define SQL_MIGRATION_UNLOCK "SELECT pg_advisory_unlock(%d)"
-
-#define SQL_SCHEMA_MIGRATIONS                                                                                                             \
-	"CREATE SCHEMA IF NOT EXISTS pmhc;"                                                                                               \
-	"CREATE TABLE IF NOT EXISTS pmhc.schema_migrations ("                                                                             \
-	" version integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"                                                         \
-	" applied_at timestamptz NOT NULL DEFAULT now());"                                                                                \
-	"COMMENT ON TABLE pmhc.schema_migrations IS "                                                                                     \
-	"'Which numbered migrations of sql/ pmhcd has applied, and a hash of each as applied.';"                                          \
-	"COMMENT ON COLUMN pmhc.schema_migrations.version IS 'The migration''s number (NNN of sql/NNN_*.sql).';"                          \
-	"COMMENT ON COLUMN pmhc.schema_migrations.name IS 'The migration''s file name.';"                                                 \
-	"COMMENT ON COLUMN pmhc.schema_migrations.sha256 IS 'SHA-256 of the migration as applied; pmhcd warns if its own copy differs.';" \
-	"COMMENT ON COLUMN pmhc.schema_migrations.applied_at IS 'When it was applied.'"
-
-#define SQL_MIGRATION_HASH "SELECT sha256 FROM pmhc.schema_migrations WHERE version = $1"
-#define SQL_MIGRATION_RECORD "INSERT INTO pmhc.schema_migrations (version, name, sha256) VALUES ($1, $2, $3)"
 
 /* ---- the prepared statements' names ---- */
 
@@ -58,8 +39,8 @@
  */
 
 /* How SQL converts a column's text: %s is a staged column or a parameter. */
-#define SQL_AS_TIMESTAMP "to_timestamp(%s / 1000.0)"
-#define SQL_AS_BYTEA "decode(%s, 'hex')"
+#define SQL_AS_TIMESTAMP "pg_catalog.to_timestamp((%s)::pg_catalog.float8 / 1000::pg_catalog.float8)"
+#define SQL_AS_BYTEA "pg_catalog.decode(%s, 'hex')"
 
 /* A replayed rejection finds its row already there: the key is its Kafka position. %s: columns, parameters. */
 #define SQL_INSERT_REJECTED "INSERT INTO pmhc.rejected_events (%s) VALUES (%s) ON CONFLICT DO NOTHING"

@@ -20,7 +20,7 @@ say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 head -c 32 /dev/urandom > "$dir/subject.key"
 chmod 600 "$dir/subject.key" # pmhcd refuses a key file others may read
 sed -e "s|brokers = \"localhost:9092\";|brokers = \"$PMHC_BROKERS\";|" \
-    -e "s|conninfo = \"host=localhost dbname=pmhc user=pmhc_writer\";|conninfo = \"$PMHC_PG_CONNINFO\";|" \
+    -e "s|conninfo = \"host=localhost dbname=pmhc user=pmhcd\";|conninfo = \"$PMHC_PG_CONNINFO\";|" \
     -e "s|subject_key_file = \"/etc/pmhcd/subject.key\";|subject_key_file = \"$dir/subject.key\";|" \
     -e 's|properties = ( );|properties = ( "fetch.wait.max.ms=10" );|' \
     config/pmhcd.conf > "$dir/pmhcd.conf"
@@ -64,7 +64,8 @@ for _ in $(seq 1 300); do
   kill -0 $pid 2>/dev/null || { cat "$dir/pmhcd.log"; exit 1; }
   sleep 0.1
 done
-grep -E 'pmhcd running|migration applied|roster rebuilt' "$dir/pmhcd.log" | sed 's/^/  /'
+grep -E 'schema up to date' "$dir/migrate.log" | sed 's/^/  pmhcd --migrate, as the DBA: /'
+grep -E 'pmhcd running|schema is this|roster rebuilt' "$dir/pmhcd.log" | sed 's/^/  /'
 
 n=$(grep -c '"type":"call"' "$calls")
 say "streaming $n call events from $(basename "$calls") into cad.calls, 4 a second"
@@ -74,18 +75,18 @@ say "the dispatcher's screen: pmhc-watch reading pmhc.recommendations"
 "$build/tools/pmhc-watch" -b "$PMHC_BROKERS" --from-beginning -c "$n" --idle-ms 15000 || true
 
 for _ in $(seq 1 100); do
-  stored=$(psql "$PMHC_PG_CONNINFO" -XAtq -c "SELECT count(*) FROM pmhc.decisions" 2>/dev/null || echo 0)
+  stored=$(psql "$PMHC_PG_DBA_CONNINFO" -XAtq -c "SELECT count(*) FROM pmhc.decisions" 2>/dev/null || echo 0)
   [ "$stored" -ge "$n" ] && break
   sleep 0.1
 done
 
-say "stored in PostgreSQL: calls per recommended response (newest revision of each call)"
-psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+say "stored in PostgreSQL (read as the DBA): calls per recommended response (newest revision of each call)"
+psql "$PMHC_PG_DBA_CONNINFO" -X -q -P footer=off -c "
   SELECT response, dispatch_code, count(*) AS calls,
          count(*) FILTER (WHERE mental_health_call) AS mh_calls,
          count(*) FILTER (WHERE fallback_used) AS fallback_needed
     FROM pmhc.calls GROUP BY response, dispatch_code ORDER BY calls DESC, response"
-psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+psql "$PMHC_PG_DBA_CONNINFO" -X -q -P footer=off -c "
   SELECT count(*) AS calls, count(*) FILTER (WHERE mental_health_call) AS mh_calls,
          round(100.0 * count(*) FILTER (WHERE mental_health_call) / count(*), 1) AS mh_percent,
          count(*) FILTER (WHERE source = '988') AS via_988,
@@ -96,21 +97,21 @@ n_disp=$(grep -c '"type":"disposition"' "$dispositions")
 say "streaming $n_disp dispositions into cad.dispositions: how the calls ended"
 "$build/adapters/pmhc-produce" -b "$PMHC_BROKERS" "$dispositions"
 for _ in $(seq 1 100); do
-  got=$(psql "$PMHC_PG_CONNINFO" -XAtq -c "SELECT count(*) FROM pmhc.dispositions" 2>/dev/null || echo 0)
+  got=$(psql "$PMHC_PG_DBA_CONNINFO" -XAtq -c "SELECT count(*) FROM pmhc.dispositions" 2>/dev/null || echo 0)
   [ "$got" -ge "$n_disp" ] && break
   sleep 0.1
 done
-psql "$PMHC_PG_CONNINFO" -XAtq -c "INSERT INTO pmhc.definitions (psap_id, key, value) VALUES ('TPS', 'time_zone', 'America/Toronto')"
+psql "$PMHC_PG_DBA_CONNINFO" -XAtq -c "INSERT INTO pmhc.definitions (psap_id, key, value) VALUES ('TPS', 'time_zone', 'America/Toronto')"
 
-say "the four key outcomes this month (pmhc.outcomes_by_month, local time America/Toronto)"
-psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+say "the four key outcomes this month, as an analyst (pmhc.outcomes_by_month, local time America/Toronto)"
+psql "$PMHC_PG_ANALYST_CONNINFO" -X -q -P footer=off -c "
   SELECT month, mh_calls, with_outcome, connected, connected_rate, arrests, arrest_rate,
          use_of_force, involuntary_holds, repeat_calls
     FROM pmhc.outcomes_by_month WHERE psap_id = 'TPS'"
-psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+psql "$PMHC_PG_ANALYST_CONNINFO" -X -q -P footer=off -c "
   SELECT response, disposition_code, calls, all_recommended_went
     FROM pmhc.recommended_vs_disposition WHERE psap_id = 'TPS' ORDER BY response, disposition_code"
-psql "$PMHC_PG_CONNINFO" -X -q -P footer=off -c "
+psql "$PMHC_PG_ANALYST_CONNINFO" -X -q -P footer=off -c "
   SELECT service_name, mh_calls AS referrals_unavailable FROM pmhc.referrals_service_unavailable WHERE psap_id = 'TPS'"
 
 say "stopping pmhcd (SIGTERM)"

@@ -22,4 +22,7 @@ units=$(realpath "${2:-tests/data/sample-units.jsonl}")
 dispositions=$(realpath "${3:-tests/data/sample-dispositions.jsonl}")
 export PMHC_KAFKA_ADMIN=$PWD/build/tests/support/pmhc-kafka-admin
 export PMHC_KAFKA_CACHE=$PWD/build/kafka-dist
+# with-servers.sh migrates the schema with it as the DBA, and gives the daemon
+# and the analyst LOGIN roles of their own (pmhc_writer, pmhc_analyst).
+export PMHCD=$PWD/build/daemon/pmhcd
 exec bash tests/support/with-servers.sh -- bash scripts/demo-run.sh "$PWD/build" "$calls" "$units" "$dispositions"

@@ -20,7 +20,7 @@ calls=$(($(grep -c '"type":"call"' "$PMHC_TEST_DIR/history.jsonl") + 18))
 # At debug level each batch says whether it went straight into the tables or was merged.
 write_config 'log = { level = "debug"; };'
 sql "SELECT 1" >/dev/null
-# The schema first (the live daemon migrates it and finds no call), so that the new
+# The live daemon first (the schema is with-servers.sh's pmhcd --migrate; it finds no call), so that the new
 # responses can be accepted before the backfill stores any (lib.sh says why).
 start_daemon
 stop_daemon

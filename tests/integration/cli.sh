@@ -24,12 +24,18 @@ run 0 "$PMHCD" --help
 has "pmhcd --check-config FILE" "--help shows usage"
 has "Exit status" "--help documents exit codes"
 has "--draw-flowchart     write the flowchart" "--help documents --draw-flowchart"
+has "--migrate            run by a DBA's role" "--help documents --migrate"
+has "76  the schema is not this pmhcd's" "--help documents exit 76"
 run 0 "$PMHCD" --version
 has "pmhcd 0." "--version"
 run 64 "$PMHCD" --bogus
 ok "unknown option exits 64"
 run 64 "$PMHCD"
 has "--config FILE is required" "no config exits 64 with the reason"
+run 64 "$PMHCD" --migrate
+has "--config FILE is required" "--migrate needs a config or a conninfo"
+run 64 "$PMHCD" --conninfo "dbname=pmhc" --config /dev/null
+has "--conninfo is for --migrate only" "--conninfo is refused without --migrate"
 
 # The shipped config, with a real key file.
 head -c 32 /dev/urandom > "$tmp/key"

@@ -18,11 +18,8 @@ sed -i "s/shutdown_timeout = 10;/shutdown_timeout = 10; stall_exit = $STALL;/" "
 use_http
 { gen_calls "$N1" A; gen_calls "$N2" B; gen_calls "$N3" C; } > "$PMHC_TEST_DIR/calls.jsonl"
 
-# pmhcd runs as a role that owns its schema but is no superuser: the test's
-# own role is one, and no REVOKE binds a superuser. An owner's own privileges
-# can be revoked, as a DBA might do by mistake.
-sql "CREATE ROLE pmhcd_o LOGIN CREATEROLE; GRANT CREATE ON DATABASE pmhc TO pmhcd_o;"
-sed -i "s/user=postgres/user=pmhcd_o/" "$PMHC_TEST_DIR/pmhcd.conf"
+# pmhcd runs as pmhcd_daemon, a LOGIN member of pmhc_writer (with-servers.sh):
+# a DBA revoking INSERT from pmhc_writer by mistake takes it from the daemon.
 start_daemon
 until_http /readyz 200
 head -n "$N1" "$PMHC_TEST_DIR/calls.jsonl" | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null
@@ -41,7 +38,7 @@ until_fatal() {
   ok "fatal line: $(grep -o 'statement="[^"]*" sqlstate=[^ ]*' <<<"$line")"
 }
 
-sql "REVOKE INSERT ON pmhc.calls FROM pmhcd_o"
+sql "REVOKE INSERT ON pmhc.calls FROM pmhc_writer"
 t0=$(date +%s)
 sed -n "$((N1 + 1)),$((N1 + N2))p" "$PMHC_TEST_DIR/calls.jsonl" | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null
 until_fatal 42501
@@ -71,7 +68,7 @@ grep -q 'level=fatal.*stalled for limits.stall_exit' "$PMHC_TEST_DIR/pmhcd.log" 
 ok "exited 75 after $took s (limits.stall_exit = $STALL s)"
 
 # The grant back, a restart: everything produced so far is stored, exactly once.
-sql "GRANT INSERT ON pmhc.calls TO pmhcd_o"
+sql "GRANT INSERT ON pmhc.calls TO pmhc_writer"
 mv "$PMHC_TEST_DIR/pmhcd.log" "$PMHC_TEST_DIR/pmhcd.1.log"
 start_daemon
 until_stored $((N1 + N2)) 60

@@ -75,10 +75,11 @@ fi
 ok "the same history read in UTC gives other months (the edges are exercised)"
 sql "INSERT INTO pmhc.definitions (psap_id, key, value) VALUES ('GEN', 'time_zone', 'America/Toronto')"
 
-# Small cells: with a threshold, fine-grained counts below it are hidden.
+# Small cells: with a threshold, fine-grained counts below it are hidden from
+# analysts (the DBA above, like a case reviewer, reads exact counts).
 sql "INSERT INTO pmhc.definitions (psap_id, key, value) VALUES ('GEN', 'small_cell_threshold', '20')"
 expect_eq "small cells suppressed" \
-  "$(sql "SELECT count(*) FILTER (WHERE mh_calls IS NULL) > 0 AND count(*) FILTER (WHERE mh_calls < 20) = 0
+  "$(analyst_sql "SELECT count(*) FILTER (WHERE mh_calls IS NULL) > 0 AND count(*) FILTER (WHERE mh_calls < 20) = 0
             FROM pmhc.mh_calls_by_hour_weekday WHERE psap_id = 'GEN'")" t
 
 # Every table, view and column is documented.
@@ -91,22 +92,34 @@ expect_eq "every column in pmhc has a comment" \
           WHERE n.nspname = 'pmhc' AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped
             AND col_description(c.oid, a.attnum) IS NULL")" ""
 
-# Privileges, connecting as an analyst.
-sql "DO \$\$ BEGIN CREATE ROLE alice LOGIN IN ROLE pmhc_analyst; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$"
-analyst() { psql "$PMHC_PG_CONNINFO user=alice" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+# Privileges, connecting as an analyst (with-servers.sh's pmhc_reader, a LOGIN
+# member of pmhc_analyst and nothing else).
+for v in $(sql "SELECT table_name FROM information_schema.role_table_grants
+                WHERE grantee = 'pmhc_analyst' AND table_schema = 'pmhc' AND privilege_type = 'SELECT'"); do
+  analyst_sql "SELECT count(*) FROM pmhc.$v" >/dev/null || fail "analyst cannot read pmhc.$v, granted to pmhc_analyst"
+done
+ok "analyst reads every view and table granted to pmhc_analyst (and the functions they call)"
 expect_eq "analyst reads the outcome views" \
-  "$(analyst "SELECT sum(mh_calls) FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN'")" "$(sql "SELECT count(*) FROM pmhc.calls WHERE mental_health_call")"
+  "$(analyst_sql "SELECT sum(mh_calls) FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN'")" "$(sql "SELECT count(*) FROM pmhc.calls WHERE mental_health_call")"
 for q in "SELECT subject_hash FROM pmhc.calls LIMIT 1" "SELECT subject_hash FROM pmhc.call_facts LIMIT 1" \
-         "SELECT * FROM pmhc.decisions LIMIT 1" "SELECT * FROM pmhc.dispositions LIMIT 1"; do
-  if err=$(analyst "$q" 2>&1); then fail "analyst could run: $q"; fi
+         "SELECT * FROM pmhc.decisions LIMIT 1" "SELECT * FROM pmhc.dispositions LIMIT 1" \
+         "SELECT * FROM pmhc.mh_call_outcomes LIMIT 1" "SELECT * FROM pmhc.unit_status LIMIT 1" \
+         "UPDATE pmhc.definitions SET value = '4' WHERE psap_id = '*' AND key = 'repeat_threshold'"; do
+  if err=$(analyst_sql "$q" 2>&1); then fail "analyst could run: $q"; fi
   grep -q 'permission denied' <<<"$err" || fail "analyst refused for another reason: $err"
 done
-ok "analyst is refused the tables and the view that hold subject hashes"
+ok "analyst is refused the per-call tables and views, unit positions and editing the definitions"
 expect_eq "no analyst-readable column holds a subject hash" \
-  "$(analyst "SELECT count(*) FROM information_schema.column_privileges
+  "$(analyst_sql "SELECT count(*) FROM information_schema.column_privileges
               WHERE table_schema = 'pmhc' AND column_name = 'subject_hash' AND grantee IN ('pmhc_analyst', 'PUBLIC')")" 0
-analyst "UPDATE pmhc.definitions SET value = '4' WHERE psap_id = '*' AND key = 'repeat_threshold'"
-ok "analyst edits the definitions"
+sql "CREATE ROLE erin LOGIN IN ROLE pmhc_admin; CREATE ROLE carl LOGIN IN ROLE pmhc_case_reviewer"
+psql "$PMHC_PG_DBA_CONNINFO user=erin" -XAtq -v ON_ERROR_STOP=1 \
+  -c "UPDATE pmhc.definitions SET value = '4' WHERE psap_id = '*' AND key = 'repeat_threshold'"
+expect_eq "an administrator (pmhc_admin) edits the definitions" \
+  "$(analyst_sql "SELECT value FROM pmhc.definitions WHERE psap_id = '*' AND key = 'repeat_threshold'")" 4
+expect_eq "a case reviewer (pmhc_case_reviewer) reads the per-call drill-down" \
+  "$(psql "$PMHC_PG_DBA_CONNINFO user=carl" -XAtq -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM pmhc.mh_call_outcomes")" \
+  "$(sql "SELECT count(*) FROM pmhc.calls WHERE mental_health_call")"
 
 stop_daemon
 echo "history: $checks checks passed"

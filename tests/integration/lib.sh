@@ -1,11 +1,15 @@
 # Shared by the integration tests; sourced, not run. Runs inside with-servers.sh,
-# which exports PMHC_BROKERS, PMHC_PG_CONNINFO and PMHC_TEST_DIR. The binaries
-# come from meson as PMHCD, PMHC_PRODUCE and PMHC_CONSUME.
+# which exports PMHC_BROKERS, PMHC_TEST_DIR and three conninfos: the daemon's
+# (PMHC_PG_CONNINFO, a LOGIN member of pmhc_writer), the DBA's
+# (PMHC_PG_DBA_CONNINFO, which sql() uses to check raw tables) and an
+# analyst's (PMHC_PG_ANALYST_CONNINFO, analyst_sql()). The binaries come from
+# meson as PMHCD, PMHC_PRODUCE and PMHC_CONSUME.
 
 set -euo pipefail
 
 : "${PMHCD:?}" "${PMHC_PRODUCE:?}" "${PMHC_CONSUME:?}"
-: "${PMHC_BROKERS:?}" "${PMHC_PG_CONNINFO:?}" "${PMHC_TEST_DIR:?}"
+: "${PMHC_BROKERS:?}" "${PMHC_PG_CONNINFO:?}" "${PMHC_PG_DBA_CONNINFO:?}" "${PMHC_PG_ANALYST_CONNINFO:?}"
+: "${PMHC_TEST_DIR:?}"
 
 DATA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)
 checks=0
@@ -45,8 +49,14 @@ expect_eq() {
   ok "$1"
 }
 
+# sql QUERY: as the DBA, who reads (and may change) everything.
 sql() {
-  psql "$PMHC_PG_CONNINFO" -XAtq -v ON_ERROR_STOP=1 -c "$1"
+  psql "$PMHC_PG_DBA_CONNINFO" -XAtq -v ON_ERROR_STOP=1 -c "$1"
+}
+
+# analyst_sql QUERY: as an analyst (a LOGIN member of pmhc_analyst).
+analyst_sql() {
+  psql "$PMHC_PG_ANALYST_CONNINFO" -XAtq -v ON_ERROR_STOP=1 -c "$1"
 }
 
 # write_config [extra libconfig text appended]

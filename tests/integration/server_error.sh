@@ -13,9 +13,12 @@ start_daemon
 
 # The server's trouble, on demand: while public.trouble holds a SQLSTATE, every
 # write to pmhc.calls fails with it. And a DBA's check in the same trigger
-# (plain RAISE EXCEPTION, SQLSTATE P0001) refuses calls named CHECKED-*.
+# (plain RAISE EXCEPTION, SQLSTATE P0001) refuses calls named CHECKED-*. The
+# DBA's trigger reads its table as the DBA (SECURITY DEFINER, its search_path
+# pinned): the daemon's role may read nothing outside what pmhc_writer grants.
 sql "CREATE TABLE public.trouble (code text);
-CREATE FUNCTION public.trouble() RETURNS trigger LANGUAGE plpgsql AS \$\$
+CREATE FUNCTION public.trouble() RETURNS trigger LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS \$\$
 DECLARE c text;
 BEGIN
   SELECT code INTO c FROM public.trouble LIMIT 1;
@@ -49,7 +52,7 @@ done
 # A lock a DBA left open: after lock_timeout (10 s unless the operator chose
 # one) the writer's wait fails, is logged, and is retried; the calls are
 # stored once the lock goes.
-psql "$PMHC_PG_CONNINFO" -Xq -c "BEGIN; LOCK TABLE pmhc.calls IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(13); COMMIT;" \
+psql "$PMHC_PG_DBA_CONNINFO" -Xq -c "BEGIN; LOCK TABLE pmhc.calls IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(13); COMMIT;" \
   >/dev/null &
 locker=$!
 sleep 0.5
@@ -134,14 +137,20 @@ expect_eq "backfill: stored once the trouble passed, nothing blamed" \
   "$(sql "SELECT count(*) FILTER (WHERE backfilled AND call_id LIKE 'HIST-%') || ' ' || (SELECT count(*) FROM pmhc.rejected_events) FROM pmhc.calls")" \
   "3 $rejected"
 
-# lock_timeout is for batches only: at start, the migrations wait behind
-# another instance's migration lock for as long as it is held.
-psql "$PMHC_PG_CONNINFO" -Xq -c "SELECT pg_advisory_lock($((0x706d6863))), pg_sleep(12)" >/dev/null &
+# lock_timeout is for batches only: pmhcd --migrate waits behind another
+# run's migration lock for as long as it is held, then finds nothing to do.
+psql "$PMHC_PG_DBA_CONNINFO" -Xq -c "SELECT pg_advisory_lock($((0x706d6863))), pg_sleep(12)" >/dev/null &
 locker=$!
-sleep 0.5
-mv "$PMHC_TEST_DIR/pmhcd.log" "$PMHC_TEST_DIR/pmhcd.log.1"
-start_daemon
+until [ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $((0x706d6863))")" = 1 ]; do
+  sleep 0.1
+done
+start=$(date +%s)
+rc=0
+"$PMHCD" --migrate --conninfo "$PMHC_PG_DBA_CONNINFO" 2>"$PMHC_TEST_DIR/migrate.log" || rc=$?
+took=$(($(date +%s) - start))
 wait "$locker"
-ok "pmhcd starts after waiting 12 s for the migration lock"
-stop_daemon
+[ "$rc" -eq 0 ] || fail "pmhcd --migrate exited $rc behind the lock"
+[ "$took" -ge 10 ] || fail "pmhcd --migrate finished in $took s while another held the migration lock for 12 s"
+grep -q 'applied_now=0' "$PMHC_TEST_DIR/migrate.log" || fail "pmhcd --migrate applied something twice"
+ok "pmhcd --migrate waits ${took} s for the migration lock, then has nothing to apply"
 echo "server_error: $checks checks passed"

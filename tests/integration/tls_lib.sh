@@ -40,14 +40,22 @@ bash "$SUPPORT/pg-tmp.sh" start "$T/pg" --ssl "$T/tls" >/dev/null
 bash "$SUPPORT/kafka.sh" start "$T/kafka" --tls "$T/tls" --partitions 1 ${TLS_KAFKA_OPTS[@]+"${TLS_KAFKA_OPTS[@]}"} >/dev/null
 
 PMHC_BROKERS=$(<"$T/kafka/bootstrap")  # PLAINTEXT: only the test's own checks use it
-PMHC_PG_CONNINFO=$(<"$T/pg/conninfo") # the Unix socket: only the test's own checks
+PMHC_PG_DBA_CONNINFO=$(<"$T/pg/conninfo") # the Unix socket: only the test's own checks
+PMHC_PG_CONNINFO=$PMHC_PG_DBA_CONNINFO
+PMHC_PG_ANALYST_CONNINFO=$PMHC_PG_DBA_CONNINFO # no analyst checks here
 PMHC_TEST_DIR=$T/run
-export PMHC_BROKERS PMHC_PG_CONNINFO PMHC_TEST_DIR
+export PMHC_BROKERS PMHC_PG_CONNINFO PMHC_PG_DBA_CONNINFO PMHC_PG_ANALYST_CONNINFO PMHC_TEST_DIR
 source "$HERE/lib.sh"
 trap 'cleanup_children; stop_servers' EXIT
+# As an operator would: the DBA makes the schema, pmhcd logs in as a plain member of pmhc_writer.
+"$PMHCD" --migrate --conninfo "$PMHC_PG_DBA_CONNINFO" >"$T/migrate.log" 2>&1 || {
+  cat "$T/migrate.log" >&2
+  exit 1
+}
+psql "$PMHC_PG_DBA_CONNINFO" -XAtq -v ON_ERROR_STOP=1 -c "CREATE ROLE pmhcd_daemon LOGIN IN ROLE pmhc_writer" >/dev/null
 
 TLS_BROKERS=$(<"$T/kafka/bootstrap.tls")
-PG_TLS=$(<"$T/pg/conninfo.ssl")
+PG_TLS=$(sed 's/user=postgres/user=pmhcd_daemon/' "$T/pg/conninfo.ssl")
 SASL_PASSWORD=$(<"$T/kafka/sasl.password")
 head -c 32 /dev/urandom >"$T/run/subject.key"
 chmod 600 "$T/run/subject.key"

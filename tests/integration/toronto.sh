@@ -81,7 +81,7 @@ expect_eq "OD calls are not MH calls, EDP and SUICIDE are" \
 
 # Every call on its own row's year, month and weekday, in Toronto time.
 awk -F, 'NR > 1 && NF { printf "TPS-%s-%s,%s,%s,%s\n", $2, $1, $2, $3, $4 }' "$W/tps2014.csv" > "$W/want-days.csv"
-psql "$PMHC_PG_CONNINFO" -XAtq -v ON_ERROR_STOP=1 > "$W/day-check.txt" <<SQL || fail "weekday check query failed"
+psql "$PMHC_PG_DBA_CONNINFO" -XAtq -v ON_ERROR_STOP=1 > "$W/day-check.txt" <<SQL || fail "weekday check query failed"
 CREATE TEMP TABLE want (call_id text PRIMARY KEY, year text, month text, dow text);
 \copy want FROM '$W/want-days.csv' WITH (FORMAT csv)
 SELECT count(*) || ' ' || count(*) FILTER (WHERE c.call_id IS NULL

@@ -12,12 +12,21 @@
 #   PMHC_BROKERS          bootstrap.servers of the cluster
 #   PMHC_KAFKA_DIR        the cluster's directory, for kafka.sh down/up/kill/leader
 #   PMHC_KAFKA_SH         kafka.sh itself
-#   PMHC_PG_CONNINFO      libpq conninfo of database "pmhc"
+#   PMHC_PG_CONNINFO      libpq conninfo of database "pmhc" as the daemon's
+#                         role pmhcd_daemon: LOGIN, a member of pmhc_writer,
+#                         nothing more (no superuser, owns nothing)
+#   PMHC_PG_DBA_CONNINFO  the same database as the superuser postgres, the DBA:
+#                         for set-up and for checks that read raw tables
+#   PMHC_PG_ANALYST_CONNINFO  as pmhc_reader: LOGIN, a member of pmhc_analyst
 #   PMHC_TEST_DIR         the per-run directory (scratch space; deleted after)
 # With --mock, librdkafka's mock cluster (pmhc-mock-kafka) stands in for Kafka,
 # for a test that needs a fault no real broker shows; then PMHC_KAFKA_DIR is
 # not set and PMHC_MOCK_KAFKA_PID is: kill -USR1 takes all brokers down, kill
 # -USR2 brings them back.
+# With PMHCD set (the pmhcd binary, as meson's tests and the demo set it),
+# the DBA makes the schema and roles with "$PMHCD --migrate" before COMMAND
+# runs, as an operator would; without it PostgreSQL is left empty and all
+# three conninfos are the DBA's.
 # The servers are stopped and the directory removed on every exit path:
 # COMMAND succeeding or failing, and this script getting SIGINT/SIGTERM/SIGHUP
 # (COMMAND then gets SIGTERM). Not on SIGKILL: nothing can clean up after that
@@ -49,11 +58,13 @@ both.
                     \$PMHC_MOCK_KAFKA)
   -h, --help        show this help and exit
 
-COMMAND sees PMHC_BROKERS, PMHC_PG_CONNINFO, PMHC_TEST_DIR, and PMHC_KAFKA_DIR
+COMMAND sees PMHC_BROKERS, PMHC_PG_CONNINFO (the daemon's role),
+PMHC_PG_DBA_CONNINFO, PMHC_PG_ANALYST_CONNINFO, PMHC_TEST_DIR, and PMHC_KAFKA_DIR
 and PMHC_KAFKA_SH (\$PMHC_KAFKA_SH down|up|kill \$PMHC_KAFKA_DIR N takes a
 broker down and back), or with --mock PMHC_MOCK_KAFKA_PID (SIGUSR1: brokers
 down, SIGUSR2: brokers up). Kafka comes from kafka.sh (its --help tells the
-environment it reads: PMHC_KAFKA_CACHE, PMHC_KAFKA_ADMIN, ...).
+environment it reads: PMHC_KAFKA_CACHE, PMHC_KAFKA_ADMIN, ...). With PMHCD set
+(the pmhcd binary) the schema and roles are made first by "pmhcd --migrate".
 Exit status: COMMAND's; 2 usage error; 125 servers failed to start.
 EOF
 }
@@ -143,6 +154,25 @@ cleanup() {
         rm -rf -- "$testdir"
     fi
     exit "$rc"
+}
+
+# The schema as an operator makes it: the DBA runs pmhcd --migrate, then gives
+# the daemon and an analyst LOGIN roles of their own in the group roles (the
+# later user= of a conninfo wins).
+make_roles() {
+    [[ -x $PMHCD ]] || fail "PMHCD=$PMHCD: not an executable"
+    "$PMHCD" --migrate --conninfo "$PMHC_PG_DBA_CONNINFO" >"$testdir/migrate.log" 2>&1 || {
+        sed 's/^/    /' "$testdir/migrate.log" >&2
+        fail "pmhcd --migrate as the DBA failed (see above)"
+    }
+    psql "$PMHC_PG_DBA_CONNINFO" -XAtq -v ON_ERROR_STOP=1 \
+        -c "CREATE ROLE pmhcd_daemon LOGIN IN ROLE pmhc_writer" \
+        -c "CREATE ROLE pmhc_reader LOGIN IN ROLE pmhc_analyst" >/dev/null 2>"$testdir/roles.err" || {
+        sed 's/^/    /' "$testdir/roles.err" >&2
+        fail "creating the LOGIN roles pmhcd_daemon and pmhc_reader failed (see above)"
+    }
+    PMHC_PG_CONNINFO="$PMHC_PG_DBA_CONNINFO user=pmhcd_daemon"
+    PMHC_PG_ANALYST_CONNINFO="$PMHC_PG_DBA_CONNINFO user=pmhc_reader"
 }
 
 on_signal() {
@@ -269,10 +299,15 @@ if ((pg_rc != 0)); then
     sed 's/^/    /' "$testdir/pg-start.err" >&2
     fail "PostgreSQL did not start (see above)"
 fi
-PMHC_PG_CONNINFO=$(<"$testdir/pg/conninfo")
+PMHC_PG_DBA_CONNINFO=$(<"$testdir/pg/conninfo")
+PMHC_PG_CONNINFO=$PMHC_PG_DBA_CONNINFO
+PMHC_PG_ANALYST_CONNINFO=$PMHC_PG_DBA_CONNINFO
+if [[ -n ${PMHCD:-} ]]; then
+    make_roles
+fi
 
 PMHC_TEST_DIR=$testdir
-export PMHC_BROKERS PMHC_PG_CONNINFO PMHC_TEST_DIR
+export PMHC_BROKERS PMHC_PG_CONNINFO PMHC_PG_DBA_CONNINFO PMHC_PG_ANALYST_CONNINFO PMHC_TEST_DIR
 
 # --- COMMAND ------------------------------------------------------------------
 # Run it in the background so that a signal to this script runs our trap at

@@ -202,17 +202,22 @@ START_TEST(test_staging_has_every_column)
 }
 END_TEST
 
-/* The statements kept the text they had when written by hand. */
+/*
+ * The statements kept the text they had when written by hand, with every
+ * function qualified: nothing a user creates elsewhere is resolved in its place.
+ */
 START_TEST(test_inserts_as_written_by_hand)
 {
 	const struct store_statements *q = store_statements();
-	ck_assert_str_eq(q->insert_unit_status,
-			 "INSERT INTO pmhc.unit_status (psap_id, unit_id, at, kind, state, beat, district, lat, lon)"
-			 " VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4, $5, $6, $7, $8, $9)"
-			 " ON CONFLICT DO NOTHING");
+	ck_assert_str_eq(
+		q->insert_unit_status,
+		"INSERT INTO pmhc.unit_status (psap_id, unit_id, at, kind, state, beat, district, lat, lon)"
+		" VALUES ($1, $2, pg_catalog.to_timestamp(($3::bigint)::pg_catalog.float8 / 1000::pg_catalog.float8), $4, $5, $6, $7,"
+		" $8, $9)"
+		" ON CONFLICT DO NOTHING");
 	ck_assert_str_eq(q->insert_rejected,
 			 "INSERT INTO pmhc.rejected_events (source_topic, source_partition, source_offset, reason,"
-			 " size_bytes, payload_sha256) VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'))"
+			 " size_bytes, payload_sha256) VALUES ($1, $2, $3, $4, $5, pg_catalog.decode($6, 'hex'))"
 			 " ON CONFLICT DO NOTHING");
 	ck_assert_uint_eq(store_count_cols(&store_unit_cols, STORE_IN_TABLE), 9);
 	ck_assert_uint_eq(store_count_cols(&store_rejected_cols, STORE_IN_TABLE), 6);
