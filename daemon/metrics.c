@@ -272,8 +272,17 @@ static void render_gauges(struct pmhc_sbuf *out, const struct view *v, bool heal
 	gauge(out, "pmhc_backlog_events", "Events read but not yet stored in PostgreSQL.", (double)l->backlog_events);
 	gauge(out, "pmhc_backlog_max_events", "limits.backlog_max_events: where consumption pauses.",
 	      (double)l->backlog_max_events);
-	gauge(out, "pmhc_backlog_bytes", "Memory held by the batches not yet stored, in bytes.",
+	gauge(out, "pmhc_backlog_bytes",
+	      "Memory held by the batches not yet finished (stored and delivered), in bytes.",
 	      (double)l->backlog_bytes);
+	gauge(out, "pmhc_backlog_max_bytes", "limits.backlog_mb in bytes: where consumption pauses.",
+	      (double)l->backlog_max_bytes);
+	gauge(out, "pmhc_undelivered_messages",
+	      "Recommendations and dead letters Kafka has not taken, held (with their offsets) for another try.",
+	      (double)l->undelivered);
+	gauge(out, "pmhc_undelivered_stalled",
+	      "Of those, how many failed often enough that the pipeline waits on them (see the log's hint).",
+	      (double)l->undelivered_stalled);
 	gauge(out, "pmhc_oldest_unstored_event_age_seconds", "Age of the oldest event not yet stored; 0 when none.",
 	      l->oldest_unstored_ms ? (double)(v->now - l->oldest_unstored_ms) / MS_PER_S : 0);
 	gauge(out, "pmhc_postgres_up", "1 while PostgreSQL takes the writer's batches (as of the last write).",

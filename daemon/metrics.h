@@ -27,7 +27,8 @@
 struct pmhc_metrics_loop {
 	unsigned long calls, mh, dlq, degraded, stale, stored, recs, recs_failed, dispositions, unit_statuses;
 	unsigned long decisions[PMHC_METRICS_RESPONSES];
-	size_t backlog_events, backlog_bytes, backlog_max_events;
+	size_t backlog_events, backlog_bytes, backlog_max_events, backlog_max_bytes;
+	size_t undelivered, undelivered_stalled; /* Kafka messages held for another try, and how many stall */
 	int64_t oldest_unstored_ms; /* CLOCK_MONOTONIC of the oldest event not yet in PostgreSQL; 0 when none */
 	int64_t stall_since_ms;     /* CLOCK_MONOTONIC since an error that does not clear; 0 when none */
 	char stall_reason[PMHC_METRICS_REASON_LEN];

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pipeline_int.h"
+#include "redeliver.h"
 
 /* How often the loop's view is copied for the HTTP thread: fresher than any scrape needs. */
 #define PUBLISH_EVERY_MS 250
@@ -52,6 +53,10 @@ void pmhc_observe_publish(struct pipeline *p)
 		return;
 	struct pmhc_writer_view w;
 	pmhc_writer_view(&p->w, &w);
+	/* The backlog as pace() counts it against the limits: batches waiting for deliveries too. */
+	size_t held_events, held_bytes, stalled;
+	pmhc_writer_held(&p->w, &held_events, &held_bytes);
+	size_t undelivered = pmhc_redeliver_count(p, &stalled);
 	const struct pipeline_stats *st = &p->st;
 	struct pmhc_metrics_loop l = {
 		.calls = st->calls,
@@ -64,9 +69,12 @@ void pmhc_observe_publish(struct pipeline *p)
 		.recs_failed = st->recs_failed,
 		.dispositions = st->dispositions,
 		.unit_statuses = st->unit_statuses,
-		.backlog_events = w.events,
-		.backlog_bytes = w.bytes,
+		.backlog_events = held_events,
+		.backlog_bytes = held_bytes,
 		.backlog_max_events = (size_t)p->cfg->backlog_max_events,
+		.backlog_max_bytes = (size_t)p->cfg->backlog_mb * 1024 * 1024,
+		.undelivered = undelivered,
+		.undelivered_stalled = stalled,
 		.oldest_unstored_ms = w.oldest_ms  ? w.oldest_ms
 				      : p->current ? p->current->opened_ms
 						   : 0,
