@@ -149,3 +149,15 @@ start_daemon_bg() {
   "$PMHCD" --config "$PMHC_TEST_DIR/pmhcd.conf" >>"$PMHC_TEST_DIR/pmhcd.log" 2>&1 &
   DAEMON_PID=$!
 }
+
+# until_sql QUERY WANT [SECONDS]: wait_sql that does not fail: until QUERY returns
+# WANT or the time is up (by the clock), so that the exact checks after it can say
+# what is missing.
+until_sql() {
+  local until=$((SECONDS + ${3:-30}))
+  while [ "$SECONDS" -lt "$until" ]; do
+    [ "$(sql "$1" 2>/dev/null || true)" = "$2" ] && return 0
+    sleep 0.2
+  done
+  return 0
+}
