@@ -54,18 +54,21 @@ crash_split() {
 
 # ---- holding the writer ----
 
-# hold_lock: a transaction of our own takes pmhcd's tables IN EXCLUSIVE MODE, so
-# its writes wait (reads still work) until release_lock ends it.
+# hold_lock: a session of our own (application_name pmhc-test-lock) takes pmhcd's
+# tables IN EXCLUSIVE MODE and keeps them, so pmhcd's writes wait (reads still
+# work) until release_lock cancels it. A cancel, not a pipe to close: processes
+# started meanwhile would inherit the pipe and keep the session open.
 hold_lock() {
-  local fifo=$PMHC_TEST_DIR/lock.fifo
-  [ -p "$fifo" ] || mkfifo "$fifo"
-  : > "$PMHC_TEST_DIR/lock.out"
-  psql "$PMHC_PG_CONNINFO" -XAtq -v ON_ERROR_STOP=1 < "$fifo" > "$PMHC_TEST_DIR/lock.out" 2>&1 &
+  psql "$PMHC_PG_CONNINFO application_name=pmhc-test-lock" -XAtq -c "BEGIN" \
+    -c "LOCK TABLE pmhc.calls, pmhc.decisions, pmhc.dispositions IN EXCLUSIVE MODE" \
+    -c "SELECT pg_sleep(3600)" > "$PMHC_TEST_DIR/lock.out" 2>&1 &
   LOCK_PID=$!
-  exec 7>"$fifo"
-  echo "BEGIN; LOCK TABLE pmhc.calls, pmhc.decisions, pmhc.dispositions IN EXCLUSIVE MODE; SELECT 'locked';" >&7
-  for _ in $(seq 1 300); do
-    grep -q '^locked$' "$PMHC_TEST_DIR/lock.out" && return 0
+  local until=$((SECONDS + 30))
+  while [ "$SECONDS" -lt "$until" ]; do
+    [ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+               WHERE a.application_name = 'pmhc-test-lock' AND l.granted AND l.mode = 'ExclusiveLock'
+                 AND l.relation IN ('pmhc.calls'::regclass, 'pmhc.decisions'::regclass, 'pmhc.dispositions'::regclass)")" = 3 ] \
+      && return 0
     kill -0 "$LOCK_PID" 2>/dev/null || fail "the locking session ended: $(cat "$PMHC_TEST_DIR/lock.out")"
     sleep 0.1
   done
@@ -73,9 +76,10 @@ hold_lock() {
 }
 
 release_lock() {
-  echo "ROLLBACK;" >&7
-  exec 7>&-
-  wait "$LOCK_PID" || fail "the locking session failed: $(cat "$PMHC_TEST_DIR/lock.out")"
+  sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'pmhc-test-lock'" >/dev/null
+  wait "$LOCK_PID" 2>/dev/null && fail "the locking session ended by itself: $(cat "$PMHC_TEST_DIR/lock.out")"
+  grep -q 'canceling statement due to user request' "$PMHC_TEST_DIR/lock.out" \
+    || fail "the locking session failed: $(cat "$PMHC_TEST_DIR/lock.out")"
 }
 
 # hold_writer lock|server and release_writer: pmhcd's writes wait on a lock,
@@ -94,14 +98,14 @@ lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
 # until_published FILE FROM MS [SECONDS]: until FILE (the recommendations as they
 # are read) has grown to more than FROM lines and MS milliseconds have passed.
 until_published() {
-  local since now
+  local since now until=$((SECONDS + ${4:-60}))
   since=$(date +%s%3N)
-  for _ in $(seq 1 $((${4:-60} * 10))); do
+  while [ "$SECONDS" -lt "$until" ]; do
     now=$(date +%s%3N)
     [ "$(lines "$1")" -gt "$2" ] && [ $((now - since)) -ge "$3" ] && return 0
     sleep 0.1
   done
-  fail "no recommendation published in ${4:-60} s while the writer was held"
+  fail "recommendations stopped at $(lines "$1") lines, waiting for more than $2, within ${4:-60} s"
 }
 
 # ---- the checks ----
