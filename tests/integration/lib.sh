@@ -201,3 +201,15 @@ until_http() {
   done
   fail "waited for $1 to answer $2; last got $got ($(curl -s --max-time 5 "$HTTP_URL$1" || true))"
 }
+
+# until_sql QUERY WANT [SECONDS]: wait_sql that does not fail: until QUERY returns
+# WANT or the time is up (by the clock), so that the exact checks after it can say
+# what is missing.
+until_sql() {
+  local until=$((SECONDS + ${3:-30}))
+  while [ "$SECONDS" -lt "$until" ]; do
+    [ "$(sql "$1" 2>/dev/null || true)" = "$2" ] && return 0
+    sleep 0.2
+  done
+  return 0
+}
