@@ -1,5 +1,6 @@
 #include "writer.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -217,7 +218,12 @@ static void note_stall(struct pmhc_writer *w)
 		   pmhc_q(stmt), pmhc_q(state), pmhc_q(pmhc_store_last_error(w->store)), w->todo_events);
 }
 
-/* Under w->mu: a failed write waits backoff_ms; a shutdown or abandon wakes it early. */
+/*
+ * Under w->mu: a failed write waits backoff_ms; a shutdown or abandon wakes it
+ * early. A new batch signals the same condition: it must not, or during an
+ * outage every batch_max_ms would cut the backoff short and the writer would
+ * hammer the server (about 22 reconnects a second, seen in crash.sh's logs).
+ */
 static void wait_to_retry(struct pmhc_writer *w, long backoff_ms)
 {
 	if (!w->db_down)
@@ -228,8 +234,9 @@ static void wait_to_retry(struct pmhc_writer *w, long backoff_ms)
 	/* pthread_cond_timedwait takes a CLOCK_REALTIME deadline. */
 	int64_t until_ms = pmhc_wall_ms() + backoff_ms;
 	struct timespec until = { .tv_sec = until_ms / MS_PER_S, .tv_nsec = (until_ms % MS_PER_S) * NS_PER_MS };
-	if (!w->abandon)
-		pthread_cond_timedwait(&w->cv, &w->mu, &until);
+	while (!w->abandon && !w->quit)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
+			break;
 }
 
 static void *writer_main(void *arg)

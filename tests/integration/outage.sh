@@ -41,5 +41,10 @@ ok "$during recommendations published while PostgreSQL was down for ${DOWN} s"
 grep -q 'PostgreSQL write failed; decisions continue from memory' "$PMHC_TEST_DIR/pmhcd.log" || fail "outage not logged"
 grep -q 'PostgreSQL back; catching up' "$PMHC_TEST_DIR/pmhcd.log" || fail "recovery not logged"
 ok "the outage and the recovery are logged plainly"
+# The writer's capped backoff (200 ms doubling): some ten tries in an 8 s outage, not
+# one per batch of calls arriving meanwhile (each batch used to cut the wait short).
+tries=$(grep -c 'PostgreSQL write failed; will reconnect and retry' "$PMHC_TEST_DIR/pmhcd.log")
+[ "$tries" -le $((DOWN * 2 + 5)) ] || fail "$tries write retries in a ${DOWN} s outage: the backoff does not hold"
+ok "$tries write retries in a ${DOWN} s outage: the backoff holds"
 stop_daemon
 echo "outage: $checks checks passed (PostgreSQL down ${DOWN} s mid-stream of $N calls, none lost, none twice)"
