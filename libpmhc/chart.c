@@ -134,7 +134,8 @@ static void y_axis(struct pmhc_text *t, const struct pmhc_frame *f, const struct
 	char buf[32];
 	for (int i = 0; i < k->n; i++) {
 		double v = k->lo + i * k->step, y = pmhc_scale(v, k->lo, k->hi, y0, y1);
-		pmhc_text_printf(t, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x0, x1, y, y);
+		pmhc_text_printf(t, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x0, x1, y,
+				 y);
 		fmt_value(buf, sizeof buf, v, f->percent, k->step);
 		text_at(t, x0 - 6, y + 4, "end", "tick", buf);
 	}
@@ -158,8 +159,9 @@ static void x_axis(struct pmhc_text *t, const struct pmhc_frame *f, const char *
 static void legend(struct pmhc_text *t, const struct pmhc_series *s, size_t ns, double x, double y)
 {
 	for (size_t i = 0; i < ns; i++) {
-		pmhc_text_printf(t, "<rect class=\"key\" x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>", x,
-				 y - 9, pmhc_chart_colour(i));
+		pmhc_text_printf(t,
+				 "<rect class=\"key\" x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>",
+				 x, y - 9, pmhc_chart_colour(i));
 		text_at(t, x + 14, y, "start", "legend", s[i].name);
 		x += 24 + 7.0 * (double)strlen(s[i].name);
 	}
@@ -213,7 +215,8 @@ void pmhc_chart_lines(struct pmhc_text *t, const struct pmhc_frame *f, const cha
 	x_axis(t, f, x, n, x0, x1, y0);
 	if (isfinite(ref)) {
 		double y = pmhc_scale(ref, k.lo, k.hi, y0, y1);
-		pmhc_text_printf(t, "<line class=\"ref\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x0, x1, y, y);
+		pmhc_text_printf(t, "<line class=\"ref\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x0, x1, y,
+				 y);
 		text_at(t, x1, y - 4, "end", "note", ref_label ? ref_label : "");
 	}
 	for (size_t j = 0; j < ns; j++) {
@@ -291,8 +294,8 @@ void pmhc_chart_hbars(struct pmhc_text *t, const struct pmhc_frame *f, const cha
 	char buf[32];
 	for (int i = 0; i < k.n; i++) {
 		double xv = pmhc_scale(k.lo + i * k.step, k.lo, k.hi, x0, x1);
-		pmhc_text_printf(t, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", xv, xv, y1,
-				 y0);
+		pmhc_text_printf(t, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", xv, xv,
+				 y1, y0);
 		fmt_value(buf, sizeof buf, k.lo + i * k.step, f->percent, k.step);
 		text_at(t, xv, y0 + 16, "middle", "tick", buf);
 	}
@@ -306,7 +309,8 @@ void pmhc_chart_hbars(struct pmhc_text *t, const struct pmhc_frame *f, const cha
 			continue;
 		}
 		double xe = pmhc_scale(v[i], k.lo, k.hi, x0, x1);
-		pmhc_text_printf(t, "<rect class=\"mark\" fill=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\">",
+		pmhc_text_printf(t,
+				 "<rect class=\"mark\" fill=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\">",
 				 pmhc_chart_colour(0), x0, y + 3, xe - x0);
 		mark_title(t, f->title, labels[i], v[i], f->percent);
 		pmhc_text_printf(t, "</rect>");
@@ -372,8 +376,8 @@ void pmhc_chart_heat(struct pmhc_text *t, const struct pmhc_frame *f, const char
 	pmhc_text_printf(t, "</svg>");
 }
 
-void pmhc_chart_intervals(struct pmhc_text *t, const struct pmhc_frame *f, const char *const *labels,
-			  const double *est, const double *lo, const double *hi, size_t n)
+void pmhc_chart_intervals(struct pmhc_text *t, const struct pmhc_frame *f, const char *const *labels, const double *est,
+			  const double *lo, const double *hi, size_t n)
 {
 	double lw = 180, row = 26, x0 = lw, x1 = W - MR - 16, y1 = MT, y0 = MT + row * (double)(n ? n : 1);
 	double m = 0;

@@ -70,8 +70,8 @@ void pmhc_chart_heat(struct pmhc_text *t, const struct pmhc_frame *f, const char
 		     const char *const *cols, size_t nc, const double *v);
 
 /* Estimates with intervals around a zero line, one row per label. Marks: one per row with a finite estimate. */
-void pmhc_chart_intervals(struct pmhc_text *t, const struct pmhc_frame *f, const char *const *labels,
-			  const double *est, const double *lo, const double *hi, size_t n);
+void pmhc_chart_intervals(struct pmhc_text *t, const struct pmhc_frame *f, const char *const *labels, const double *est,
+			  const double *lo, const double *hi, size_t n);
 
 /* The colour of the i-th series (a palette readable by the colour-blind). */
 const char *pmhc_chart_colour(size_t i);

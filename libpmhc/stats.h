@@ -12,12 +12,12 @@
 #define PMHC_Z95 1.959963984540054
 
 struct pmhc_two_prop {
-	double p1, p2;     /* x1 / n1 (baseline), x2 / n2 (current) */
-	double diff;       /* p2 - p1 */
-	double z;          /* (p2 - p1) / pooled standard error */
-	double p_value;    /* two-sided, from the normal distribution */
-	double lo, hi;     /* interval for p2 - p1 at the z given (unpooled, Wald) */
-	bool significant;  /* p_value < the level that matches z (the interval excludes 0) */
+	double p1, p2;    /* x1 / n1 (baseline), x2 / n2 (current) */
+	double diff;      /* p2 - p1 */
+	double z;         /* (p2 - p1) / pooled standard error */
+	double p_value;   /* two-sided, from the normal distribution */
+	double lo, hi;    /* interval for p2 - p1 at the z given (unpooled, Wald) */
+	bool significant; /* p_value < the level that matches z (the interval excludes 0) */
 };
 
 /*

@@ -76,7 +76,7 @@ START_TEST(test_lines_marks_gaps_band_ref)
 	ck_assert_uint_eq(count(t.s, "class=\"band\""), 1);
 	ck_assert_uint_eq(count(t.s, "class=\"ref\""), 1);
 	ck_assert_uint_eq(count(t.s, "d=\"M"), 2); /* one path per series */
-	ck_assert_uint_eq(count(t.s, "L"), 4); /* a: broken at the gap, one segment; b: three */
+	ck_assert_uint_eq(count(t.s, "L"), 4);     /* a: broken at the gap, one segment; b: three */
 	ck_assert_ptr_nonnull(strstr(t.s, "Outcomes &lt;by month&gt;"));
 	ck_assert_ptr_nonnull(strstr(t.s, "Share of MH calls (%)"));
 	ck_assert_ptr_nonnull(strstr(t.s, ">50%<")); /* a tick label in per cent */
