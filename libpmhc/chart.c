@@ -111,7 +111,7 @@ static void fmt_value(char *buf, size_t n, double v, bool percent, double step)
 
 static void open_svg(struct pmhc_text *t, const struct pmhc_frame *f, double w, double h)
 {
-	pmhc_text_printf(t, "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"");
+	pmhc_text_printf(t, "\n<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"");
 	pmhc_text_escape(t, f->id);
 	pmhc_text_printf(t, "\" class=\"chart\" role=\"img\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\">",
 			 w, h, w, h);
@@ -246,7 +246,7 @@ void pmhc_chart_lines(struct pmhc_text *t, const struct pmhc_frame *f, const cha
 	}
 	if (ns > 1)
 		legend(t, s, ns, x0, 14);
-	pmhc_text_printf(t, "</svg>");
+	pmhc_text_printf(t, "</svg>\n");
 }
 
 void pmhc_chart_columns(struct pmhc_text *t, const struct pmhc_frame *f, const char *const *x, size_t n,
@@ -277,7 +277,7 @@ void pmhc_chart_columns(struct pmhc_text *t, const struct pmhc_frame *f, const c
 	}
 	if (ns > 1)
 		legend(t, s, ns, x0, 14);
-	pmhc_text_printf(t, "</svg>");
+	pmhc_text_printf(t, "</svg>\n");
 }
 
 void pmhc_chart_hbars(struct pmhc_text *t, const struct pmhc_frame *f, const char *const *labels, const double *v,
@@ -317,7 +317,7 @@ void pmhc_chart_hbars(struct pmhc_text *t, const struct pmhc_frame *f, const cha
 		fmt_value(buf, sizeof buf, v[i], f->percent, 0.001);
 		text_at(t, xe + 4, y + 14, "start", "value", buf);
 	}
-	pmhc_text_printf(t, "</svg>");
+	pmhc_text_printf(t, "</svg>\n");
 }
 
 /* White to deep blue, by the share of the largest value. */
@@ -373,7 +373,7 @@ void pmhc_chart_heat(struct pmhc_text *t, const struct pmhc_frame *f, const char
 		text_at(t, x0 + cw * ((double)c + 0.5), y0 + 16, "middle", "tick", cols[c]);
 	text_at(t, (x0 + x1) / 2, y0 + 40, "middle", "axis", f->x_label);
 	text_at(t, 4, MT - 10, "start", "axis", f->y_label);
-	pmhc_text_printf(t, "</svg>");
+	pmhc_text_printf(t, "</svg>\n");
 }
 
 void pmhc_chart_intervals(struct pmhc_text *t, const struct pmhc_frame *f, const char *const *labels, const double *est,
@@ -418,5 +418,5 @@ void pmhc_chart_intervals(struct pmhc_text *t, const struct pmhc_frame *f, const
 		mark_title(t, f->title, labels[i], est[i], f->percent);
 		pmhc_text_printf(t, "</g>");
 	}
-	pmhc_text_printf(t, "</svg>");
+	pmhc_text_printf(t, "</svg>\n");
 }
