@@ -340,7 +340,10 @@ void pmhc_chart_heat(struct pmhc_text *t, const struct pmhc_frame *f, const char
 	for (size_t i = 0; i < nr * nc; i++)
 		if (isfinite(v[i]) && v[i] > top)
 			top = v[i];
-	open_svg(t, f, W, y0 + MB);
+	size_t longest_col = 0;
+	for (size_t c = 0; c < nc; c++)
+		longest_col = strlen(cols[c]) > longest_col ? strlen(cols[c]) : longest_col;
+	open_svg(t, f, W, y0 + MB + (double)longest_col * 4.0);
 	pmhc_text_printf(t,
 			 "<defs><pattern id=\"%s-hide\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\">"
 			 "<path d=\"M0 6L6 0\" stroke=\"#999\"/></pattern></defs>",
@@ -368,10 +371,25 @@ void pmhc_chart_heat(struct pmhc_text *t, const struct pmhc_frame *f, const char
 				pmhc_text_printf(t, ": hidden (small count)</title></rect>");
 		}
 	}
-	size_t every = nc > 12 ? (nc + 11) / 12 : 1;
-	for (size_t c = 0; c < nc; c += every)
-		text_at(t, x0 + cw * ((double)c + 0.5), y0 + 16, "middle", "tick", cols[c]);
-	text_at(t, (x0 + x1) / 2, y0 + 40, "middle", "axis", f->x_label);
+	/* Long column names (disposition codes) are slanted so that neighbours do not overlap. */
+	size_t every = nc > 12 ? (nc + 11) / 12 : 1, longest = 0;
+	for (size_t c = 0; c < nc; c++)
+		longest = strlen(cols[c]) > longest ? strlen(cols[c]) : longest;
+	bool slant = (double)longest * 6.5 > cw * (double)every;
+	for (size_t c = 0; c < nc; c += every) {
+		double cx = x0 + cw * ((double)c + 0.5);
+		if (!slant) {
+			text_at(t, cx, y0 + 16, "middle", "tick", cols[c]);
+			continue;
+		}
+		pmhc_text_printf(
+			t, "<text class=\"tick\" text-anchor=\"end\" transform=\"translate(%.1f %.1f) rotate(-35)\">",
+			cx, y0 + 10);
+		pmhc_text_escape(t, cols[c]);
+		pmhc_text_printf(t, "</text>");
+	}
+	double below = slant ? 16 + (double)longest * 4.0 : 40;
+	text_at(t, (x0 + x1) / 2, y0 + below, "middle", "axis", f->x_label);
 	text_at(t, 4, MT - 10, "start", "axis", f->y_label);
 	pmhc_text_printf(t, "</svg>\n");
 }

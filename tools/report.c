@@ -53,11 +53,16 @@ static int parse_args(int argc, char **argv, struct report *rp)
 {
 	enum { O_PUBLIC = 256, O_BASE, O_CUR, O_PDF, O_PAPER };
 	static const struct option opts[] = {
-		{ "dbname", required_argument, NULL, 'd' }, { "psap", required_argument, NULL, 'p' },
-		{ "output", required_argument, NULL, 'o' }, { "public", no_argument, NULL, O_PUBLIC },
-		{ "baseline", required_argument, NULL, O_BASE }, { "current", required_argument, NULL, O_CUR },
-		{ "pdf", no_argument, NULL, O_PDF },       { "paper", required_argument, NULL, O_PAPER },
-		{ "help", no_argument, NULL, 'h' },        { "version", no_argument, NULL, 'V' },
+		{ "dbname", required_argument, NULL, 'd' },
+		{ "psap", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "public", no_argument, NULL, O_PUBLIC },
+		{ "baseline", required_argument, NULL, O_BASE },
+		{ "current", required_argument, NULL, O_CUR },
+		{ "pdf", no_argument, NULL, O_PDF },
+		{ "paper", required_argument, NULL, O_PAPER },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -70,9 +75,10 @@ static int parse_args(int argc, char **argv, struct report *rp)
 		case O_PDF: rp->pdf = true; break;
 		case O_BASE:
 		case O_CUR:
-			if (parse_period(optarg, c == O_BASE ? rp->base0 : rp->cur0, c == O_BASE ? rp->base1 : rp->cur1) <
-			    0) {
-				fprintf(stderr, PROG ": --%s %s: want FROM:TO as YYYY-MM-DD:YYYY-MM-DD, FROM before TO\n",
+			if (parse_period(optarg, c == O_BASE ? rp->base0 : rp->cur0,
+					 c == O_BASE ? rp->base1 : rp->cur1) < 0) {
+				fprintf(stderr,
+					PROG ": --%s %s: want FROM:TO as YYYY-MM-DD:YYYY-MM-DD, FROM before TO\n",
 					c == O_BASE ? "baseline" : "current", optarg);
 				return -1;
 			}
@@ -126,8 +132,16 @@ static int run_chromium(const char *html, const char *pdf, const char *profile)
 	snprintf(dir_arg, sizeof dir_arg, "--user-data-dir=%s", profile);
 	snprintf(url, sizeof url, "file://%s", html);
 	/* Chromium refuses to run as root with its sandbox; the page is our own file, read offline. */
-	char *argv[] = { (char *)bin, "--headless", "--disable-gpu", "--no-pdf-header-footer", "--no-first-run",
-			 geteuid() == 0 ? "--no-sandbox" : "--headless", dir_arg, out_arg, url, NULL };
+	char *argv[] = { (char *)bin,
+			 "--headless",
+			 "--disable-gpu",
+			 "--no-pdf-header-footer",
+			 "--no-first-run",
+			 geteuid() == 0 ? "--no-sandbox" : "--headless",
+			 dir_arg,
+			 out_arg,
+			 url,
+			 NULL };
 	pid_t pid;
 	int st = posix_spawnp(&pid, bin, NULL, NULL, argv, environ);
 	if (st != 0) {

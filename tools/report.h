@@ -71,8 +71,7 @@ double rp_count(const struct report *rp, const PGresult *r, int row, int col);
 double rp_rate(const struct report *rp, const PGresult *r, int row, int rate, int num, int den);
 void rp_td_text(struct pmhc_text *t, const char *s);
 void rp_td_count(struct pmhc_text *t, const struct report *rp, const PGresult *r, int row, int col);
-void rp_td_rate(struct pmhc_text *t, const struct report *rp, const PGresult *r, int row, int rate, int num,
-		int den);
+void rp_td_rate(struct pmhc_text *t, const struct report *rp, const PGresult *r, int row, int rate, int num, int den);
 void rp_td_class(struct pmhc_text *t, const char *cls, const char *s);
 void rp_section(struct pmhc_text *t, const char *id, const char *title);
 void rp_reading(struct pmhc_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

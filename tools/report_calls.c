@@ -114,16 +114,17 @@ void report_place(struct pmhc_text *t, const struct report *rp, bool open)
 		v[i] = rp_count(rp, r, (int)i, 2);
 	}
 	if (lab && l && v) {
-		rp_reading(t, "%s had the most mental-health calls in the current period; the %zu busiest of %zu "
-			      "district and beat pairs are shown.",
+		rp_reading(t,
+			   "%s had the most mental-health calls in the current period; the %zu busiest of %zu "
+			   "district and beat pairs are shown.",
 			   l[0], k, n);
 		struct pmhc_frame f = { "chart-place", "Busiest beats, current period", "MH calls (count)",
 					"District / beat", false };
 		pmhc_chart_hbars(t, &f, l, v, k);
 	}
 	static const char *const head[] = { "District", "Beat", "MH calls", "Months hidden as small cells" };
-	rp_table_open(t, open, "MH calls per district and beat over the current period (pmhc.mh_calls_by_place)",
-		      head, 4);
+	rp_table_open(t, open, "MH calls per district and beat over the current period (pmhc.mh_calls_by_place)", head,
+		      4);
 	for (int i = 0; i < (int)n; i++) {
 		pmhc_text_printf(t, "<tr>");
 		rp_td_text(t, PQgetvalue(r, i, 0));
@@ -141,9 +142,8 @@ void report_place(struct pmhc_text *t, const struct report *rp, bool open)
 void report_hourdow(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	static const char *const days[7] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-	static const char *const hours[24] = { "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",
-					       "8",  "9",  "10", "11", "12", "13", "14", "15",
-					       "16", "17", "18", "19", "20", "21", "22", "23" };
+	static const char *const hours[24] = { "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",  "8",  "9",  "10", "11",
+					       "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23" };
 	const PGresult *r = rp->res[RQ_HOURDOW];
 	rp_section(t, "hourdow", "Mental-health calls by hour and weekday");
 	if (empty(t, r, "No mental-health calls are stored for this PSAP yet."))
@@ -159,8 +159,8 @@ void report_hourdow(struct pmhc_text *t, const struct report *rp, bool open)
 	}
 	rp_reading(t, "The busiest hour of the week is %s at %s:00 (local time), over all the history stored.",
 		   PQgetvalue(r, top, 1), PQgetvalue(r, top, 2));
-	struct pmhc_frame f = { "chart-hourdow", "MH calls by local hour and weekday", "Hour of day (local)",
-				"Weekday", false };
+	struct pmhc_frame f = { "chart-hourdow", "MH calls by local hour and weekday", "Hour of day (local)", "Weekday",
+				false };
 	pmhc_chart_heat(t, &f, days, 7, hours, 24, v);
 	static const char *const head[] = { "Weekday", "Hour", "MH calls" };
 	rp_table_open(t, open, "MH calls per weekday and hour (pmhc.mh_calls_by_hour_weekday)", head, 3);
@@ -175,8 +175,8 @@ void report_hourdow(struct pmhc_text *t, const struct report *rp, bool open)
 }
 
 /* A grid of counts over two text columns of r, as NaN-for-hidden values, rows x cols. */
-static double *grid(const struct report *rp, const PGresult *r, int rc, int cc, int vc, const char **rows,
-		    size_t nr, const char **cols, size_t nc)
+static double *grid(const struct report *rp, const PGresult *r, int rc, int cc, int vc, const char **rows, size_t nr,
+		    const char **cols, size_t nc)
 {
 	double *v = calloc(nr * nc > 0 ? nr * nc : 1, sizeof *v);
 	for (int i = 0; v && i < PQntuples(r); i++) {
@@ -200,9 +200,10 @@ void report_mix(struct pmhc_text *t, const struct report *rp, bool open)
 	if (g && s) {
 		for (size_t j = 0; j < nr; j++)
 			s[j] = (struct pmhc_series){ resp[j], g + j * nm };
-		rp_reading(t, "Each column is one month's MH calls, split by the response pmhcd recommended (%zu "
-			      "responses over %zu months).",
-			   nr, nm);
+		rp_reading(t,
+			   "Each column is one month's MH calls, split by the response pmhcd recommended (%zu "
+			   "response%s over %zu months).",
+			   nr, nr == 1 ? "" : "s", nm);
 		struct pmhc_frame f = { "chart-mix", "Recommended response per month", "Month (local)",
 					"MH calls (count)", false };
 		pmhc_chart_columns(t, &f, months, nm, s, nr);
@@ -227,8 +228,9 @@ void report_rvd(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_RVD];
 	rp_section(t, "rvd", "Recommended response against what happened");
-	if (empty(t, r, "No live mental-health calls yet: backfilled history has recommendations but no units "
-			"chosen, so it is not compared here."))
+	if (empty(t, r,
+		  "No live mental-health calls yet: backfilled history has recommendations but no units "
+		  "chosen, so it is not compared here."))
 		return;
 	size_t nr, nd;
 	const char **resp = distinct(r, 0, &nr), **disp = distinct(r, 1, &nd);
@@ -239,11 +241,11 @@ void report_rvd(struct pmhc_text *t, const struct report *rp, bool open)
 	char a[32], b[32], c[32];
 	rp_reading(t, "Of %s live MH calls, %s had units recommended, and for %s every recommended unit went.",
 		   rp_words(a, sizeof a, rp, all), rp_words(b, sizeof b, rp, with), rp_words(c, sizeof c, rp, went));
-	struct pmhc_frame f = { "chart-rvd", "Live MH calls: recommended response by disposition",
-				"Disposition code", "Recommended response", false };
+	struct pmhc_frame f = { "chart-rvd", "Live MH calls: recommended response by disposition", "Disposition code",
+				"Recommended response", false };
 	if (g)
 		pmhc_chart_heat(t, &f, resp, nr, disp, nd, g);
-	static const char *const head[] = { "Response", "Disposition", "Calls", "With units", "All recommended went",
+	static const char *const head[] = { "Response",  "Disposition", "Calls", "With units", "All recommended went",
 					    "Some went", "None went" };
 	rp_table_open(t, open, "Live MH calls (pmhc.recommended_vs_disposition)", head, 7);
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -272,7 +274,8 @@ void report_refer(struct pmhc_text *t, const struct report *rp, bool open)
 	for (size_t i = 0; l && v && i < n; i++)
 		l[i] = PQgetvalue(r, (int)i, 0), v[i] = rp_count(rp, r, (int)i, 1);
 	rp_reading(t, "%s was the service most often unavailable when a referral was wanted.", PQgetvalue(r, 0, 0));
-	struct pmhc_frame f = { "chart-refer", "Service unavailable, by service", "MH calls (count)", "Service", false };
+	struct pmhc_frame f = { "chart-refer", "Service unavailable, by service", "MH calls (count)", "Service",
+				false };
 	if (l && v)
 		pmhc_chart_hbars(t, &f, l, v, n);
 	static const char *const head[] = { "Service", "MH calls" };
@@ -290,9 +293,8 @@ void report_refer(struct pmhc_text *t, const struct report *rp, bool open)
 
 void report_capacity(struct pmhc_text *t, const struct report *rp, bool open)
 {
-	static const char *const hours[24] = { "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",
-					       "8",  "9",  "10", "11", "12", "13", "14", "15",
-					       "16", "17", "18", "19", "20", "21", "22", "23" };
+	static const char *const hours[24] = { "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",  "8",  "9",  "10", "11",
+					       "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23" };
 	const PGresult *r = rp->res[RQ_CAPACITY];
 	rp_section(t, "capacity", "Capacity: how often the needed kind of unit was not free, by hour");
 	if (empty(t, r, "No live mental-health calls yet: capacity is measured on live decisions only."))

@@ -69,7 +69,8 @@ int report_db_open(struct report *rp)
 	rp->db = PQconnectdb(rp->conninfo);
 	if (PQstatus(rp->db) != CONNECTION_OK) {
 		fprintf(stderr, PROG ": cannot connect to PostgreSQL: %s", PQerrorMessage(rp->db));
-		fprintf(stderr, PROG ": hint: -d takes a libpq connection string, e.g. \"host=db dbname=pmhc user=alice\"\n");
+		fprintf(stderr,
+			PROG ": hint: -d takes a libpq connection string, e.g. \"host=db dbname=pmhc user=alice\"\n");
 		return -1;
 	}
 	return exec_ok(rp, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");

@@ -11,8 +11,22 @@
 #include "stats.h"
 
 /* Columns of RQ_MONTHS and RQ_PERIODS (report_db.c). */
-enum { M_MONTH, M_MH, M_WITH, M_CONN, M_CONN_R, M_ARR, M_ARR_R, M_FORCE, M_FORCE_R, M_HOLD, M_HOLD_R, M_REP, M_SUBJ,
-       M_IN_BASE };
+enum {
+	M_MONTH,
+	M_MH,
+	M_WITH,
+	M_CONN,
+	M_CONN_R,
+	M_ARR,
+	M_ARR_R,
+	M_FORCE,
+	M_FORCE_R,
+	M_HOLD,
+	M_HOLD_R,
+	M_REP,
+	M_SUBJ,
+	M_IN_BASE
+};
 enum { P_PERIOD, P_MH, P_WITH, P_CONN, P_ARR, P_FORCE, P_HOLD, P_REP, P_DAYS };
 
 struct measure {
@@ -79,11 +93,11 @@ static void one_outcome(struct pmhc_text *t, const struct report *rp, const stru
 	pmhc_text_printf(t, "<h3>");
 	pmhc_text_escape(t, ms->name);
 	pmhc_text_printf(t, "</h3>");
-	rp_reading(t, "%s: %s of MH calls with an outcome in the current period, against %s in the baseline.",
-		   ms->name, a, b);
+	rp_reading(t, "%s: %s of MH calls with an outcome in the current period, against %s in the baseline.", ms->name,
+		   a, b);
 	snprintf(id, sizeof id, "chart-outcome-%s", ms->id);
 	struct pmhc_series s = { ms->name, v };
-	struct pmhc_frame f = { id, ms->name, "Month (local)", "Share of MH calls with an outcome (%)", true };
+	struct pmhc_frame f = { id, ms->name, "Month (local)", "Share of MH calls (%)", true };
 	pmhc_chart_lines(t, &f, m->x, m->n, &s, 1, m->band0, m->band1, base, "baseline rate");
 	free(v);
 }
@@ -104,9 +118,10 @@ void report_outcomes(struct pmhc_text *t, const struct report *rp, bool open)
 	one_outcome(t, rp, &m, M_CONN_R, M_CONN, &measures[0]);
 	one_outcome(t, rp, &m, M_ARR_R, M_ARR, &measures[1]);
 	one_outcome(t, rp, &m, M_FORCE_R, M_FORCE, &measures[2]);
-	static const char *const head[] = { "Month", "MH calls", "With outcome", "Connected", "Connected rate",
-					    "Arrests", "Arrest rate", "Use of force", "Use-of-force rate",
-					    "Involuntary holds", "Hold rate" };
+	static const char *const head[] = {
+		"Month",       "MH calls",     "With outcome",      "Connected",         "Connected rate", "Arrests",
+		"Arrest rate", "Use of force", "Use-of-force rate", "Involuntary holds", "Hold rate"
+	};
 	rp_table_open(t, open, "Outcomes per local month (pmhc.outcomes_by_month)", head, 11);
 	for (int i = 0; i < PQntuples(r); i++) {
 		pmhc_text_printf(t, "<tr>");
@@ -139,8 +154,7 @@ static void changes(const struct report *rp, struct change *c)
 	}
 }
 
-static void change_row(struct pmhc_text *t, const struct report *rp, const struct measure *ms,
-		       const struct change *c)
+static void change_row(struct pmhc_text *t, const struct report *rp, const struct measure *ms, const struct change *c)
 {
 	const PGresult *r = rp->res[RQ_PERIODS];
 	pmhc_text_printf(t, "<tr data-measure=\"%s\">", ms->id);
@@ -192,8 +206,9 @@ void report_change(struct pmhc_text *t, const struct report *rp, bool open)
 			biggest = i;
 	}
 	if (biggest >= 0)
-		rp_reading(t, "The clearest change: the share of MH calls %s went from %.1f%% to %.1f%% (%+.1f points, "
-			      "95%% interval %+.1f to %+.1f); chance alone would rarely give this (p = %.2g).",
+		rp_reading(t,
+			   "The clearest change: the share of MH calls %s went from %.1f%% to %.1f%% (%+.1f points, "
+			   "95%% interval %+.1f to %+.1f); chance alone would rarely give this (p = %.2g).",
 			   measures[biggest].reading, c[biggest].z.p1 * 100, c[biggest].z.p2 * 100,
 			   c[biggest].z.diff * 100, c[biggest].z.lo * 100, c[biggest].z.hi * 100, c[biggest].z.p_value);
 	else
@@ -205,9 +220,17 @@ void report_change(struct pmhc_text *t, const struct report *rp, bool open)
 	struct pmhc_frame f = { "chart-change", "Change from the baseline to the current period",
 				"Change in percentage points (current minus baseline)", "Outcome", true };
 	pmhc_chart_intervals(t, &f, labels, est, lo, hi, N);
-	static const char *const head[] = { "Measure", "Baseline calls", "Of (MH calls: days)", "Baseline rate (MH calls: a day)",
-					    "Current calls", "Of (MH calls: days)", "Current rate (MH calls: a day)",  "Change",
-					    "95% interval",  "p",           "More than chance" };
+	static const char *const head[] = { "Measure",
+					    "Baseline calls",
+					    "Of (MH calls: days)",
+					    "Baseline rate (MH calls: a day)",
+					    "Current calls",
+					    "Of (MH calls: days)",
+					    "Current rate (MH calls: a day)",
+					    "Change",
+					    "95% interval",
+					    "p",
+					    "More than chance" };
 	rp_table_open(t, open, "Baseline and current periods (from pmhc.mh_call_outcomes)", head, 11);
 	for (int i = 0; i < N; i++)
 		change_row(t, rp, &measures[i], &c[i]);
@@ -245,8 +268,9 @@ void report_repeats(struct pmhc_text *t, const struct report *rp, bool open)
 	}
 	base = in_base ? base / (double)in_base : NAN;
 	char a[32], b[32];
-	rp_reading(t, "%s MH calls in the current period were repeat encounters, against %s in the baseline "
-		      "(a person's call after at least threshold minus one others in the window before it).",
+	rp_reading(t,
+		   "%s MH calls in the current period were repeat encounters, against %s in the baseline "
+		   "(a person's call after at least threshold minus one others in the window before it).",
 		   rp_words(a, sizeof a, rp, period(rp, 1, P_REP)), rp_words(b, sizeof b, rp, period(rp, 0, P_REP)));
 	struct pmhc_series s[2] = { { "Repeat calls", calls }, { "People with a repeat", subj } };
 	struct pmhc_frame f = { "chart-repeats", "Repeat encounters per month", "Month (local)",

@@ -177,8 +177,8 @@ static void header(struct pmhc_text *t, const struct report *rp)
 			    "style-src 'unsafe-inline'; img-src data:\">"
 			    "<title>Progress report: ");
 	pmhc_text_escape(t, rp->psap);
-	pmhc_text_printf(t, "</title><style>%s @page{size:%s;margin:14mm}</style></head><body><header><h1>",
-			 style, rp->letter ? "letter" : "A4");
+	pmhc_text_printf(t, "</title><style>%s @page{size:%s;margin:14mm}</style></head><body><header><h1>", style,
+			 rp->letter ? "letter" : "A4");
 	pmhc_text_printf(t, "Police–mental health collaboration: progress report</h1><p class=\"meta\">PSAP ");
 	pmhc_text_escape(t, rp->psap);
 	pmhc_text_printf(t, " · baseline %s to %s · current %s to %s (local dates, end excluded) · time zone ",
@@ -186,8 +186,9 @@ static void header(struct pmhc_text *t, const struct report *rp)
 	pmhc_text_escape(t, rp->time_zone);
 	pmhc_text_printf(t, " · made %s", rp->generated);
 	if (rp->public_edition)
-		pmhc_text_printf(t, " · <strong>public edition</strong>: aggregates only; counts from 1 to %ld are "
-				    "not shown, nor rates made from them",
+		pmhc_text_printf(t,
+				 " · <strong>public edition</strong>: aggregates only; counts from 1 to %ld are "
+				 "not shown, nor rates made from them",
 				 rp->floor - 1);
 	else
 		pmhc_text_printf(t, " · <strong>for the workgroup</strong>: not for publication");
