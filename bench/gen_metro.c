@@ -37,10 +37,12 @@ static double unit(void)
 	return (rnd() + 0.5) / 4294967296.0;
 }
 
-static const char *const codes[] = { "DISP_RESOLVED_ON_SCENE", "DISP_REFERRED",    "DISP_TRANSPORTED_CRISIS_CENTER",
-				     "DISP_TRANSPORTED_ER",    "DISP_INVOLUNTARY_HOLD", "DISP_ARREST",
-				     "DISP_CITATION",          "DISP_TRANSFERRED_988",  "DISP_NO_CONTACT",
-				     "DISP_CANCELLED" };
+static const char *const codes[] = {
+	"DISP_RESOLVED_ON_SCENE", "DISP_REFERRED",         "DISP_TRANSPORTED_CRISIS_CENTER",
+	"DISP_TRANSPORTED_ER",    "DISP_INVOLUNTARY_HOLD", "DISP_ARREST",
+	"DISP_CITATION",          "DISP_TRANSFERRED_988",  "DISP_NO_CONTACT",
+	"DISP_CANCELLED"
+};
 /* Cumulative per cent of each code above. */
 static const int code_cum[] = { 32, 47, 53, 61, 68, 73, 77, 82, 92, 100 };
 static const char *const services[] = { "Crisis Beds", "Mobile Crisis Team", "Detox" };
@@ -69,6 +71,16 @@ static int64_t shift_to_hour(int64_t at_ms)
 	}
 }
 
+/* Codes the APCO table knows, and now and then one it does not (for unknown_nature_codes). */
+static const char *nature(int mh)
+{
+	static const char *const mh_codes[] = { "EDP", "WELFARE", "SUICTHRT" };
+	static const char *const other[] = { "BURGLARY", "ALRBA", "WELFARE" };
+	if (rnd() % 1000 == 0)
+		return "XFUTURE";
+	return mh ? mh_codes[rnd() % 3] : other[rnd() % 3];
+}
+
 int main(int argc, char **argv)
 {
 	long n = 1000000, years = 10, psaps = 4;
@@ -85,7 +97,9 @@ int main(int argc, char **argv)
 		case 's': seed = strtoul(optarg, NULL, 10); break;
 		case 'y': years = strtol(optarg, NULL, 10); break;
 		case 'p': psaps = strtol(optarg, NULL, 10); break;
-		default: fprintf(stderr, "usage: pmhc-gen-metro --calls N [--seed S] [--years Y] [--psaps P]\n"); return 64;
+		default:
+			fprintf(stderr, "usage: pmhc-gen-metro --calls N [--seed S] [--years Y] [--psaps P]\n");
+			return 64;
 		}
 	}
 	if (n < 1 || years < 1 || years > 50 || psaps < 1 || psaps > 26) {
@@ -108,8 +122,8 @@ int main(int argc, char **argv)
 		       "\"received_at_ms\":%lld,\"source\":\"%s\",\"nature_code\":\"%s\","
 		       "\"location\":{\"beat\":\"B%02d\",\"district\":\"D%d\"},"
 		       "\"screening\":{\"mental_health_issue\":\"%s\"}%s}\n",
-		       i, p + 1, (long long)at, is988 ? "SOURCE_988" : "SOURCE_911", mh ? "WELFARE" : "BURG", beat,
-		       district, mh ? "ANSWER_YES" : "ANSWER_NO", subject);
+		       i, p + 1, (long long)at, is988 ? "SOURCE_988" : "SOURCE_911", nature(mh), beat, district,
+		       mh ? "ANSWER_YES" : "ANSWER_NO", subject);
 		if (rnd() % 100 >= 85)
 			continue;
 		int r = (int)(rnd() % 100), c = 0;
@@ -119,9 +133,10 @@ int main(int argc, char **argv)
 		printf("{\"type\":\"disposition\",\"call_id\":\"M-%08ld\",\"psap_id\":\"M%d\",\"closed_at_ms\":%lld,"
 		       "\"code\":\"%s\",\"arrest\":%s,\"use_of_force\":%s,\"connected_to_services\":%s,"
 		       "\"service_unavailable\":%s,\"service_name\":\"%s\"}\n",
-		       i, p + 1, (long long)at + 1800000 + rnd() % 7200000, codes[c], rnd() % 100 < 3 ? "true" : "false",
-		       rnd() % 100 < 5 ? "true" : "false", rnd() % 100 < 10 ? "true" : "false",
-		       unavailable ? "true" : "false", unavailable ? services[rnd() % 3] : "");
+		       i, p + 1, (long long)at + 1800000 + rnd() % 7200000, codes[c],
+		       rnd() % 100 < 3 ? "true" : "false", rnd() % 100 < 5 ? "true" : "false",
+		       rnd() % 100 < 10 ? "true" : "false", unavailable ? "true" : "false",
+		       unavailable ? services[rnd() % 3] : "");
 	}
 	return fflush(stdout) == 0 ? 0 : 74;
 }

@@ -5,7 +5,8 @@
 #      across four PSAPs) produced to cad.history and loaded with pmhcd --backfill;
 #   2. VACUUM ANALYZE, as autovacuum would after the load;
 #   3. every analyst view for one PSAP (M1, 40 % of the calls) and one period
-#      (the current one, 2025), each the median of three EXPLAIN ANALYZE runs;
+#      (the current one, 2025), each the median of three EXPLAIN ANALYZE runs, with
+#      JIT off (as pmhc-report sets it: compiling took longer than these queries run);
 #   4. the whole report (pmhc-report as a pmhc_analyst LOGIN), the median of three;
 #   5. EXPLAIN (ANALYZE, BUFFERS) of the slowest view, for docs/benchmarks.md.
 #
@@ -92,7 +93,7 @@ slowest_ms=0
 for v in "${views[@]}"; do
   name=${v%%|*} q=${v#*|}
   ms=$(for _ in 1 2 3; do
-         psql "$AS_ANALYST" -XAtq -c "EXPLAIN (ANALYZE, TIMING OFF) $q" | sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p'
+         psql "$AS_ANALYST" -XAtq -c "SET jit = off" -c "EXPLAIN (ANALYZE, TIMING OFF) $q" | sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p'
        done | median)
   rows=$(psql "$AS_ANALYST" -XAtq -c "SELECT count(*) FROM ($q) s")
   printf '   %-32s %10.1f ms  %7d rows\n' "$name" "$ms" "$rows"
@@ -112,4 +113,4 @@ done
 
 # 5. The slowest view's plan.
 echo "5. EXPLAIN (ANALYZE, BUFFERS) of the slowest, ${slowest%%|*} ($slowest_ms ms):"
-psql "$AS_ANALYST" -XAtq -c "EXPLAIN (ANALYZE, BUFFERS) ${slowest#*|}" | sed 's/^/   /'
+psql "$AS_ANALYST" -XAtq -c "SET jit = off" -c "EXPLAIN (ANALYZE, BUFFERS) ${slowest#*|}" | sed 's/^/   /'

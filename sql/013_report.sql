@@ -9,8 +9,10 @@
 -- are written (a row trigger for the local time, a statement trigger for the
 -- repeat flags of the subjects a statement touched), and when a definition they
 -- depend on changes (time_zone, repeat_threshold, repeat_window_days). The views
--- keep their columns and meaning; pmhc.call_facts reads the stored values, and
--- indexes on the local month, week and day let a period's query read that period.
+-- keep their columns and meaning; pmhc.call_facts reads the stored values, an index
+-- on the local month lets a period's query read that period, and the views of
+-- volume (all calls by day, week, month; MH calls by hour and weekday over all
+-- time) read a summary of calls per local hour kept by the same statement trigger.
 
 ALTER TABLE pmhc.calls
     ADD COLUMN received_local timestamp,
@@ -19,6 +21,23 @@ COMMENT ON COLUMN pmhc.calls.received_local IS
     'received_at in the PSAP''s time zone (pmhc.definitions), kept current by triggers: when the call is written and when the time zone changes.';
 COMMENT ON COLUMN pmhc.calls.repeat_encounter IS
     'An MH call whose subject had at least repeat_threshold - 1 other MH calls in the repeat_window_days x 24 h before it; kept current by triggers as calls arrive and when those definitions change.';
+
+-- Calls per PSAP and local hour: the volume views read these few rows (24 a day)
+-- instead of every call. The statement trigger below adds what each statement
+-- inserts and moves what it updates; a time-zone change rebuilds a PSAP's rows.
+CREATE TABLE pmhc.calls_by_local_hour (
+    psap_id    text      NOT NULL,
+    local_hour timestamp NOT NULL,
+    calls      bigint    NOT NULL,
+    mh_calls   bigint    NOT NULL,
+    PRIMARY KEY (psap_id, local_hour)
+);
+COMMENT ON TABLE pmhc.calls_by_local_hour IS
+    'Internal summary: calls and MH calls per PSAP and local hour, kept current by triggers on pmhc.calls and pmhc.definitions; the volume views read it.';
+COMMENT ON COLUMN pmhc.calls_by_local_hour.psap_id IS 'The answering point.';
+COMMENT ON COLUMN pmhc.calls_by_local_hour.local_hour IS 'The local hour (received_local truncated to the hour).';
+COMMENT ON COLUMN pmhc.calls_by_local_hour.calls IS 'Calls received in the hour.';
+COMMENT ON COLUMN pmhc.calls_by_local_hour.mh_calls IS 'Of those, mental-health calls.';
 
 -- A definition in force for a PSAP: its own value, else the default. Two key lookups,
 -- cheap enough for a row trigger (pmhc.effective_definitions aggregates the table).
@@ -45,7 +64,7 @@ CREATE TRIGGER calls_local BEFORE INSERT OR UPDATE ON pmhc.calls
 -- the window: a call counts for the calls after it), recomputed as the definition
 -- says. touched: (psap_id, subject_hash, lo, hi). Returns the calls changed.
 CREATE FUNCTION pmhc.refresh_repeats(touched jsonb) RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pmhc AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pmhc, pg_temp AS $$
 DECLARE
     n bigint;
 BEGIN
@@ -73,46 +92,63 @@ COMMENT ON FUNCTION pmhc.refresh_repeats(jsonb) IS
     'Recomputes the repeat-encounter flags of the MH calls of some subjects over a time range (JSON array of {psap_id, subject (hex), lo, hi}).';
 REVOKE ALL ON FUNCTION pmhc.refresh_repeats(jsonb) FROM PUBLIC;
 
--- After a statement wrote calls: the subjects it touched (before and after, for an
--- update that moved a call or changed its subject), each over the span of its calls.
--- The flags the refresh itself writes fire this again; the depth check stops there.
-CREATE FUNCTION pmhc.calls_repeats() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pmhc AS $$
+-- After a statement wrote calls: the hour summary takes what it added and removed,
+-- and the subjects it touched (before and after, for an update that moved a call or
+-- changed its subject) have their repeat flags recomputed over the span of their
+-- calls. The refreshes' own updates fire this again one level down, where nothing
+-- is left to do (they change neither hours nor, once done, flags): the depth check
+-- stops there.
+CREATE FUNCTION pmhc.calls_derived() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pmhc, pg_temp AS $$
 DECLARE
     touched jsonb;
 BEGIN
     IF pg_trigger_depth() > 1 THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'INSERT' THEN
-        SELECT jsonb_agg(s) INTO touched FROM (
-            SELECT psap_id, encode(subject_hash, 'hex') AS subject, min(received_at) AS lo, max(received_at) AS hi
-              FROM new_calls WHERE mental_health_call AND subject_hash IS NOT NULL GROUP BY 1, 2) s;
-    ELSE
-        SELECT jsonb_agg(s) INTO touched FROM (
-            SELECT psap_id, encode(subject_hash, 'hex') AS subject, min(received_at) AS lo, max(received_at) AS hi
-              FROM (SELECT psap_id, subject_hash, received_at, mental_health_call FROM old_calls
-                    UNION ALL
-                    SELECT psap_id, subject_hash, received_at, mental_health_call FROM new_calls) u
-             WHERE mental_health_call AND subject_hash IS NOT NULL GROUP BY 1, 2) s;
+    CREATE TEMP TABLE IF NOT EXISTS pmhc_changed_calls
+        (psap_id text, received_at timestamptz, received_local timestamp, mental_health_call boolean,
+         subject_hash bytea, sign int) ON COMMIT DELETE ROWS;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO pmhc_changed_calls
+        SELECT psap_id, received_at, received_local, mental_health_call, subject_hash, 1 FROM new_calls;
     END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO pmhc_changed_calls
+        SELECT psap_id, received_at, received_local, mental_health_call, subject_hash, -1 FROM old_calls;
+    END IF;
+    -- In key order, so that two writers lock the summary's rows in the same order.
+    INSERT INTO pmhc.calls_by_local_hour AS h (psap_id, local_hour, calls, mh_calls)
+    SELECT psap_id, date_trunc('hour', received_local), sum(sign), coalesce(sum(sign) FILTER (WHERE mental_health_call), 0)
+      FROM pmhc_changed_calls GROUP BY 1, 2
+    HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE mental_health_call), 0) <> 0
+     ORDER BY 1, 2
+    ON CONFLICT (psap_id, local_hour) DO UPDATE
+       SET calls = h.calls + excluded.calls, mh_calls = h.mh_calls + excluded.mh_calls;
+    SELECT jsonb_agg(s) INTO touched FROM (
+        SELECT psap_id, encode(subject_hash, 'hex') AS subject, min(received_at) AS lo, max(received_at) AS hi
+          FROM pmhc_changed_calls WHERE mental_health_call AND subject_hash IS NOT NULL GROUP BY 1, 2) s;
+    DELETE FROM pmhc_changed_calls;
     IF touched IS NOT NULL THEN
         PERFORM pmhc.refresh_repeats(touched);
     END IF;
     RETURN NULL;
 END $$;
-COMMENT ON FUNCTION pmhc.calls_repeats() IS 'Keeps the repeat-encounter flags current after calls are inserted or updated.';
-CREATE TRIGGER calls_repeats_insert AFTER INSERT ON pmhc.calls
-    REFERENCING NEW TABLE AS new_calls FOR EACH STATEMENT EXECUTE FUNCTION pmhc.calls_repeats();
-CREATE TRIGGER calls_repeats_update AFTER UPDATE ON pmhc.calls
-    REFERENCING OLD TABLE AS old_calls NEW TABLE AS new_calls FOR EACH STATEMENT EXECUTE FUNCTION pmhc.calls_repeats();
+COMMENT ON FUNCTION pmhc.calls_derived() IS
+    'Keeps pmhc.calls_by_local_hour and the repeat-encounter flags current after calls are inserted, updated or deleted.';
+CREATE TRIGGER calls_derived_insert AFTER INSERT ON pmhc.calls
+    REFERENCING NEW TABLE AS new_calls FOR EACH STATEMENT EXECUTE FUNCTION pmhc.calls_derived();
+CREATE TRIGGER calls_derived_update AFTER UPDATE ON pmhc.calls
+    REFERENCING OLD TABLE AS old_calls NEW TABLE AS new_calls FOR EACH STATEMENT EXECUTE FUNCTION pmhc.calls_derived();
+CREATE TRIGGER calls_derived_delete AFTER DELETE ON pmhc.calls
+    REFERENCING OLD TABLE AS old_calls FOR EACH STATEMENT EXECUTE FUNCTION pmhc.calls_derived();
 
 -- A definition that stored values depend on changed: recompute them for the PSAPs it
 -- applies to (its own PSAP, or, for a default, every PSAP without its own value).
 -- Rare and deliberate (a center sets its time zone once); on years of history it
 -- takes as long as rewriting those calls.
 CREATE FUNCTION pmhc.definitions_refresh() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pmhc AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pmhc, pg_temp AS $$
 DECLARE
     r record;
     k text;
@@ -137,6 +173,10 @@ BEGIN
         IF k = 'time_zone' THEN
             UPDATE pmhc.calls SET received_local = received_at AT TIME ZONE pmhc.definition(r.psap_id, 'time_zone')
              WHERE psap_id = r.psap_id;
+            DELETE FROM pmhc.calls_by_local_hour WHERE psap_id = r.psap_id;
+            INSERT INTO pmhc.calls_by_local_hour (psap_id, local_hour, calls, mh_calls)
+            SELECT psap_id, date_trunc('hour', received_local), count(*), count(*) FILTER (WHERE mental_health_call)
+              FROM pmhc.calls WHERE psap_id = r.psap_id GROUP BY 1, 2;
         ELSE
             PERFORM pmhc.refresh_repeats(jsonb_agg(s)) FROM (
                 SELECT psap_id, encode(subject_hash, 'hex') AS subject, min(received_at) AS lo, max(received_at) AS hi
@@ -151,12 +191,20 @@ COMMENT ON FUNCTION pmhc.definitions_refresh() IS
 CREATE TRIGGER definitions_refresh AFTER INSERT OR UPDATE OR DELETE ON pmhc.definitions
     FOR EACH ROW EXECUTE FUNCTION pmhc.definitions_refresh();
 
--- Calls stored before this migration.
+-- Calls stored before this migration: their local times, flags and hours, in one
+-- pass each (the statement trigger would do the same work again for the update).
+CREATE INDEX calls_subject_mh ON pmhc.calls (psap_id, subject_hash, received_at)
+    WHERE mental_health_call AND subject_hash IS NOT NULL;
+ALTER TABLE pmhc.calls DISABLE TRIGGER calls_derived_update;
 UPDATE pmhc.calls SET received_local = received_at AT TIME ZONE pmhc.definition(psap_id, 'time_zone');
+ALTER TABLE pmhc.calls ENABLE TRIGGER calls_derived_update;
+ALTER TABLE pmhc.calls ALTER COLUMN received_local SET NOT NULL;
+INSERT INTO pmhc.calls_by_local_hour (psap_id, local_hour, calls, mh_calls)
+SELECT psap_id, date_trunc('hour', received_local), count(*), count(*) FILTER (WHERE mental_health_call)
+  FROM pmhc.calls GROUP BY 1, 2;
 SELECT pmhc.refresh_repeats(jsonb_agg(s)) FROM (
     SELECT psap_id, encode(subject_hash, 'hex') AS subject, min(received_at) AS lo, max(received_at) AS hi
       FROM pmhc.calls WHERE mental_health_call AND subject_hash IS NOT NULL GROUP BY 1, 2) s HAVING count(*) > 0;
-ALTER TABLE pmhc.calls ALTER COLUMN received_local SET NOT NULL;
 
 -- The views read the stored values: same columns, same meaning.
 CREATE OR REPLACE VIEW pmhc.call_facts AS
@@ -189,15 +237,87 @@ SELECT c.psap_id, c.call_id, c.revision, c.received_at,
              coalesce(own.small_cell_threshold, dflt.small_cell_threshold) AS small_cell_threshold
         FROM pmhc.effective_definitions dflt WHERE dflt.psap_id = '*') e;
 
--- A period of months, weeks or days reads that period: the views' own expressions,
--- indexed. The MH ones are partial (most views read MH calls only) and cover what
--- the hour-and-weekday and volume views need, so those read the index alone.
+-- A period of months reads that period: the views' own expression, indexed, for MH
+-- calls (what the outcome views read); and the range of local times, for the
+-- per-call view and the baseline and current periods.
 CREATE INDEX calls_local_month_mh ON pmhc.calls (psap_id, (date_trunc('month', received_local)::date))
     WHERE mental_health_call;
 CREATE INDEX calls_local_mh ON pmhc.calls (psap_id, received_local) WHERE mental_health_call;
-CREATE INDEX calls_local_day ON pmhc.calls (psap_id, (received_local::date)) INCLUDE (mental_health_call);
-CREATE INDEX calls_local_week ON pmhc.calls (psap_id, (date_trunc('week', received_local)::date)) INCLUDE (mental_health_call);
-CREATE INDEX calls_local_month ON pmhc.calls (psap_id, (date_trunc('month', received_local)::date)) INCLUDE (mental_health_call);
--- The repeat refresh counts a subject's MH calls in a window within one PSAP.
-CREATE INDEX calls_subject_mh ON pmhc.calls (psap_id, subject_hash, received_at)
-    WHERE mental_health_call AND subject_hash IS NOT NULL;
+-- Live decisions only (recommended_vs_disposition, fallbacks_by_hour_beat), and codes
+-- to map (unknown_nature_codes): small parts of the table, read without the rest.
+CREATE INDEX calls_live_mh ON pmhc.calls (psap_id) WHERE mental_health_call AND NOT backfilled;
+CREATE INDEX calls_unknown_nature ON pmhc.calls (psap_id, received_at)
+    WHERE nature_known = false AND nature_code_mapped <> '';
+
+-- Volume from the hourly summary. Same columns and meaning as in migration 004.
+CREATE OR REPLACE VIEW pmhc.mh_calls_by_day AS
+SELECT psap_id, local_hour::date AS day, sum(calls)::bigint AS calls, sum(mh_calls)::bigint AS mh_calls,
+       round(sum(mh_calls)::numeric / sum(calls), 4) AS mh_share
+  FROM pmhc.calls_by_local_hour GROUP BY 1, 2 HAVING sum(calls) > 0;
+CREATE OR REPLACE VIEW pmhc.mh_calls_by_week AS
+SELECT psap_id, date_trunc('week', local_hour)::date AS week_start, sum(calls)::bigint AS calls,
+       sum(mh_calls)::bigint AS mh_calls, round(sum(mh_calls)::numeric / sum(calls), 4) AS mh_share
+  FROM pmhc.calls_by_local_hour GROUP BY 1, 2 HAVING sum(calls) > 0;
+CREATE OR REPLACE VIEW pmhc.mh_calls_by_month AS
+SELECT psap_id, date_trunc('month', local_hour)::date AS month, sum(calls)::bigint AS calls,
+       sum(mh_calls)::bigint AS mh_calls, round(sum(mh_calls)::numeric / sum(calls), 4) AS mh_share
+  FROM pmhc.calls_by_local_hour GROUP BY 1, 2 HAVING sum(calls) > 0;
+CREATE OR REPLACE VIEW pmhc.mh_calls_by_hour_weekday AS
+SELECT psap_id, extract(isodow FROM local_hour)::int AS isodow, to_char(local_hour, 'Dy') AS weekday,
+       extract(hour FROM local_hour)::int AS hour,
+       pmhc.small_cell(sum(mh_calls)::bigint, pmhc.definition(psap_id, 'small_cell_threshold')::int) AS mh_calls
+  FROM pmhc.calls_by_local_hour WHERE mh_calls > 0 GROUP BY 1, 2, 3, 4;
+
+-- Baseline beside current: each PSAP's two periods read as ranges of local time
+-- (calls_local_mh), not every MH call sorted into a period. Same columns and
+-- meaning as in migration 004; a call in both periods counts in the baseline.
+CREATE OR REPLACE VIEW pmhc.outcomes_baseline_vs_current AS
+WITH psaps AS (
+    SELECT DISTINCT psap_id FROM pmhc.calls_by_local_hour
+), periods AS (
+    SELECT p.psap_id, x.period, x.s, x.e, d.bs, d.be
+      FROM psaps p
+     CROSS JOIN LATERAL (SELECT pmhc.definition(p.psap_id, 'baseline_start')::date AS bs,
+                                pmhc.definition(p.psap_id, 'baseline_end')::date AS be,
+                                pmhc.definition(p.psap_id, 'current_start')::date AS cs,
+                                pmhc.definition(p.psap_id, 'current_end')::date AS ce) d
+     CROSS JOIN LATERAL (VALUES ('baseline', d.bs, d.be), ('current', d.cs, d.ce)) AS x(period, s, e)
+), agg AS (
+    SELECT pr.psap_id, pr.period, pr.e - pr.s AS days, a.*
+      FROM periods pr
+     CROSS JOIN LATERAL (
+         SELECT count(*) AS mh_calls,
+                count(*) FILTER (WHERE outcome_counted) AS with_outcome,
+                count(*) FILTER (WHERE outcome_counted AND connected) AS connected,
+                count(*) FILTER (WHERE outcome_counted AND arrested) AS arrests,
+                count(*) FILTER (WHERE outcome_counted AND used_force) AS use_of_force,
+                count(*) FILTER (WHERE outcome_counted AND involuntary_hold) AS involuntary_holds,
+                count(*) FILTER (WHERE repeat_encounter) AS repeat_calls,
+                count(DISTINCT subject_hash) FILTER (WHERE repeat_encounter) AS repeat_subjects
+           FROM pmhc.call_facts f
+          WHERE f.psap_id = pr.psap_id AND f.mental_health_call
+            AND f.received_local >= pr.s AND f.received_local < pr.e
+            AND (pr.period = 'baseline' OR NOT (f.received_local >= pr.bs AND f.received_local < pr.be))) a
+     WHERE a.mh_calls > 0
+), measures AS (
+    SELECT psap_id, period, m.ord, m.measure, m.value
+      FROM agg CROSS JOIN LATERAL (VALUES
+          (1, 'mh_calls', mh_calls::numeric),
+          (2, 'mh_calls_per_day', round(mh_calls::numeric / days, 4)),
+          (3, 'connected_rate', round(connected::numeric / nullif(with_outcome, 0), 4)),
+          (4, 'arrest_rate', round(arrests::numeric / nullif(with_outcome, 0), 4)),
+          (5, 'use_of_force_rate', round(use_of_force::numeric / nullif(with_outcome, 0), 4)),
+          (6, 'involuntary_hold_rate', round(involuntary_holds::numeric / nullif(with_outcome, 0), 4)),
+          (7, 'repeat_calls', repeat_calls::numeric),
+          (8, 'repeat_subjects', repeat_subjects::numeric)) AS m(ord, measure, value)
+)
+SELECT psap_id, measure,
+       max(value) FILTER (WHERE period = 'baseline') AS baseline,
+       max(value) FILTER (WHERE period = 'current') AS current,
+       max(value) FILTER (WHERE period = 'current') - max(value) FILTER (WHERE period = 'baseline') AS change,
+       round((max(value) FILTER (WHERE period = 'current') - max(value) FILTER (WHERE period = 'baseline'))
+             / nullif(max(value) FILTER (WHERE period = 'baseline'), 0), 4) AS change_fraction,
+       min(ord) AS ord
+  FROM measures GROUP BY psap_id, measure;
+
+GRANT EXECUTE ON FUNCTION pmhc.definition(text, text) TO pmhc_analyst;

@@ -88,6 +88,22 @@ grep -q 'data-measure="connected"><td>Connected to services</td>' "$W/gen.html" 
 awk '/^MH calls /' "$W/change.txt" | grep -q "^MH calls $(bvc GEN baseline mh_calls) 366 " \
   || fail "baseline MH calls differ: $(grep '^MH calls' "$W/change.txt")"
 
+# Periods from the command line instead of the definitions.
+"$PMHC_REPORT" -d "$AS_ANALYST" --psap GEN -o "$W/half.html" --baseline 2024-01-01:2024-07-01 \
+  --current 2025-01-01:2025-07-01 > /dev/null || fail "pmhc-report with --baseline and --current failed"
+read -r _ _ b _ _ c _ < <(rows change "$W/half.html" | grep '^MH calls ')
+expect_eq "--baseline and --current: MH calls in each half-year as mh_call_outcomes counts them" "$b $c" \
+  "$(view "SELECT count(*) FILTER (WHERE received_local < '2024-07-01') || ' ' || count(*) FILTER (WHERE received_local >= '2025-01-01')
+             FROM pmhc.mh_call_outcomes WHERE psap_id = 'GEN' AND ((received_local >= '2024-01-01' AND received_local < '2024-07-01')
+               OR (received_local >= '2025-01-01' AND received_local < '2025-07-01'))")"
+rc=0
+"$PMHC_REPORT" -d "$AS_ANALYST" --psap GEN -o "$W/bad.html" --baseline 2024-13-01 2> "$W/usage.err" || rc=$?
+expect_eq "a malformed period is a usage error (64), named" "$rc $(grep -c 'want FROM:TO' "$W/usage.err")" "64 1"
+rc=0
+"$PMHC_REPORT" -d "$PMHC_PG_CONNINFO user=nobody_here" --psap GEN -o "$W/bad.html" 2> "$W/conn.err" || rc=$?
+expect_eq "an unusable connection exits 69 with PostgreSQL's reason, and writes nothing" \
+  "$rc $(grep -c 'cannot connect to PostgreSQL' "$W/conn.err") $([ -e "$W/bad.html" ] && echo written || echo none)" "69 1 none"
+
 # --- as a person sees it: headless Chromium ----------------------------------------
 chrome() { chromium --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$W/chrome" "$@"; }
 chrome --enable-logging=stderr --v=0 --dump-dom "file://$W/gen.html" > "$W/dom.html" 2> "$W/chrome.log" \
