@@ -240,9 +240,12 @@ SELECT c.psap_id, c.call_id, c.revision, c.received_at,
 -- A period of months reads that period: the views' own expression, indexed, for MH
 -- calls (what the outcome views read); and the range of local times, for the
 -- per-call view and the baseline and current periods.
+-- Both carry what the outcome views read of a call besides its disposition, so that
+-- after a vacuum they read no table pages for it (index-only).
 CREATE INDEX calls_local_month_mh ON pmhc.calls (psap_id, (date_trunc('month', received_local)::date))
-    WHERE mental_health_call;
-CREATE INDEX calls_local_mh ON pmhc.calls (psap_id, received_local) WHERE mental_health_call;
+    INCLUDE (call_id, subject_hash, repeat_encounter) WHERE mental_health_call;
+CREATE INDEX calls_local_mh ON pmhc.calls (psap_id, received_local)
+    INCLUDE (call_id, subject_hash, repeat_encounter) WHERE mental_health_call;
 -- Live decisions only (recommended_vs_disposition, fallbacks_by_hour_beat), and codes
 -- to map (unknown_nature_codes): small parts of the table, read without the rest.
 CREATE INDEX calls_live_mh ON pmhc.calls (psap_id) WHERE mental_health_call AND NOT backfilled;
