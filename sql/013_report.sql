@@ -222,7 +222,8 @@ SELECT c.psap_id, c.call_id, c.revision, c.received_at,
        coalesce(d.code = 'INVOLUNTARY_HOLD', false) AS involuntary_hold,
        c.repeat_encounter,
        e.time_zone, e.baseline_start, e.baseline_end, e.current_start, e.current_end,
-       e.small_cell_threshold
+       e.small_cell_threshold,
+       c.answers, c.call_taker_hash
   FROM pmhc.calls c
   LEFT JOIN pmhc.dispositions d USING (psap_id, call_id)
   LEFT JOIN pmhc.effective_definitions own ON own.psap_id = c.psap_id
@@ -285,6 +286,7 @@ WITH psaps AS (
                                 pmhc.definition(p.psap_id, 'current_start')::date AS cs,
                                 pmhc.definition(p.psap_id, 'current_end')::date AS ce) d
      CROSS JOIN LATERAL (VALUES ('baseline', d.bs, d.be), ('current', d.cs, d.ce)) AS x(period, s, e)
+    OFFSET 0 -- the bounds once per PSAP: inlined, definition() would run for every call
 ), agg AS (
     SELECT pr.psap_id, pr.period, pr.e - pr.s AS days, a.*
       FROM periods pr
@@ -324,3 +326,47 @@ SELECT psap_id, measure,
   FROM measures GROUP BY psap_id, measure;
 
 GRANT EXECUTE ON FUNCTION pmhc.definition(text, text) TO pmhc_analyst;
+
+COMMENT ON COLUMN pmhc.call_facts.answers IS 'The twelve screening answers of the stored revision, Q1..Q12: Y yes, N no, ? not answered.';
+COMMENT ON COLUMN pmhc.call_facts.call_taker_hash IS 'The keyed hash of the call-taker id; NULL when none was sent.';
+
+-- The outcome views read a call's disposition by key: with its outcome columns in the
+-- index, that is one index page, not an index page and a table page.
+CREATE INDEX dispositions_outcome ON pmhc.dispositions (psap_id, call_id)
+    INCLUDE (code, arrest, use_of_force, connected_to_services, service_unavailable);
+
+-- Screening fidelity from one pass over the month's calls (the twelve questions
+-- counted side by side, then one row each), instead of every call twelve times; and
+-- its facts from call_facts alone, without reading pmhc.calls a second time. Same
+-- columns and meaning as in migration 008.
+CREATE OR REPLACE VIEW pmhc.screening_facts AS
+SELECT f.psap_id, f.call_id, f.received_local, f.mental_health_call, f.answers, f.call_taker_hash,
+       substr(f.answers, 1, 1) = 'Y' OR substr(f.answers, 2, 1) = 'Y' AS screened_mh,
+       CASE WHEN f.disposition_code IS NULL OR NOT f.outcome_counted THEN NULL
+            ELSE f.connected OR f.involuntary_hold OR f.disposition_code = 'TRANSPORTED_CRISIS_CENTER'
+       END AS disposition_mh,
+       f.small_cell_threshold
+  FROM pmhc.call_facts f
+ WHERE f.answers IS NOT NULL;
+
+CREATE OR REPLACE VIEW pmhc.screening_fidelity AS
+WITH m AS (
+    SELECT psap_id, date_trunc('month', received_local)::date AS month, count(*) AS mh_calls,
+           ARRAY[count(*) FILTER (WHERE substr(answers, 1, 1) <> '?'), count(*) FILTER (WHERE substr(answers, 2, 1) <> '?'),
+                 count(*) FILTER (WHERE substr(answers, 3, 1) <> '?'), count(*) FILTER (WHERE substr(answers, 4, 1) <> '?'),
+                 count(*) FILTER (WHERE substr(answers, 5, 1) <> '?'), count(*) FILTER (WHERE substr(answers, 6, 1) <> '?'),
+                 count(*) FILTER (WHERE substr(answers, 7, 1) <> '?'), count(*) FILTER (WHERE substr(answers, 8, 1) <> '?'),
+                 count(*) FILTER (WHERE substr(answers, 9, 1) <> '?'), count(*) FILTER (WHERE substr(answers, 10, 1) <> '?'),
+                 count(*) FILTER (WHERE substr(answers, 11, 1) <> '?'), count(*) FILTER (WHERE substr(answers, 12, 1) <> '?')]
+               AS asked,
+           count(*) FILTER (WHERE disposition_mh IS NOT NULL) AS with_disposition,
+           count(*) FILTER (WHERE screened_mh = disposition_mh) AS agreed
+      FROM pmhc.screening_facts
+     WHERE mental_health_call
+     GROUP BY 1, 2
+)
+SELECT psap_id, month, mh_calls, q.n AS question,
+       round(asked[q.n]::numeric / mh_calls, 4) AS asked_share,
+       with_disposition,
+       round(agreed::numeric / nullif(with_disposition, 0), 4) AS screening_agreed_share
+  FROM m CROSS JOIN generate_series(1, 12) AS q(n);
