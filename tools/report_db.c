@@ -10,12 +10,17 @@
 
 #include "report.h"
 
-/* $1 PSAP, $2 $3 baseline, $4 $5 current (local dates, end excluded). */
+/*
+ * $1 PSAP, $2 $3 baseline, $4 $5 current (local dates, end excluded). The charts by
+ * month show the months from the earlier period's start to the later one's end: what
+ * the workgroup compares, and at ten years of history a tenth of the reading.
+ */
+#define SPAN_MONTHS " month >= date_trunc('month', least($2::date, $4::date)) AND month < greatest($3::date, $5::date)"
 static const char *const queries[RQ_N] = {
 	[RQ_MONTHS] = "SELECT to_char(month, 'YYYY-MM'), mh_calls, with_outcome, connected, connected_rate, arrests,"
 		      " arrest_rate, use_of_force, use_of_force_rate, involuntary_holds, involuntary_hold_rate,"
 		      " repeat_calls, repeat_subjects, month >= $2::date AND month < $3::date"
-		      " FROM pmhc.outcomes_by_month WHERE psap_id = $1 ORDER BY month",
+		      " FROM pmhc.outcomes_by_month WHERE psap_id = $1 AND" SPAN_MONTHS " ORDER BY month",
 	/* The periods' counts, not only their rates: the two-proportion test needs them. */
 	[RQ_PERIODS] = "WITH p AS (SELECT CASE WHEN received_local >= $2::date AND received_local < $3::date"
 		       " THEN 1 WHEN received_local >= $4::date AND received_local < $5::date THEN 2 END AS period, *"
@@ -31,7 +36,7 @@ static const char *const queries[RQ_N] = {
 		       " CASE g.period WHEN 1 THEN $3::date - $2::date ELSE $5::date - $4::date END"
 		       " FROM generate_series(1, 2) g(period) LEFT JOIN p USING (period) GROUP BY g.period ORDER BY 1",
 	[RQ_VOLUME] = "SELECT to_char(month, 'YYYY-MM'), calls, mh_calls, mh_share"
-		      " FROM pmhc.mh_calls_by_month WHERE psap_id = $1 ORDER BY month",
+		      " FROM pmhc.mh_calls_by_month WHERE psap_id = $1 AND" SPAN_MONTHS " ORDER BY month",
 	/* Months of the current period; a suppressed month of a beat (NULL) is left out of its sum. */
 	[RQ_PLACE] = "SELECT district, beat, sum(mh_calls), count(*) FILTER (WHERE mh_calls IS NULL)"
 		     " FROM pmhc.mh_calls_by_place WHERE psap_id = $1"
@@ -40,7 +45,9 @@ static const char *const queries[RQ_N] = {
 	[RQ_HOURDOW] = "SELECT isodow, weekday, hour, mh_calls FROM pmhc.mh_calls_by_hour_weekday"
 		       " WHERE psap_id = $1 ORDER BY isodow, hour",
 	[RQ_MIX] = "SELECT to_char(date_trunc('month', received_local), 'YYYY-MM'), response, count(*)"
-		   " FROM pmhc.mh_call_outcomes WHERE psap_id = $1 GROUP BY 1, 2 ORDER BY 1, 2",
+		   " FROM pmhc.mh_call_outcomes WHERE psap_id = $1"
+		   " AND received_local >= date_trunc('month', least($2::date, $4::date))"
+		   " AND received_local < greatest($3::date, $5::date) GROUP BY 1, 2 ORDER BY 1, 2",
 	[RQ_RVD] = "SELECT response, disposition_code, calls, with_units, all_recommended_went,"
 		   " some_recommended_went, none_recommended_went"
 		   " FROM pmhc.recommended_vs_disposition WHERE psap_id = $1 ORDER BY 1, 2",
@@ -51,7 +58,7 @@ static const char *const queries[RQ_N] = {
 			" round(sum(fallbacks)::numeric / nullif(sum(mh_calls), 0), 4)"
 			" FROM pmhc.fallbacks_by_hour_beat WHERE psap_id = $1 GROUP BY 1 ORDER BY 1",
 	[RQ_DIVERT] = "SELECT to_char(month, 'YYYY-MM'), mh_calls_911, transferred_988, diversion_rate"
-		      " FROM pmhc.diversions_911_to_988 WHERE psap_id = $1 ORDER BY month",
+		      " FROM pmhc.diversions_911_to_988 WHERE psap_id = $1 AND" SPAN_MONTHS " ORDER BY month",
 };
 
 static int exec_ok(struct report *rp, const char *sql)

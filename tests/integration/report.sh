@@ -56,15 +56,15 @@ view() { psql "$AS_ANALYST" -XAtq -F ' ' -v ON_ERROR_STOP=1 -c "$1"; }
 
 view "SELECT to_char(month, 'YYYY-MM'), mh_calls, with_outcome, connected, connected_rate, arrests, arrest_rate,
              use_of_force, use_of_force_rate, involuntary_holds, involuntary_hold_rate
-        FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN' ORDER BY month" > "$W/want.txt"
+        FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01' ORDER BY month" > "$W/want.txt"
 rows outcomes "$W/gen.html" > "$W/got.txt"
 diff -u "$W/want.txt" "$W/got.txt" || fail "the outcomes table differs from pmhc.outcomes_by_month"
 ok "outcomes by month: $(wc -l < "$W/want.txt") rows equal pmhc.outcomes_by_month"
 
-for pair in "volume|SELECT to_char(month, 'YYYY-MM'), calls, mh_calls, mh_share FROM pmhc.mh_calls_by_month WHERE psap_id = 'GEN' ORDER BY month" \
+for pair in "volume|SELECT to_char(month, 'YYYY-MM'), calls, mh_calls, mh_share FROM pmhc.mh_calls_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01' ORDER BY month" \
             "hourdow|SELECT weekday, hour, mh_calls FROM pmhc.mh_calls_by_hour_weekday WHERE psap_id = 'GEN' ORDER BY isodow, hour" \
-            "divert|SELECT to_char(month, 'YYYY-MM'), mh_calls_911, transferred_988, diversion_rate FROM pmhc.diversions_911_to_988 WHERE psap_id = 'GEN' ORDER BY month" \
-            "repeats|SELECT to_char(month, 'YYYY-MM'), mh_calls, repeat_calls, repeat_subjects FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN' ORDER BY month" \
+            "divert|SELECT to_char(month, 'YYYY-MM'), mh_calls_911, transferred_988, diversion_rate FROM pmhc.diversions_911_to_988 WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01' ORDER BY month" \
+            "repeats|SELECT to_char(month, 'YYYY-MM'), mh_calls, repeat_calls, repeat_subjects FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01' ORDER BY month" \
             "rvd|SELECT response, disposition_code, calls, with_units, all_recommended_went, some_recommended_went, none_recommended_went FROM pmhc.recommended_vs_disposition WHERE psap_id = 'GEN' ORDER BY 1, 2"; do
   view "${pair#*|}" > "$W/want.txt"
   rows "${pair%%|*}" "$W/gen.html" > "$W/got.txt"
@@ -118,18 +118,19 @@ marks() {
   awk -v id="id=\"$1\"" 'index($0, id) { on = 1 } on { print } on && /<\/svg>/ { exit }' "$W/dom.html" \
     | grep -o 'class="mark"' | wc -l
 }
-n_months=$(view "SELECT count(*) FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN'")
+# The monthly charts span the baseline's start to the current period's end: 2024 and 2025.
+n_months=$(view "SELECT count(*) FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01'")
 expect_eq "connected: one point per month with a rate" "$(marks chart-outcome-connected)" \
-  "$(view "SELECT count(connected_rate) FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN'")"
+  "$(view "SELECT count(connected_rate) FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01'")"
 expect_eq "volume: one column per month with MH calls" "$(marks chart-volume)" \
-  "$(view "SELECT count(*) FILTER (WHERE mh_calls > 0) FROM pmhc.mh_calls_by_month WHERE psap_id = 'GEN'")"
+  "$(view "SELECT count(*) FILTER (WHERE mh_calls > 0) FROM pmhc.mh_calls_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01'")"
 expect_eq "hour x weekday: 168 cells" "$(marks chart-hourdow)" 168
 expect_eq "repeats: two series of points, one per month" "$(marks chart-repeats)" "$((2 * n_months))"
 expect_eq "change: one interval per outcome" "$(marks chart-change)" 5
 expect_eq "diversions: one point per month" "$(marks chart-divert)" \
-  "$(view "SELECT count(diversion_rate) FROM pmhc.diversions_911_to_988 WHERE psap_id = 'GEN'")"
+  "$(view "SELECT count(diversion_rate) FROM pmhc.diversions_911_to_988 WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01'")"
 expect_eq "response mix: a segment per month and response" "$(marks chart-mix)" \
-  "$(view "SELECT count(*) FROM (SELECT DISTINCT date_trunc('month', received_local), response FROM pmhc.mh_call_outcomes WHERE psap_id = 'GEN') s")"
+  "$(view "SELECT count(*) FROM (SELECT DISTINCT date_trunc('month', received_local), response FROM pmhc.mh_call_outcomes WHERE psap_id = 'GEN' AND received_local >= '2024-01-01' AND received_local < '2026-01-01') s")"
 expect_eq "recommended vs disposition: a full grid" "$(marks chart-rvd)" \
   "$(view "SELECT count(DISTINCT response) * count(DISTINCT disposition_code) FROM pmhc.recommended_vs_disposition WHERE psap_id = 'GEN'")"
 expect_eq "charts with a title and both axis labels" \
