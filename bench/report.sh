@@ -10,19 +10,23 @@
 #   4. the whole report (pmhc-report as a pmhc_analyst LOGIN), the median of three;
 #   5. EXPLAIN (ANALYZE, BUFFERS) of the slowest view, for docs/benchmarks.md.
 #
-#   bash bench/report.sh [--calls N] [--keep DIR]
+#   bash bench/report.sh [--calls N] [--keep DIR] [--pmhcd PATH]
+# --pmhcd loads (and migrates) with another build's pmhcd, e.g. one without
+# migration 013, for a before-and-after on the same machine.
 # Targets (issue 18): each view under 1 s, the report under 10 s, on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 calls=1000000
 keep=""
 inside=""
+pmhcd=""
 while [ $# -gt 0 ]; do
   case $1 in
     --calls) calls=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
+    --pmhcd) pmhcd=$(realpath "$2"); shift 2 ;;
     --inside) inside=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench/report.sh: unknown option $1 (try --help)" >&2; exit 64 ;;
   esac
 done
@@ -35,11 +39,11 @@ if [ -z "$inside" ]; then
   export PMHC_KAFKA_CACHE=${PMHC_KAFKA_CACHE:-$PWD/build/kafka-dist}
   export PMHC_KAFKA_JVM_OPTS=${PMHC_KAFKA_JVM_OPTS:--XX:+UseSerialGC}
   export PMHC_KAFKA_HEAP_OPTS=${PMHC_KAFKA_HEAP_OPTS:--Xms1g -Xmx1g}
-  exec bash tests/support/with-servers.sh --partitions 16 -- bash "$0" --inside --calls "$calls" --keep "$keep"
+  exec bash tests/support/with-servers.sh --partitions 16 -- bash "$0" --inside --calls "$calls" --keep "$keep" ${pmhcd:+--pmhcd "$pmhcd"}
 fi
 
 build=$PWD/build
-export PMHCD=$build/daemon/pmhcd PMHC_PRODUCE=$build/adapters/pmhc-produce PMHC_CONSUME=$build/adapters/pmhc-consume
+export PMHCD=${pmhcd:-$build/daemon/pmhcd} PMHC_PRODUCE=$build/adapters/pmhc-produce PMHC_CONSUME=$build/adapters/pmhc-consume
 source tests/integration/lib.sh
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
