@@ -12,7 +12,7 @@ packages=(
   libssl-dev libjson-c-dev libmicrohttpd-dev libsystemd-dev check
   postgresql kcat jq valgrind procps
   clang libclang-rt-14-dev clang-format-14
-  graphviz
+  graphviz chromium
   default-jre-headless maven util-linux iproute2 ca-certificates-java
 )
 

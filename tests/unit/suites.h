@@ -18,6 +18,8 @@ Suite *suite_digest(void);
 Suite *suite_enums(void);
 Suite *suite_properties(void);
 Suite *suite_caps(void);
+Suite *suite_chart(void);
+Suite *suite_stats(void);
 
 /* Suites of the daemon's edges that need no server: config, rules loading, the store's SQL. */
 Suite *suite_config(void);

@@ -1,4 +1,4 @@
--- 010: analysts see aggregates only. With 009 the analyst reads and nothing
+-- 011: analysts see aggregates only. With 010 the analyst reads and nothing
 -- more, the per-call drill-down and unit positions are a case reviewer's, and
 -- only an administrator edits the definitions. Here:
 --   every change to a definition is kept (who, when, old, new);
@@ -104,7 +104,7 @@ BEGIN ATOMIC
                 ELSE n END;
 END;
 COMMENT ON FUNCTION pmhc.protected_cell(bigint, int, bigint, bigint) IS
-    'A cell of a margin, NULL when small-cell or complementary suppression hides it (see migration 010).';
+    'A cell of a margin, NULL when small-cell or complementary suppression hides it (see migration 011).';
 
 -- The threshold a reader's counts are suppressed at: the PSAP's, never below the floor; 0 for exact readers.
 CREATE FUNCTION pmhc.reader_threshold(psap_threshold int) RETURNS int LANGUAGE sql STABLE

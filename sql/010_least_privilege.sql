@@ -1,4 +1,4 @@
--- 009: least privilege. pmhcd --migrate, run by a DBA's role, applies this; the
+-- 010: least privilege. pmhcd --migrate, run by a DBA's role, applies this; the
 -- daemon's own LOGIN role is only a member of pmhc_writer and owns nothing.
 -- The roles (NOLOGIN, cluster-wide) are made by pmhcd --migrate before any
 -- migration, and everything in schema pmhc is handed to pmhc_owner after each:
@@ -46,6 +46,11 @@ GRANT SELECT ON pmhc.mh_calls_by_day, pmhc.mh_calls_by_week, pmhc.mh_calls_by_mo
     TO pmhc_analyst;
 -- A view reads tables as its owner but calls functions as the reader.
 GRANT EXECUTE ON FUNCTION pmhc.small_cell(bigint, int) TO pmhc_analyst;
+-- The definition in force (migration 009): the writer's trigger sets each call's
+-- local time from it as the call is written, and the volume views read it.
+GRANT SELECT ON pmhc.definitions TO pmhc_writer, pmhc_case_reviewer;
+GRANT EXECUTE ON FUNCTION pmhc.definition(text, text)
+    TO pmhc_writer, pmhc_analyst, pmhc_admin, pmhc_case_reviewer;
 
 -- The definitions change every figure: only an administrator edits them.
 GRANT SELECT, INSERT, UPDATE, DELETE ON pmhc.definitions TO pmhc_admin;

@@ -1,0 +1,100 @@
+/*
+ * pmhc-report — the coordinator's progress report: one self-contained HTML file
+ * of inline SVG charts, read from the analyst views (never the raw tables), so
+ * that it runs as a LOGIN member of pmhc_analyst.
+ *
+ *   report.c           arguments, the run, the PDF through headless Chromium
+ *   report_db.c        the connection and every query, in one read-only snapshot
+ *   report_page.c      the page: style, sections, tables, cells (and the public edition's suppression)
+ *   report_outcomes.c  the four outcomes by month, baseline against current, repeat encounters
+ *   report_calls.c     volume, place, hour and weekday, response mix, capacity, referrals, diversions
+ *
+ * Charts and statistics are pure and live in libpmhc (chart.h, stats.h).
+ */
+#ifndef PMHC_REPORT_H
+#define PMHC_REPORT_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+#include "chart.h"
+
+#define PROG "pmhc-report"
+/*
+ * The smallest count the public edition shows when the center's own floor
+ * (small_cell_threshold) is lower: 5 is the usual floor of statistical
+ * disclosure control for counts of people.
+ */
+#define PMHC_REPORT_PUBLIC_FLOOR 5
+
+enum rq {
+	RQ_MONTHS,   /* outcomes_by_month */
+	RQ_PERIODS,  /* mh_call_outcomes over the baseline and current periods */
+	RQ_VOLUME,   /* mh_calls_by_month */
+	RQ_PLACE,    /* mh_calls_by_place, current period */
+	RQ_HOURDOW,  /* mh_calls_by_hour_weekday */
+	RQ_MIX,      /* mh_call_outcomes: response per month */
+	RQ_RVD,      /* recommended_vs_disposition */
+	RQ_REFER,    /* referrals_service_unavailable, current period */
+	RQ_CAPACITY, /* fallbacks_by_hour_beat by hour */
+	RQ_DIVERT,   /* diversions_911_to_988 */
+	RQ_N
+};
+
+struct report {
+	/* Options. */
+	const char *conninfo, *psap, *out;
+	bool public_edition, pdf, letter;
+	/* Periods as local dates YYYY-MM-DD, end excluded: from the options, else the PSAP's definitions. */
+	char base0[11], base1[11], cur0[11], cur1[11];
+	char time_zone[64];
+	long floor; /* counts 0 < n < floor are hidden; 0: nothing hidden */
+	/* Results, owned. */
+	PGconn *db;
+	PGresult *res[RQ_N];
+	char generated[32]; /* the date the report was made */
+};
+
+/* report_db.c */
+int report_db_open(struct report *rp);
+int report_db_fetch(struct report *rp);
+void report_db_close(struct report *rp);
+
+/* report_page.c: the HTML of the whole report into t (details open: for print). */
+void report_page(struct pmhc_text *t, const struct report *rp, bool details_open);
+
+/* report_page.c: cells, values and section pieces the sections share. */
+double rp_raw(const PGresult *r, int row, int col);
+bool rp_hidden(const struct report *rp, double n);
+double rp_count(const struct report *rp, const PGresult *r, int row, int col);
+double rp_rate(const struct report *rp, const PGresult *r, int row, int rate, int num, int den);
+void rp_td_text(struct pmhc_text *t, const char *s);
+void rp_td_count(struct pmhc_text *t, const struct report *rp, const PGresult *r, int row, int col);
+void rp_td_rate(struct pmhc_text *t, const struct report *rp, const PGresult *r, int row, int rate, int num, int den);
+void rp_td_class(struct pmhc_text *t, const char *cls, const char *s);
+void rp_section(struct pmhc_text *t, const char *id, const char *title);
+void rp_reading(struct pmhc_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rp_no_data(struct pmhc_text *t, const char *why);
+void rp_table_open(struct pmhc_text *t, bool open, const char *caption, const char *const *head, int n);
+void rp_table_close(struct pmhc_text *t);
+void rp_percent(char *buf, size_t n, double v);
+/* A count for a reading: the number, or "fewer than FLOOR" where the public edition hides it. */
+const char *rp_words(char *buf, size_t n, const struct report *rp, double v);
+
+/* report_outcomes.c */
+void report_outcomes(struct pmhc_text *t, const struct report *rp, bool open);
+void report_change(struct pmhc_text *t, const struct report *rp, bool open);
+void report_repeats(struct pmhc_text *t, const struct report *rp, bool open);
+
+/* report_calls.c */
+void report_volume(struct pmhc_text *t, const struct report *rp, bool open);
+void report_place(struct pmhc_text *t, const struct report *rp, bool open);
+void report_hourdow(struct pmhc_text *t, const struct report *rp, bool open);
+void report_mix(struct pmhc_text *t, const struct report *rp, bool open);
+void report_rvd(struct pmhc_text *t, const struct report *rp, bool open);
+void report_refer(struct pmhc_text *t, const struct report *rp, bool open);
+void report_capacity(struct pmhc_text *t, const struct report *rp, bool open);
+void report_divert(struct pmhc_text *t, const struct report *rp, bool open);
+
+#endif
