@@ -7,7 +7,7 @@
 #include "digest.h"
 #include "kafka.h"
 #include "log.h"
-#include "clock.h"
+#include "observe.h"
 #include "pipeline_int.h"
 #include "redeliver.h"
 
@@ -123,7 +123,14 @@ static bool grow_packbuf(struct pipeline *p, size_t need)
 	return true;
 }
 
-/* Produce, waiting out a full local queue rather than dropping. */
+/*
+ * Produce, waiting out a full local queue rather than dropping. The queue
+ * stays full while the brokers are away (up to message.timeout.ms): the wait
+ * keeps the watchdog and /healthz fed, and gives way to a stop. A message
+ * larger than the whole queue (queue.buffering.max.kbytes) never fits: with
+ * the queue empty it is refused at once. Either way it is held, its input's
+ * offset uncommitted.
+ */
 static rd_kafka_resp_err_t produce(struct pipeline *p, const char *topic, const void *key, size_t key_len,
 				   const void *val, size_t len, rd_kafka_headers_t *headers, struct pmhc_delivery *d)
 {
@@ -132,8 +139,9 @@ static rd_kafka_resp_err_t produce(struct pipeline *p, const char *topic, const 
 			rd_kafka_producev(p->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
 					  RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 					  RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
-		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || p->sig->stop || rd_kafka_outq_len(p->producer) == 0)
 			return e;
+		pmhc_observe_step(p);
 		rd_kafka_poll(p->producer, QUEUE_FULL_WAIT_MS);
 	}
 }

@@ -47,6 +47,9 @@ static const char *hint(rd_kafka_resp_err_t err)
 	switch (err) {
 	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
 		return "raise message.max.bytes in kafka.properties and max.message.bytes of the topic, then restart";
+	case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+		return "the producer's queue is full: wait for the brokers, or raise queue.buffering.max.kbytes in "
+		       "kafka.properties above the message's size, then restart";
 	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
 	case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
 	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED: return "create the topic or grant pmhcd write access to it";
