@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "backfill.h"
 #include "caps.h"
@@ -263,8 +264,17 @@ void pmhc_intake_message(struct pipeline *p, const rd_kafka_message_t *m)
 		return;
 	}
 	struct pmhc_batch *b = pmhc_pipeline_batch(p);
-	if (b == NULL)
+	if (b == NULL) {
+		/*
+		 * Dropped here, it would be committed with the next input's offset: lost.
+		 * Nothing more is read; the stop commits only what came before it.
+		 */
+		pmhc_fatal("msg=\"out of memory with an input in hand; exiting with 75 (EX_TEMPFAIL) for a restart\" "
+			   "topic=%s partition=%d offset=%lld hint=\"the input stays uncommitted and is replayed\"",
+			   rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+		p->exit_code = EX_TEMPFAIL;
 		return;
+	}
 	if (p->mode == PMHC_MODE_BACKFILL)
 		handle_history(p, b, m);
 	else if (strcmp(rd_kafka_topic_name(m->rkt), p->cfg->topic_dispositions) == 0)

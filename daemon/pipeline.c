@@ -503,7 +503,7 @@ static bool step(struct pipeline *p)
 	reap(p);
 	pace(p);
 	trim_after_backlog(p);
-	if (pmhc_backfill_finished(p) || stalled_too_long(p))
+	if (p->exit_code != EX_OK || pmhc_backfill_finished(p) || stalled_too_long(p))
 		return false;
 	log_stats_when_due(p);
 	pmhc_observe_step(p);
