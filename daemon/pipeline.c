@@ -559,7 +559,9 @@ static void close_all(struct pipeline *p)
 	free(p->packbuf);
 	pmhc_observe_close(p);
 	pmhc_config_free(p->cfg);
-	free(p);
+	/* An orphaned writer thread still uses p->w, its lock and queues included: p goes with the process. */
+	if (!p->w.orphaned)
+		free(p);
 }
 
 int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pmhc_mode mode)
