@@ -160,6 +160,7 @@ static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_
 	if (!pmhc_batch_add_call(b, &row, m)) {
 		/* Never stored, so its offset must not move: the batch is held back and replayed on restart. */
 		b->undelivered++;
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory batching a call; holding its offset\" call=\"%s\"", pmhc_q(x->key));
 		return false;
 	}
@@ -225,7 +226,8 @@ static void handle_disposition(struct pipeline *p, struct pmhc_batch *b, const r
 	pmhc_roster_release_call(p->roster, d->psap_id, d->call_id);
 	struct pmhc_disposition_row row = { d, p->mode == PMHC_MODE_BACKFILL, m->partition, m->offset };
 	if (!pmhc_batch_add_disposition(b, &row, m)) {
-		b->undelivered++; /* held back, as a call is */
+		b->undelivered++;           /* held back, as a call is */
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory batching a disposition; holding its offset\" call=\"%s/%s\"",
 			   pmhc_q(d->psap_id), pmhc_q(d->call_id));
 		return;

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sysexits.h>
 
 #include "clock.h"
 #include "digest.h"
@@ -197,6 +198,7 @@ static bool produce_dlq(struct pipeline *p, struct pmhc_batch *b, const struct p
 	if (d == NULL) {
 		/* Nothing produced, nothing awaited: the batch is held back so the input is replayed. */
 		b->undelivered++;
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory sending to the DLQ; holding the input's offset\" topic=%s "
 			   "partition=%d offset=%lld",
 			   x->topic, (int)x->partition, (long long)x->offset);
@@ -222,6 +224,7 @@ void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka
 	if (!pmhc_batch_add_rejected(b, &r)) {
 		/* Its offset must not move without the record: the batch is held back, replayed on restart. */
 		b->undelivered++;
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory recording a rejected event; holding its offset\" topic=%s "
 			   "partition=%d offset=%lld",
 			   topic, (int)m->partition, (long long)m->offset);
@@ -251,6 +254,7 @@ void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const rd_kafk
 	if (dv == NULL || (need > p->packcap && !grow_packbuf(p, need))) {
 		/* Unpublished, and nothing awaited: the batch is held back so the call is decided again on restart. */
 		b->undelivered++;
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory publishing a recommendation; holding the call's offset\" call=\"%s\"",
 			   pmhc_q(key));
 		return;

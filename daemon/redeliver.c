@@ -1,6 +1,7 @@
 #include "redeliver.h"
 
 #include <stdlib.h>
+#include <sysexits.h>
 #include <string.h>
 
 #include "clock.h"
@@ -105,6 +106,7 @@ void pmhc_redeliver_hold(struct pipeline *p, struct pmhc_delivery *d, const char
 			rd_kafka_headers_destroy(headers);
 		if (h != NULL)
 			free_held(h);
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		return;
 	}
 	h->d = d;
