@@ -91,10 +91,12 @@ void pmhc_outbox_renew_if_fatal(struct pipeline *p)
 	while (rd_kafka_outq_len(p->producer) > 0 && pmhc_mono_ms() < until)
 		rd_kafka_poll(p->producer, FATAL_PURGE_POLL_MS);
 	rd_kafka_poll(p->producer, 0);
-	if (rd_kafka_outq_len(p->producer) > 0)
+	if (rd_kafka_outq_len(p->producer) > 0) {
 		pmhc_error("msg=\"the failed producer kept messages without a report; their inputs stay "
 			   "uncommitted until a restart replays them\" count=%d",
 			   rd_kafka_outq_len(p->producer));
+		p->exit_code = EX_TEMPFAIL; /* their batches are never reaped now: that restart */
+	}
 	rd_kafka_destroy(p->producer);
 	p->producer = next;
 }
