@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "backfill.h"
 #include "caps.h"
@@ -159,6 +160,7 @@ static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_
 	if (!pmhc_batch_add_call(b, &row, m)) {
 		/* Never stored, so its offset must not move: the batch is held back and replayed on restart. */
 		b->undelivered++;
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory batching a call; holding its offset\" call=\"%s\"", pmhc_q(x->key));
 		return false;
 	}
@@ -224,7 +226,8 @@ static void handle_disposition(struct pipeline *p, struct pmhc_batch *b, const r
 	pmhc_roster_release_call(p->roster, d->psap_id, d->call_id);
 	struct pmhc_disposition_row row = { d, p->mode == PMHC_MODE_BACKFILL, m->partition, m->offset };
 	if (!pmhc_batch_add_disposition(b, &row, m)) {
-		b->undelivered++; /* held back, as a call is */
+		b->undelivered++;           /* held back, as a call is */
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory batching a disposition; holding its offset\" call=\"%s/%s\"",
 			   pmhc_q(d->psap_id), pmhc_q(d->call_id));
 		return;
@@ -263,8 +266,17 @@ void pmhc_intake_message(struct pipeline *p, const rd_kafka_message_t *m)
 		return;
 	}
 	struct pmhc_batch *b = pmhc_pipeline_batch(p);
-	if (b == NULL)
+	if (b == NULL) {
+		/*
+		 * Dropped here, it would be committed with the next input's offset: lost.
+		 * Nothing more is read; the stop commits only what came before it.
+		 */
+		pmhc_fatal("msg=\"out of memory with an input in hand; exiting with 75 (EX_TEMPFAIL) for a restart\" "
+			   "topic=%s partition=%d offset=%lld hint=\"the input stays uncommitted and is replayed\"",
+			   rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+		p->exit_code = EX_TEMPFAIL;
 		return;
+	}
 	if (p->mode == PMHC_MODE_BACKFILL)
 		handle_history(p, b, m);
 	else if (strcmp(rd_kafka_topic_name(m->rkt), p->cfg->topic_dispositions) == 0)

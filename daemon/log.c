@@ -2,12 +2,14 @@
 
 #include "utf8.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-static enum pmhc_log_level min_level = PMHC_LOG_INFO;
+/* Set by the main thread on a reload, read by every thread that logs (writer, HTTP, librdkafka's). */
+static atomic_int min_level = PMHC_LOG_INFO;
 
 static const char *const level_names[] = {
 	[PMHC_LOG_DEBUG] = "debug", [PMHC_LOG_INFO] = "info",   [PMHC_LOG_WARN] = "warn",
@@ -16,7 +18,7 @@ static const char *const level_names[] = {
 
 void pmhc_log_set_level(enum pmhc_log_level level)
 {
-	min_level = level;
+	atomic_store_explicit(&min_level, (int)level, memory_order_relaxed);
 }
 
 int pmhc_log_level_parse(const char *name, enum pmhc_log_level *out)
@@ -85,7 +87,7 @@ static void no_control_chars(char *line)
 
 void pmhc_log_at(enum pmhc_log_level level, const char *file, int line, const char *fmt, ...)
 {
-	if (level < min_level)
+	if ((int)level < atomic_load_explicit(&min_level, memory_order_relaxed))
 		return;
 
 	struct timespec ts;

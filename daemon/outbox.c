@@ -2,12 +2,13 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sysexits.h>
 
 #include "clock.h"
 #include "digest.h"
 #include "kafka.h"
 #include "log.h"
-#include "clock.h"
+#include "observe.h"
 #include "pipeline_int.h"
 #include "redeliver.h"
 
@@ -90,10 +91,12 @@ void pmhc_outbox_renew_if_fatal(struct pipeline *p)
 	while (rd_kafka_outq_len(p->producer) > 0 && pmhc_mono_ms() < until)
 		rd_kafka_poll(p->producer, FATAL_PURGE_POLL_MS);
 	rd_kafka_poll(p->producer, 0);
-	if (rd_kafka_outq_len(p->producer) > 0)
+	if (rd_kafka_outq_len(p->producer) > 0) {
 		pmhc_error("msg=\"the failed producer kept messages without a report; their inputs stay "
 			   "uncommitted until a restart replays them\" count=%d",
 			   rd_kafka_outq_len(p->producer));
+		p->exit_code = EX_TEMPFAIL; /* their batches are never reaped now: that restart */
+	}
 	rd_kafka_destroy(p->producer);
 	p->producer = next;
 }
@@ -123,7 +126,14 @@ static bool grow_packbuf(struct pipeline *p, size_t need)
 	return true;
 }
 
-/* Produce, waiting out a full local queue rather than dropping. */
+/*
+ * Produce, waiting out a full local queue rather than dropping. The queue
+ * stays full while the brokers are away (up to message.timeout.ms): the wait
+ * keeps the watchdog and /healthz fed, and gives way to a stop. A message
+ * larger than the whole queue (queue.buffering.max.kbytes) never fits: with
+ * the queue empty it is refused at once. Either way it is held, its input's
+ * offset uncommitted.
+ */
 static rd_kafka_resp_err_t produce(struct pipeline *p, const char *topic, const void *key, size_t key_len,
 				   const void *val, size_t len, rd_kafka_headers_t *headers, struct pmhc_delivery *d)
 {
@@ -132,8 +142,9 @@ static rd_kafka_resp_err_t produce(struct pipeline *p, const char *topic, const 
 			rd_kafka_producev(p->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
 					  RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 					  RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
-		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || p->sig->stop || rd_kafka_outq_len(p->producer) == 0)
 			return e;
+		pmhc_observe_step(p);
 		rd_kafka_poll(p->producer, QUEUE_FULL_WAIT_MS);
 	}
 }
@@ -189,6 +200,7 @@ static bool produce_dlq(struct pipeline *p, struct pmhc_batch *b, const struct p
 	if (d == NULL) {
 		/* Nothing produced, nothing awaited: the batch is held back so the input is replayed. */
 		b->undelivered++;
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory sending to the DLQ; holding the input's offset\" topic=%s "
 			   "partition=%d offset=%lld",
 			   x->topic, (int)x->partition, (long long)x->offset);
@@ -214,6 +226,7 @@ void pmhc_outbox_reject(struct pipeline *p, struct pmhc_batch *b, const rd_kafka
 	if (!pmhc_batch_add_rejected(b, &r)) {
 		/* Its offset must not move without the record: the batch is held back, replayed on restart. */
 		b->undelivered++;
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory recording a rejected event; holding its offset\" topic=%s "
 			   "partition=%d offset=%lld",
 			   topic, (int)m->partition, (long long)m->offset);
@@ -243,6 +256,7 @@ void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const rd_kafk
 	if (dv == NULL || (need > p->packcap && !grow_packbuf(p, need))) {
 		/* Unpublished, and nothing awaited: the batch is held back so the call is decided again on restart. */
 		b->undelivered++;
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		pmhc_error("msg=\"out of memory publishing a recommendation; holding the call's offset\" call=\"%s\"",
 			   pmhc_q(key));
 		return;

@@ -503,7 +503,7 @@ static bool step(struct pipeline *p)
 	reap(p);
 	pace(p);
 	trim_after_backlog(p);
-	if (pmhc_backfill_finished(p) || stalled_too_long(p))
+	if (p->exit_code != EX_OK || pmhc_backfill_finished(p) || stalled_too_long(p))
 		return false;
 	log_stats_when_due(p);
 	pmhc_observe_step(p);
@@ -559,7 +559,9 @@ static void close_all(struct pipeline *p)
 	free(p->packbuf);
 	pmhc_observe_close(p);
 	pmhc_config_free(p->cfg);
-	free(p);
+	/* An orphaned writer thread still uses p->w, its lock and queues included: p goes with the process. */
+	if (!p->w.orphaned)
+		free(p);
 }
 
 int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pmhc_mode mode)

@@ -1,6 +1,7 @@
 #include "redeliver.h"
 
 #include <stdlib.h>
+#include <sysexits.h>
 #include <string.h>
 
 #include "clock.h"
@@ -47,6 +48,9 @@ static const char *hint(rd_kafka_resp_err_t err)
 	switch (err) {
 	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
 		return "raise message.max.bytes in kafka.properties and max.message.bytes of the topic, then restart";
+	case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+		return "the producer's queue is full: wait for the brokers, or raise queue.buffering.max.kbytes in "
+		       "kafka.properties above the message's size, then restart";
 	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
 	case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
 	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED: return "create the topic or grant pmhcd write access to it";
@@ -102,6 +106,7 @@ void pmhc_redeliver_hold(struct pipeline *p, struct pmhc_delivery *d, const char
 			rd_kafka_headers_destroy(headers);
 		if (h != NULL)
 			free_held(h);
+		p->exit_code = EX_TEMPFAIL; /* nothing reaps the batch now: a restart replays it */
 		return;
 	}
 	h->d = d;

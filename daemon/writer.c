@@ -174,6 +174,8 @@ static int write_batch(struct pmhc_writer *w, struct pmhc_batch *b)
 		b->rows,       b->n_rows, b->dispositions, b->n_dispositions, b->rejected,
 		b->n_rejected, b->units,  b->n_units,      w->history,
 	};
+	/* A split cut short by a lost connection leaves rows named as refused; this try names its own. */
+	b->n_poison = 0;
 	int rc = pmhc_store_write_batch(w->store, &sb, &b->result);
 	if (rc != 0 && !pmhc_store_connection_lost(w->store))
 		rc = write_split(w->store, b);

@@ -12,6 +12,11 @@
 #  3. A dead letter over the producer's message.max.bytes, refused at once: the
 #     pipeline stalls at it and commits nothing past it; restarted with a larger
 #     limit, pmhcd replays it and the DLQ gets the input byte for byte with its key.
+#  4. A dead letter larger than the producer's whole local queue
+#     (queue.buffering.max.kbytes), which librdkafka refuses as "queue full"
+#     however long pmhcd waits: held and stalled like 3, not waited on for
+#     ever with the loop, its watchdog and a stop stuck behind it; replayed
+#     once the queue is large enough.
 source "$(dirname "$0")/lib.sh"
 : "${PMHC_KAFKA_ADMIN:?}"
 
@@ -105,5 +110,40 @@ expect_eq "restarted with a larger limit, pmhcd replays it to the DLQ" "$(raw pm
 expect_eq "byte for byte" "$(raw pmhc.dlq '%s' | sha256sum | cut -c1-64)" "$(sha256sum < "$PMHC_TEST_DIR/big.bin" | cut -c1-64)"
 expect_eq "with its source offset" "$(raw pmhc.dlq '%h\n' | grep -o 'pmhc-source-offset=[0-9]*')" "pmhc-source-offset=$big"
 expect_eq "and one rejected_events row" "$(sql "SELECT count(*) FROM pmhc.rejected_events WHERE source_offset = $big")" 1
+stop_daemon
+mv "$PMHC_TEST_DIR/pmhcd.log" "$PMHC_TEST_DIR/pmhcd-3.log"
+
+# ---- 4. a dead letter larger than the producer's whole queue ----
+TIMEOUT=4
+write_config
+sed -i "s/shutdown_timeout = 10;/shutdown_timeout = $TIMEOUT;/" "$PMHC_TEST_DIR/pmhcd.conf"
+with_props "queue.buffering.max.kbytes=8"
+start_daemon
+head -c 20000 /dev/zero | tr '\0' '\377' > "$PMHC_TEST_DIR/wide.bin"
+before=$(raw cad.calls '%o\n' | tail -n 1)
+kcat -P -b "$PMHC_BROKERS" -t cad.calls -k "LOAD/WIDE" "$PMHC_TEST_DIR/wide.bin" || fail "kcat could not send"
+wide=$((before + 1))
+gen_calls 3 W | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" 2>/dev/null
+wait_log "DLQ message cannot be delivered; the pipeline is stalled.* source_offset=$wide .*hint=\"the producer's queue is full" 60
+ok "a dead letter larger than the producer's queue stalls the pipeline at offset $wide"
+wait_sql "SELECT count(*) FROM pmhc.calls WHERE call_id LIKE 'W-%'" 3
+ok "and the calls after it are still decided and stored"
+t0=$(date +%s%3N)
+kill -TERM "$DAEMON_PID"
+rc=0
+wait "$DAEMON_PID" || rc=$?
+took=$(($(date +%s%3N) - t0))
+expect_eq "exit status after SIGTERM" "$rc" 0
+[ "$took" -le $((TIMEOUT * 1000 + 1000)) ] || fail "SIGTERM took $took ms; limits.shutdown_timeout is $TIMEOUT s"
+ok "stopped in $took ms (limits.shutdown_timeout = $TIMEOUT s)"
+write_config
+start_daemon
+for _ in $(seq 1 300); do
+  [ "$(raw pmhc.dlq '%k\n' | grep -c 'LOAD/WIDE')" -ge 1 ] && break
+  sleep 0.1
+done
+expect_eq "restarted with the default queue, pmhcd replays it to the DLQ" "$(raw pmhc.dlq '%k\n' | grep -c 'LOAD/WIDE')" 1
+expect_eq "with its source offset" "$(raw pmhc.dlq '%k %h\n' | grep '^LOAD/WIDE ' | grep -o 'pmhc-source-offset=[0-9]*')" \
+  "pmhc-source-offset=$wide"
 stop_daemon
 echo "undelivered: $checks checks passed"
