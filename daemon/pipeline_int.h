@@ -61,8 +61,9 @@ struct pipeline {
 	struct pmhc_rec_scratch scratch;
 	uint8_t *packbuf; /* outbox.c: a recommendation, packed */
 	size_t packcap;
-	struct pmhc_held *held;    /* redeliver.c: messages to send again */
-	unsigned long fatal_after; /* outbox.c: a test's fatal producer error, 0 for none */
+	struct pmhc_held *held;       /* redeliver.c: messages to send again, oldest first */
+	struct pmhc_held **held_tail; /* where the next one goes; NULL means &held */
+	unsigned long fatal_after;    /* outbox.c: a test's fatal producer error, 0 for none */
 	/* observe.c: what an operator sees; metrics NULL when http.listen is unset. */
 	struct pmhc_metrics *metrics;
 	struct pmhc_http *http;

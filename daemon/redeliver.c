@@ -115,8 +115,11 @@ void pmhc_redeliver_hold(struct pipeline *p, struct pmhc_delivery *d, const char
 	h->headers = headers;
 	h->backoff_ms = backoff_for(d->failures);
 	h->due_ms = pmhc_mono_ms() + h->backoff_ms;
-	h->next = p->held;
-	p->held = h;
+	/* At the tail: sent again oldest first, so a call's revisions keep their order. */
+	if (p->held_tail == NULL)
+		p->held_tail = &p->held;
+	*p->held_tail = h;
+	p->held_tail = &h->next;
 	if (!d->dlq)
 		p->st.recs_failed++;
 	else
@@ -153,6 +156,8 @@ void pmhc_redeliver_tick(struct pipeline *p)
 		/* The producer owns the headers now; the next report says whether it landed. */
 		h->headers = NULL;
 		*at = h->next;
+		if (h->next == NULL)
+			p->held_tail = at;
 		free_held(h);
 	}
 }
@@ -182,4 +187,5 @@ void pmhc_redeliver_clear(struct pipeline *p)
 		free_held(h);
 	}
 	p->held = NULL;
+	p->held_tail = &p->held;
 }
