@@ -30,7 +30,7 @@ static void usage(FILE *f)
 		   "  -p, --psap PSAP         the PSAP to report on\n"
 		   "  -o, --output FILE       the HTML file to write (one file, nothing fetched when opened)\n"
 		   "      --public            the public edition: aggregates only, small counts hidden\n"
-		   "      --baseline FROM:TO  the baseline period, local dates YYYY-MM-DD, TO excluded\n"
+		   "      --baseline FROM:TO  the baseline period, whole local months YYYY-MM-01, TO excluded\n"
 		   "      --current FROM:TO   the current period (both default to the PSAP's definitions)\n"
 		   "      --pdf               also print FILE.pdf through headless chromium\n"
 		   "      --paper a4|letter   the PDF's paper (default a4)\n"
@@ -43,6 +43,9 @@ static int parse_period(const char *arg, char *from, char *to)
 	int y1, m1, d1, y2, m2, d2, end = 0;
 	if (strlen(arg) != 21 || sscanf(arg, "%4d-%2d-%2d:%4d-%2d-%2d%n", &y1, &m1, &d1, &y2, &m2, &d2, &end) != 6 ||
 	    end != 21)
+		return -1;
+	/* Whole months: pmhc.outcomes_for_months gives analysts nothing finer (migration 012). */
+	if (d1 != 1 || d2 != 1 || m1 < 1 || m1 > 12 || m2 < 1 || m2 > 12)
 		return -1;
 	snprintf(from, 11, "%.10s", arg);
 	snprintf(to, 11, "%.10s", arg + 11);
@@ -78,7 +81,8 @@ static int parse_args(int argc, char **argv, struct report *rp)
 			if (parse_period(optarg, c == O_BASE ? rp->base0 : rp->cur0,
 					 c == O_BASE ? rp->base1 : rp->cur1) < 0) {
 				fprintf(stderr,
-					PROG ": --%s %s: want FROM:TO as YYYY-MM-DD:YYYY-MM-DD, FROM before TO\n",
+					PROG
+					": --%s %s: want FROM:TO as YYYY-MM-01:YYYY-MM-01 (whole months), FROM before TO\n",
 					c == O_BASE ? "baseline" : "current", optarg);
 				return -1;
 			}

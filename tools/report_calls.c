@@ -209,7 +209,8 @@ void report_mix(struct pmhc_text *t, const struct report *rp, bool open)
 		pmhc_chart_columns(t, &f, months, nm, s, nr);
 	}
 	static const char *const head[] = { "Month", "Response", "MH calls" };
-	rp_table_open(t, open, "MH calls per local month and recommended response (pmhc.mh_call_outcomes)", head, 3);
+	rp_table_open(t, open, "MH calls per local month and recommended response (pmhc.response_mix_by_month)", head,
+		      3);
 	for (int i = 0; i < PQntuples(r); i++) {
 		pmhc_text_printf(t, "<tr>");
 		rp_td_text(t, PQgetvalue(r, i, 0));

@@ -22,19 +22,12 @@ static const char *const queries[RQ_N] = {
 		      " repeat_calls, repeat_subjects, month >= $2::date AND month < $3::date"
 		      " FROM pmhc.outcomes_by_month WHERE psap_id = $1 AND" SPAN_MONTHS " ORDER BY month",
 	/* The periods' counts, not only their rates: the two-proportion test needs them. */
-	[RQ_PERIODS] = "WITH p AS (SELECT CASE WHEN received_local >= $2::date AND received_local < $3::date"
-		       " THEN 1 WHEN received_local >= $4::date AND received_local < $5::date THEN 2 END AS period, *"
-		       " FROM pmhc.mh_call_outcomes WHERE psap_id = $1"
-		       " AND ((received_local >= $2::date AND received_local < $3::date)"
-		       " OR (received_local >= $4::date AND received_local < $5::date)))"
-		       " SELECT g.period, count(p.period), count(*) FILTER (WHERE outcome_counted),"
-		       " count(*) FILTER (WHERE outcome_counted AND connected),"
-		       " count(*) FILTER (WHERE outcome_counted AND arrested),"
-		       " count(*) FILTER (WHERE outcome_counted AND used_force),"
-		       " count(*) FILTER (WHERE outcome_counted AND involuntary_hold),"
-		       " count(*) FILTER (WHERE repeat_encounter),"
+	[RQ_PERIODS] = "SELECT g.period, o.mh_calls, o.counted, o.connected, o.arrested, o.used_force,"
+		       " o.involuntary_hold, o.repeat_calls,"
 		       " CASE g.period WHEN 1 THEN $3::date - $2::date ELSE $5::date - $4::date END"
-		       " FROM generate_series(1, 2) g(period) LEFT JOIN p USING (period) GROUP BY g.period ORDER BY 1",
+		       " FROM generate_series(1, 2) g(period) CROSS JOIN LATERAL pmhc.outcomes_for_months($1,"
+		       " CASE g.period WHEN 1 THEN $2::date ELSE $4::date END,"
+		       " CASE g.period WHEN 1 THEN $3::date ELSE $5::date END) o ORDER BY 1",
 	[RQ_VOLUME] = "SELECT to_char(month, 'YYYY-MM'), calls, mh_calls, mh_share"
 		      " FROM pmhc.mh_calls_by_month WHERE psap_id = $1 AND" SPAN_MONTHS " ORDER BY month",
 	/* Months of the current period; a suppressed month of a beat (NULL) is left out of its sum. */
@@ -44,10 +37,9 @@ static const char *const queries[RQ_N] = {
 		     " GROUP BY 1, 2 ORDER BY 3 DESC NULLS LAST, 1, 2",
 	[RQ_HOURDOW] = "SELECT isodow, weekday, hour, mh_calls FROM pmhc.mh_calls_by_hour_weekday"
 		       " WHERE psap_id = $1 ORDER BY isodow, hour",
-	[RQ_MIX] = "SELECT to_char(date_trunc('month', received_local), 'YYYY-MM'), response, count(*)"
-		   " FROM pmhc.mh_call_outcomes WHERE psap_id = $1"
-		   " AND received_local >= date_trunc('month', least($2::date, $4::date))"
-		   " AND received_local < greatest($3::date, $5::date) GROUP BY 1, 2 ORDER BY 1, 2",
+	[RQ_MIX] = "SELECT to_char(month, 'YYYY-MM'), response, mh_calls FROM pmhc.response_mix_by_month"
+		   " WHERE psap_id = $1 AND month >= date_trunc('month', least($2::date, $4::date))"
+		   " AND month < greatest($3::date, $5::date) ORDER BY 1, 2",
 	[RQ_RVD] = "SELECT response, disposition_code, calls, with_units, all_recommended_went,"
 		   " some_recommended_went, none_recommended_went"
 		   " FROM pmhc.recommended_vs_disposition WHERE psap_id = $1 ORDER BY 1, 2",

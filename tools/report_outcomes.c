@@ -231,7 +231,7 @@ void report_change(struct pmhc_text *t, const struct report *rp, bool open)
 					    "95% interval",
 					    "p",
 					    "More than chance" };
-	rp_table_open(t, open, "Baseline and current periods (from pmhc.mh_call_outcomes)", head, 11);
+	rp_table_open(t, open, "Baseline and current periods (pmhc.outcomes_for_months)", head, 11);
 	for (int i = 0; i < N; i++)
 		change_row(t, rp, &measures[i], &c[i]);
 	const PGresult *r = rp->res[RQ_PERIODS];

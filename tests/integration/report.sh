@@ -36,10 +36,7 @@ ok "$calls generated calls live, and Toronto 2014 and 2023 backfilled"
 sql "INSERT INTO pmhc.definitions (psap_id, key, value) VALUES ('GEN', 'time_zone', 'America/Toronto'),
        ('TPS', 'time_zone', 'America/Toronto'), ('TPS', 'baseline_start', '2014-01-01'),
        ('TPS', 'baseline_end', '2015-01-01'), ('TPS', 'current_start', '2023-01-01'), ('TPS', 'current_end', '2024-01-01')"
-# The report's custom periods and response mix read the per-call drill-down,
-# mh_call_outcomes, which migration 011 gave to case reviewers only: until they
-# have aggregate views of their own, the coordinator is both.
-sql "DO \$\$ BEGIN CREATE ROLE alice LOGIN IN ROLE pmhc_analyst, pmhc_case_reviewer; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$"
+sql "DO \$\$ BEGIN CREATE ROLE alice LOGIN IN ROLE pmhc_analyst; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$"
 AS_ANALYST="$PMHC_PG_CONNINFO user=alice"
 
 # --- the report -------------------------------------------------------------------
@@ -55,7 +52,8 @@ rows() {
     | sed -e 's/<td[^>]*data-v="\([^"]*\)"[^>]*>[^<]*<\/td>/ \1/g' -e 's/<td[^>]*>\([^<]*\)<\/td>/ \1/g' \
           -e 's/<[^>]*>//g' -e 's/^ //'
 }
-view() { psql "$AS_ANALYST" -XAtq -F ' ' -v ON_ERROR_STOP=1 -c "$1"; }
+# As the report's own login sees them: a suppressed cell (NULL) is the report's "–".
+view() { psql "$AS_ANALYST" -XAtq -F ' ' -P 'null=–' -v ON_ERROR_STOP=1 -c "$1"; }
 
 view "SELECT to_char(month, 'YYYY-MM'), mh_calls, with_outcome, connected, connected_rate, arrests, arrest_rate,
              use_of_force, use_of_force_rate, involuntary_holds, involuntary_hold_rate
@@ -96,7 +94,7 @@ awk '/^MH calls /' "$W/change.txt" | grep -q "^MH calls $(bvc GEN baseline mh_ca
   --current 2025-01-01:2025-07-01 > /dev/null || fail "pmhc-report with --baseline and --current failed"
 read -r _ _ b _ _ c _ < <(rows change "$W/half.html" | grep '^MH calls ')
 expect_eq "--baseline and --current: MH calls in each half-year as mh_call_outcomes counts them" "$b $c" \
-  "$(view "SELECT count(*) FILTER (WHERE received_local < '2024-07-01') || ' ' || count(*) FILTER (WHERE received_local >= '2025-01-01')
+  "$(sql "SELECT count(*) FILTER (WHERE received_local < '2024-07-01') || ' ' || count(*) FILTER (WHERE received_local >= '2025-01-01')
              FROM pmhc.mh_call_outcomes WHERE psap_id = 'GEN' AND ((received_local >= '2024-01-01' AND received_local < '2024-07-01')
                OR (received_local >= '2025-01-01' AND received_local < '2025-07-01'))")"
 rc=0
@@ -133,7 +131,7 @@ expect_eq "change: one interval per outcome" "$(marks chart-change)" 5
 expect_eq "diversions: one point per month" "$(marks chart-divert)" \
   "$(view "SELECT count(diversion_rate) FROM pmhc.diversions_911_to_988 WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01'")"
 expect_eq "response mix: a segment per month and response" "$(marks chart-mix)" \
-  "$(view "SELECT count(*) FROM (SELECT DISTINCT date_trunc('month', received_local), response FROM pmhc.mh_call_outcomes WHERE psap_id = 'GEN' AND received_local >= '2024-01-01' AND received_local < '2026-01-01') s")"
+  "$(view "SELECT count(mh_calls) FROM pmhc.response_mix_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01'")"
 expect_eq "recommended vs disposition: a full grid" "$(marks chart-rvd)" \
   "$(view "SELECT count(DISTINCT response) * count(DISTINCT disposition_code) FROM pmhc.recommended_vs_disposition WHERE psap_id = 'GEN'")"
 expect_eq "charts with a title and both axis labels" \
