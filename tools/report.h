@@ -22,11 +22,11 @@
 
 #define PROG "pmhc-report"
 /*
- * The smallest count the public edition shows when the center's own floor
- * (small_cell_threshold) is lower: 5 is the usual floor of statistical
- * disclosure control for counts of people.
+ * The smallest count the public edition shows: the floor migration 011
+ * enforces on small_cell_threshold, kept here too for a database whose
+ * definitions predate it.
  */
-#define PMHC_REPORT_PUBLIC_FLOOR 5
+#define PMHC_REPORT_PUBLIC_FLOOR 11
 
 enum rq {
 	RQ_MONTHS,   /* outcomes_by_month */
