@@ -73,6 +73,15 @@ void rp_td_text(struct pmhc_text *t, const char *s);
 void rp_td_count(struct pmhc_text *t, const struct report *rp, const PGresult *r, int row, int col);
 void rp_td_rate(struct pmhc_text *t, const struct report *rp, const PGresult *r, int row, int rate, int num, int den);
 void rp_td_class(struct pmhc_text *t, const char *cls, const char *s);
+/* How rp_table_rows shows one column of a result. */
+struct rp_col {
+	char kind;    /* 't' text, 'm' text in class m, 'n' a count, 'r' a rate */
+	int col;      /* the result's column */
+	int num, den; /* a rate's numerator and denominator columns: hidden with either */
+};
+/* One <tr> for each of the first n rows of r (all when n < 0), its cells as cols says. */
+void rp_table_rows(struct pmhc_text *t, const struct report *rp, const PGresult *r, int n, const struct rp_col *cols,
+		   int ncols);
 void rp_section(struct pmhc_text *t, const char *id, const char *title);
 void rp_reading(struct pmhc_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rp_no_data(struct pmhc_text *t, const char *why);

@@ -79,14 +79,8 @@ void report_volume(struct pmhc_text *t, const struct report *rp, bool open)
 		pmhc_chart_columns(t, &f, x, n, &s, 1);
 	static const char *const head[] = { "Month", "All calls", "MH calls", "MH share" };
 	rp_table_open(t, open, "Calls per local month (pmhc.mh_calls_by_month)", head, 4);
-	for (int i = 0; i < (int)n; i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, 0));
-		rp_td_count(t, rp, r, i, 1);
-		rp_td_count(t, rp, r, i, 2);
-		rp_td_rate(t, rp, r, i, 3, 2, 1);
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	rp_table_rows(t, rp, r, (int)n, (const struct rp_col[]){ { 't', 0 }, { 'n', 1 }, { 'n', 2 }, { 'r', 3, 2, 1 } },
+		      4);
 	rp_table_close(t);
 	free(x);
 	free(v);
@@ -125,14 +119,7 @@ void report_place(struct pmhc_text *t, const struct report *rp, bool open)
 	static const char *const head[] = { "District", "Beat", "MH calls", "Months hidden as small cells" };
 	rp_table_open(t, open, "MH calls per district and beat over the current period (pmhc.mh_calls_by_place)", head,
 		      4);
-	for (int i = 0; i < (int)n; i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, 0));
-		rp_td_text(t, PQgetvalue(r, i, 1));
-		rp_td_count(t, rp, r, i, 2);
-		rp_td_class(t, "m", PQgetvalue(r, i, 3));
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	rp_table_rows(t, rp, r, (int)n, (const struct rp_col[]){ { 't', 0 }, { 't', 1 }, { 'n', 2 }, { 'm', 3 } }, 4);
 	rp_table_close(t);
 	free(lab);
 	free(l);
@@ -164,13 +151,7 @@ void report_hourdow(struct pmhc_text *t, const struct report *rp, bool open)
 	pmhc_chart_heat(t, &f, days, 7, hours, 24, v);
 	static const char *const head[] = { "Weekday", "Hour", "MH calls" };
 	rp_table_open(t, open, "MH calls per weekday and hour (pmhc.mh_calls_by_hour_weekday)", head, 3);
-	for (int i = 0; i < PQntuples(r); i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, 1));
-		rp_td_text(t, PQgetvalue(r, i, 2));
-		rp_td_count(t, rp, r, i, 3);
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	rp_table_rows(t, rp, r, -1, (const struct rp_col[]){ { 't', 1 }, { 't', 2 }, { 'n', 3 } }, 3);
 	rp_table_close(t);
 }
 
@@ -211,13 +192,7 @@ void report_mix(struct pmhc_text *t, const struct report *rp, bool open)
 	static const char *const head[] = { "Month", "Response", "MH calls" };
 	rp_table_open(t, open, "MH calls per local month and recommended response (pmhc.response_mix_by_month)", head,
 		      3);
-	for (int i = 0; i < PQntuples(r); i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, 0));
-		rp_td_text(t, PQgetvalue(r, i, 1));
-		rp_td_count(t, rp, r, i, 2);
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	rp_table_rows(t, rp, r, -1, (const struct rp_col[]){ { 't', 0 }, { 't', 1 }, { 'n', 2 } }, 3);
 	rp_table_close(t);
 	free(s);
 	free(g);
@@ -249,14 +224,10 @@ void report_rvd(struct pmhc_text *t, const struct report *rp, bool open)
 	static const char *const head[] = { "Response",  "Disposition", "Calls", "With units", "All recommended went",
 					    "Some went", "None went" };
 	rp_table_open(t, open, "Live MH calls (pmhc.recommended_vs_disposition)", head, 7);
-	for (int i = 0; i < PQntuples(r); i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, 0));
-		rp_td_text(t, PQgetvalue(r, i, 1));
-		for (int col = 2; col <= 6; col++)
-			rp_td_count(t, rp, r, i, col);
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	rp_table_rows(t, rp, r, -1,
+		      (const struct rp_col[]){
+			      { 't', 0 }, { 't', 1 }, { 'n', 2 }, { 'n', 3 }, { 'n', 4 }, { 'n', 5 }, { 'n', 6 } },
+		      7);
 	rp_table_close(t);
 	free(g);
 	free(resp);
@@ -281,12 +252,7 @@ void report_refer(struct pmhc_text *t, const struct report *rp, bool open)
 		pmhc_chart_hbars(t, &f, l, v, n);
 	static const char *const head[] = { "Service", "MH calls" };
 	rp_table_open(t, open, "Current period (pmhc.referrals_service_unavailable)", head, 2);
-	for (int i = 0; i < (int)n; i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, 0));
-		rp_td_count(t, rp, r, i, 1);
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	rp_table_rows(t, rp, r, (int)n, (const struct rp_col[]){ { 't', 0 }, { 'n', 1 } }, 2);
 	rp_table_close(t);
 	free(l);
 	free(v);
@@ -321,14 +287,7 @@ void report_capacity(struct pmhc_text *t, const struct report *rp, bool open)
 	pmhc_chart_columns(t, &f, hours, 24, &s, 1);
 	static const char *const head[] = { "Hour", "Live MH calls", "Fallbacks", "Fallback rate" };
 	rp_table_open(t, open, "Summed over beats (pmhc.fallbacks_by_hour_beat)", head, 4);
-	for (int i = 0; i < PQntuples(r); i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, 0));
-		rp_td_count(t, rp, r, i, 1);
-		rp_td_count(t, rp, r, i, 2);
-		rp_td_rate(t, rp, r, i, 3, 2, 1);
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	rp_table_rows(t, rp, r, -1, (const struct rp_col[]){ { 't', 0 }, { 'n', 1 }, { 'n', 2 }, { 'r', 3, 2, 1 } }, 4);
 	rp_table_close(t);
 }
 
@@ -355,14 +314,8 @@ void report_divert(struct pmhc_text *t, const struct report *rp, bool open)
 		pmhc_chart_lines(t, &f, x, n, &s, 1, 0, 0, NAN, NULL);
 	static const char *const head[] = { "Month", "911 MH calls", "Transferred to 988", "Diversion rate" };
 	rp_table_open(t, open, "Per local month (pmhc.diversions_911_to_988)", head, 4);
-	for (int i = 0; i < (int)n; i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, 0));
-		rp_td_count(t, rp, r, i, 1);
-		rp_td_count(t, rp, r, i, 2);
-		rp_td_rate(t, rp, r, i, 3, 2, 1);
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	rp_table_rows(t, rp, r, (int)n, (const struct rp_col[]){ { 't', 0 }, { 'n', 1 }, { 'n', 2 }, { 'r', 3, 2, 1 } },
+		      4);
 	rp_table_close(t);
 	free(x);
 	free(v);

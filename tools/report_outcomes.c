@@ -123,17 +123,20 @@ void report_outcomes(struct pmhc_text *t, const struct report *rp, bool open)
 		"Arrest rate", "Use of force", "Use-of-force rate", "Involuntary holds", "Hold rate"
 	};
 	rp_table_open(t, open, "Outcomes per local month (pmhc.outcomes_by_month)", head, 11);
-	for (int i = 0; i < PQntuples(r); i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, M_MONTH));
-		rp_td_count(t, rp, r, i, M_MH);
-		rp_td_count(t, rp, r, i, M_WITH);
-		for (int c = M_CONN; c <= M_HOLD; c += 2) {
-			rp_td_count(t, rp, r, i, c);
-			rp_td_rate(t, rp, r, i, c + 1, c, M_WITH);
-		}
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	static const struct rp_col cols[] = {
+		{ 't', M_MONTH },
+		{ 'n', M_MH },
+		{ 'n', M_WITH },
+		{ 'n', M_CONN },
+		{ 'r', M_CONN_R, M_CONN, M_WITH },
+		{ 'n', M_ARR },
+		{ 'r', M_ARR_R, M_ARR, M_WITH },
+		{ 'n', M_FORCE },
+		{ 'r', M_FORCE_R, M_FORCE, M_WITH },
+		{ 'n', M_HOLD },
+		{ 'r', M_HOLD_R, M_HOLD, M_WITH },
+	};
+	rp_table_rows(t, rp, r, -1, cols, (int)(sizeof cols / sizeof cols[0]));
 	rp_table_close(t);
 	free(m.x);
 }
@@ -279,14 +282,8 @@ void report_repeats(struct pmhc_text *t, const struct report *rp, bool open)
 		pmhc_chart_lines(t, &f, m.x, m.n, s, 2, m.band0, m.band1, base, "baseline monthly mean");
 	static const char *const head[] = { "Month", "MH calls", "Repeat calls", "People with a repeat" };
 	rp_table_open(t, open, "Repeat encounters per local month (pmhc.outcomes_by_month)", head, 4);
-	for (int i = 0; i < PQntuples(r); i++) {
-		pmhc_text_printf(t, "<tr>");
-		rp_td_text(t, PQgetvalue(r, i, M_MONTH));
-		rp_td_count(t, rp, r, i, M_MH);
-		rp_td_count(t, rp, r, i, M_REP);
-		rp_td_count(t, rp, r, i, M_SUBJ);
-		pmhc_text_printf(t, "</tr>\n");
-	}
+	rp_table_rows(t, rp, r, -1,
+		      (const struct rp_col[]){ { 't', M_MONTH }, { 'n', M_MH }, { 'n', M_REP }, { 'n', M_SUBJ } }, 4);
 	rp_table_close(t);
 	free(calls);
 	free(subj);

@@ -123,6 +123,27 @@ void rp_td_class(struct pmhc_text *t, const char *cls, const char *s)
 	pmhc_text_printf(t, "</td>");
 }
 
+void rp_table_rows(struct pmhc_text *t, const struct report *rp, const PGresult *r, int n, const struct rp_col *cols,
+		   int ncols)
+{
+	if (n < 0 || n > PQntuples(r))
+		n = PQntuples(r);
+	for (int i = 0; i < n; i++) {
+		pmhc_text_printf(t, "<tr>");
+		for (const struct rp_col *c = cols; c < cols + ncols; c++) {
+			if (c->kind == 'n')
+				rp_td_count(t, rp, r, i, c->col);
+			else if (c->kind == 'r')
+				rp_td_rate(t, rp, r, i, c->col, c->num, c->den);
+			else if (c->kind == 'm')
+				rp_td_class(t, "m", PQgetvalue(r, i, c->col));
+			else
+				rp_td_text(t, PQgetvalue(r, i, c->col));
+		}
+		pmhc_text_printf(t, "</tr>\n");
+	}
+}
+
 void rp_section(struct pmhc_text *t, const char *id, const char *title)
 {
 	pmhc_text_printf(t, "\n<section id=\"s-%s\"><h2>", id);
