@@ -69,26 +69,41 @@ CREATE TRIGGER calls_local BEFORE INSERT OR UPDATE ON pmhc.calls
 CREATE FUNCTION pmhc.refresh_repeats(touched jsonb) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pmhc, pg_temp AS $$
 DECLARE
-    n bigint;
+    n bigint := 0;
+    m bigint;
+    r record;
+    threshold int;
+    win interval;
 BEGIN
-    WITH t AS (
-        SELECT x.psap_id, decode(x.subject, 'hex') AS subject_hash, x.lo, x.hi,
-               pmhc.definition(x.psap_id, 'repeat_threshold')::int AS threshold,
-               make_interval(hours => 24 * pmhc.definition(x.psap_id, 'repeat_window_days')::int) AS win
-          FROM jsonb_to_recordset(touched) AS x(psap_id text, subject text, lo timestamptz, hi timestamptz)
-    ), flags AS (
-        SELECT c.psap_id, c.call_id,
-               (SELECT count(*) FROM pmhc.calls p
-                 WHERE p.psap_id = c.psap_id AND p.subject_hash = c.subject_hash AND p.mental_health_call
-                   AND p.received_at >= c.received_at - t.win AND p.received_at < c.received_at)
-               >= t.threshold - 1 AS flag
-          FROM t JOIN pmhc.calls c ON c.subject_hash = t.subject_hash AND c.psap_id = t.psap_id
-         WHERE c.mental_health_call AND c.received_at >= t.lo AND c.received_at <= t.hi + t.win
-    )
-    UPDATE pmhc.calls c SET repeat_encounter = f.flag
-      FROM flags f
-     WHERE c.psap_id = f.psap_id AND c.call_id = f.call_id AND c.repeat_encounter IS DISTINCT FROM f.flag;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    -- One PSAP at a time: its window is a constant of the query, as a window frame's
+    -- offset must be. Each subject's calls are sorted once and every call's count of
+    -- the calls in the window before it read off the frame (EXCLUDE GROUP leaves out
+    -- the call itself and any at the same instant): linear in a subject's calls,
+    -- where a count per call was quadratic for a person with thousands of calls.
+    FOR r IN SELECT DISTINCT x.psap_id FROM jsonb_to_recordset(touched) AS x(psap_id text) LOOP
+        threshold := pmhc.definition(r.psap_id, 'repeat_threshold')::int;
+        win := make_interval(hours => 24 * pmhc.definition(r.psap_id, 'repeat_window_days')::int);
+        EXECUTE format($q$
+            WITH t AS (
+                SELECT decode(x.subject, 'hex') AS subject_hash, x.lo, x.hi
+                  FROM jsonb_to_recordset($1) AS x(psap_id text, subject text, lo timestamptz, hi timestamptz)
+                 WHERE x.psap_id = $2
+            ), w AS (
+                SELECT c.call_id, c.received_at, t.lo, t.hi,
+                       count(*) OVER (PARTITION BY c.subject_hash ORDER BY c.received_at
+                                      RANGE BETWEEN %1$L::interval PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS before
+                  FROM t JOIN pmhc.calls c ON c.psap_id = $2 AND c.subject_hash = t.subject_hash
+                 WHERE c.mental_health_call
+                   AND c.received_at >= t.lo - %1$L::interval AND c.received_at <= t.hi + %1$L::interval
+            )
+            UPDATE pmhc.calls c SET repeat_encounter = (w.before >= $3 - 1)
+              FROM w
+             WHERE c.psap_id = $2 AND c.call_id = w.call_id AND w.received_at >= w.lo
+               AND c.repeat_encounter IS DISTINCT FROM (w.before >= $3 - 1)
+        $q$, win) USING touched, r.psap_id, threshold;
+        GET DIAGNOSTICS m = ROW_COUNT;
+        n := n + m;
+    END LOOP;
     RETURN n;
 END $$;
 COMMENT ON FUNCTION pmhc.refresh_repeats(jsonb) IS
