@@ -85,6 +85,8 @@ void rp_table_rows(struct pmhc_text *t, const struct report *rp, const PGresult 
 void rp_section(struct pmhc_text *t, const char *id, const char *title);
 void rp_reading(struct pmhc_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rp_no_data(struct pmhc_text *t, const char *why);
+/* No rows in r: says why and closes the section; true then, for the caller to return. */
+bool rp_empty(struct pmhc_text *t, const PGresult *r, const char *why);
 void rp_table_open(struct pmhc_text *t, bool open, const char *caption, const char *const *head, int n);
 void rp_table_close(struct pmhc_text *t);
 void rp_percent(char *buf, size_t n, double v);

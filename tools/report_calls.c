@@ -43,20 +43,11 @@ static size_t index_of(const char **v, size_t n, const char *s)
 	return p ? (size_t)(p - v) : n;
 }
 
-static bool empty(struct pmhc_text *t, const PGresult *r, const char *why)
-{
-	if (PQntuples(r) > 0)
-		return false;
-	rp_no_data(t, why);
-	pmhc_text_printf(t, "</section>");
-	return true;
-}
-
 void report_volume(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_VOLUME];
 	rp_section(t, "volume", "Mental-health calls by month");
-	if (empty(t, r, "No calls are stored for this PSAP yet."))
+	if (rp_empty(t, r, "No calls are stored for this PSAP yet."))
 		return;
 	size_t n = (size_t)PQntuples(r);
 	const char **x = calloc(n, sizeof *x);
@@ -96,7 +87,7 @@ void report_place(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_PLACE];
 	rp_section(t, "place", "Mental-health calls by district and beat, current period");
-	if (empty(t, r, "No mental-health calls in the current period."))
+	if (rp_empty(t, r, "No mental-health calls in the current period."))
 		return;
 	size_t n = (size_t)PQntuples(r), k = n < TOP_PLACES ? n : TOP_PLACES;
 	char(*lab)[80] = calloc(k, sizeof *lab);
@@ -133,7 +124,7 @@ void report_hourdow(struct pmhc_text *t, const struct report *rp, bool open)
 					       "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23" };
 	const PGresult *r = rp->res[RQ_HOURDOW];
 	rp_section(t, "hourdow", "Mental-health calls by hour and weekday");
-	if (empty(t, r, "No mental-health calls are stored for this PSAP yet."))
+	if (rp_empty(t, r, "No mental-health calls are stored for this PSAP yet."))
 		return;
 	double v[7 * 24] = { 0 };
 	int top = 0;
@@ -172,7 +163,7 @@ void report_mix(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_MIX];
 	rp_section(t, "mix", "The response mix over time");
-	if (empty(t, r, "No mental-health calls are stored for this PSAP yet."))
+	if (rp_empty(t, r, "No mental-health calls are stored for this PSAP yet."))
 		return;
 	size_t nm, nr;
 	const char **months = distinct(r, 0, &nm), **resp = distinct(r, 1, &nr);
@@ -204,9 +195,9 @@ void report_rvd(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_RVD];
 	rp_section(t, "rvd", "Recommended response against what happened");
-	if (empty(t, r,
-		  "No live mental-health calls yet: backfilled history has recommendations but no units "
-		  "chosen, so it is not compared here."))
+	if (rp_empty(t, r,
+		     "No live mental-health calls yet: backfilled history has recommendations but no units "
+		     "chosen, so it is not compared here."))
 		return;
 	size_t nr, nd;
 	const char **resp = distinct(r, 0, &nr), **disp = distinct(r, 1, &nd);
@@ -238,7 +229,7 @@ void report_refer(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_REFER];
 	rp_section(t, "refer", "Referrals that found the service unavailable, current period");
-	if (empty(t, r, "No referral found its service unavailable in the current period."))
+	if (rp_empty(t, r, "No referral found its service unavailable in the current period."))
 		return;
 	size_t n = (size_t)PQntuples(r);
 	const char **l = calloc(n, sizeof *l);
@@ -264,7 +255,7 @@ void report_capacity(struct pmhc_text *t, const struct report *rp, bool open)
 					       "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23" };
 	const PGresult *r = rp->res[RQ_CAPACITY];
 	rp_section(t, "capacity", "Capacity: how often the needed kind of unit was not free, by hour");
-	if (empty(t, r, "No live mental-health calls yet: capacity is measured on live decisions only."))
+	if (rp_empty(t, r, "No live mental-health calls yet: capacity is measured on live decisions only."))
 		return;
 	double v[24];
 	int top = 0;
@@ -295,7 +286,7 @@ void report_divert(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_DIVERT];
 	rp_section(t, "divert", "911 calls diverted to 988");
-	if (empty(t, r, "No mental-health calls came in on 911."))
+	if (rp_empty(t, r, "No mental-health calls came in on 911."))
 		return;
 	size_t n = (size_t)PQntuples(r);
 	const char **x = calloc(n, sizeof *x);

@@ -106,11 +106,8 @@ void report_outcomes(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_MONTHS];
 	rp_section(t, "outcomes", "The four key outcomes by month");
-	if (PQntuples(r) == 0) {
-		rp_no_data(t, "No mental-health calls are stored for this PSAP yet.");
-		pmhc_text_printf(t, "</section>");
+	if (rp_empty(t, r, "No mental-health calls are stored for this PSAP yet."))
 		return;
-	}
 	struct months m;
 	months_of(r, &m);
 	pmhc_text_printf(t, "<p>The shaded months are the baseline period; the dashed line is its rate over the "
@@ -253,11 +250,8 @@ void report_repeats(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_MONTHS];
 	rp_section(t, "repeats", "Repeat encounters");
-	if (PQntuples(r) == 0) {
-		rp_no_data(t, "No mental-health calls are stored for this PSAP yet.");
-		pmhc_text_printf(t, "</section>");
+	if (rp_empty(t, r, "No mental-health calls are stored for this PSAP yet."))
 		return;
-	}
 	struct months m;
 	months_of(r, &m);
 	size_t n = m.n ? m.n : 1;

@@ -144,6 +144,15 @@ void rp_table_rows(struct pmhc_text *t, const struct report *rp, const PGresult 
 	}
 }
 
+bool rp_empty(struct pmhc_text *t, const PGresult *r, const char *why)
+{
+	if (PQntuples(r) > 0)
+		return false;
+	rp_no_data(t, why);
+	pmhc_text_printf(t, "</section>");
+	return true;
+}
+
 void rp_section(struct pmhc_text *t, const char *id, const char *title)
 {
 	pmhc_text_printf(t, "\n<section id=\"s-%s\"><h2>", id);
