@@ -6,11 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "transport_check.h"
 
 /* The reader of cad.units waits at least this long in an idle fetch. */
 #define READER_FETCH_WAIT_MIN_MS 100
+/* Between lookups of start offsets while a new topic's leaders are elected. */
+#define START_RETRY_MS 200
 
 void pmhc_kafka_mask(char *text, const char *value)
 {
@@ -216,13 +219,38 @@ int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, ch
 	return 0;
 }
 
-/*
- * Turns the times in parts' offsets into the first offset at or after each; a
- * partition with nothing that recent starts at its end.
- */
-static rd_kafka_resp_err_t start_at_time(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int timeout_ms)
+/* Errors of a topic just created or a leader moving: they clear by themselves. */
+static bool clears_by_itself(rd_kafka_resp_err_t e)
 {
-	rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, parts, timeout_ms);
+	return e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE || e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+	       e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+	       e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+	       e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
+}
+
+/*
+ * Each partition at the first offset at or after from_ms; a partition with
+ * nothing that recent starts at its end. A topic created a moment ago has no
+ * leaders yet, so the lookup is retried until timeout_ms instead of failing
+ * pmhcd's start.
+ */
+static rd_kafka_resp_err_t start_at_time(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int64_t from_ms,
+					 int timeout_ms)
+{
+	int64_t until = pmhc_mono_ms() + timeout_ms;
+	rd_kafka_resp_err_t e;
+	for (;;) {
+		for (int i = 0; i < parts->cnt; i++)
+			parts->elems[i].offset = from_ms;
+		int64_t left = until - pmhc_mono_ms();
+		e = rd_kafka_offsets_for_times(rk, parts, left > 0 ? (int)left : 0);
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			for (int i = 0; i < parts->cnt && e == RD_KAFKA_RESP_ERR_NO_ERROR; i++)
+				e = parts->elems[i].err;
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR || !clears_by_itself(e) || pmhc_mono_ms() + START_RETRY_MS >= until)
+			break;
+		pmhc_sleep_ms(START_RETRY_MS);
+	}
 	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < parts->cnt; i++)
 		if (parts->elems[i].offset < 0)
 			parts->elems[i].offset = RD_KAFKA_OFFSET_END;
@@ -301,7 +329,8 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 		rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id)->offset =
 			from_ms == PMHC_KAFKA_FROM_BEGINNING ? RD_KAFKA_OFFSET_BEGINNING : from_ms;
 	rd_kafka_metadata_destroy(md);
-	e = from_ms == PMHC_KAFKA_FROM_BEGINNING ? RD_KAFKA_RESP_ERR_NO_ERROR : start_at_time(rk, parts, timeout_ms);
+	e = from_ms == PMHC_KAFKA_FROM_BEGINNING ? RD_KAFKA_RESP_ERR_NO_ERROR
+						 : start_at_time(rk, parts, from_ms, timeout_ms);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		e = rd_kafka_assign(rk, parts);
 	rd_kafka_topic_partition_list_destroy(parts);
