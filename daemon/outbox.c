@@ -69,6 +69,8 @@ int pmhc_outbox_open(struct pipeline *p, char *err, size_t errlen)
 /* How long a dead producer gets to hand back what it held, as failed delivery reports. */
 #define FATAL_PURGE_WAIT_MS 2000
 #define FATAL_PURGE_POLL_MS 20
+#define RENEW_RETRY_MS 1000
+#define RENEW_LOG_EVERY 60
 
 void pmhc_outbox_renew_if_fatal(struct pipeline *p)
 {
@@ -76,16 +78,28 @@ void pmhc_outbox_renew_if_fatal(struct pipeline *p)
 	rd_kafka_resp_err_t fe = rd_kafka_fatal_error(p->producer, why, sizeof why);
 	if (fe == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return;
-	/* Only a new producer recovers from a fatal error; what the old one held comes back to be resent. */
-	pmhc_error("msg=\"Kafka producer failed fatally; replacing it and sending again what it held\" "
-		   "code=%s error=\"%s\"",
-		   rd_kafka_err2name(fe), why);
+	/*
+	 * Only a new producer recovers from a fatal error; what the old one held
+	 * comes back to be resent. One that cannot be made (a certificate gone, a
+	 * property refused) is tried again once a second, said once a minute.
+	 */
+	if (pmhc_mono_ms() < p->renew_after_ms)
+		return;
+	if (p->renew_failures == 0)
+		pmhc_error("msg=\"Kafka producer failed fatally; replacing it and sending again what it held\" "
+			   "code=%s error=\"%s\"",
+			   rd_kafka_err2name(fe), why);
 	char err[PMHC_ERR_LEN];
 	rd_kafka_t *next = pmhc_kafka_producer_new(p->cfg, dr_msg_cb, p, err, sizeof err);
 	if (next == NULL) {
-		pmhc_error("msg=\"cannot make a new Kafka producer; trying again\" error=\"%s\"", err);
+		if (p->renew_failures++ % RENEW_LOG_EVERY == 0)
+			pmhc_error("msg=\"cannot make a new Kafka producer; trying again every second\" error=\"%s\" "
+				   "attempts=%lu",
+				   err, p->renew_failures);
+		p->renew_after_ms = pmhc_mono_ms() + RENEW_RETRY_MS;
 		return;
 	}
+	p->renew_failures = 0;
 	rd_kafka_purge(p->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 	int64_t until = pmhc_mono_ms() + FATAL_PURGE_WAIT_MS;
 	while (rd_kafka_outq_len(p->producer) > 0 && pmhc_mono_ms() < until)

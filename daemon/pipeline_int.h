@@ -64,6 +64,8 @@ struct pipeline {
 	struct pmhc_held *held;       /* redeliver.c: messages to send again, oldest first */
 	struct pmhc_held **held_tail; /* where the next one goes; NULL means &held */
 	unsigned long fatal_after;    /* outbox.c: a test's fatal producer error, 0 for none */
+	int64_t renew_after_ms;       /* outbox.c: no new producer tried before this */
+	unsigned long renew_failures; /* outbox.c: new producers that could not be made in a row */
 	/* observe.c: what an operator sees; metrics NULL when http.listen is unset. */
 	struct pmhc_metrics *metrics;
 	struct pmhc_http *http;
