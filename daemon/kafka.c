@@ -257,8 +257,8 @@ static rd_kafka_resp_err_t start_at_time(rd_kafka_t *rk, rd_kafka_topic_partitio
 	return e;
 }
 
-rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int timeout_ms,
-				  char *err, size_t errlen)
+rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int gather_ms,
+				  int timeout_ms, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
 	if (conf == NULL)
@@ -292,6 +292,13 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 			rd_kafka_conf_destroy(conf);
 			return NULL;
 		}
+	}
+	char gather[32];
+	snprintf(gather, sizeof gather, "%d", gather_ms);
+	if (gather_ms > 0 && (set(conf, "fetch.wait.max.ms", gather, err, errlen) != 0 ||
+			      set(conf, "fetch.min.bytes", PMHC_KAFKA_GATHER_BYTES, err, errlen) != 0)) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
 	}
 	char what[PMHC_KAFKA_WHAT_LEN];
 	snprintf(what, sizeof what, "the %s reader", topic);

@@ -58,11 +58,15 @@ int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, ch
  * instance must see all of cad.units, and all of the recommendations for the
  * others' unit holds. It starts at the first message at or after from_ms (wall
  * clock), or at the beginning when from_ms is PMHC_KAFKA_FROM_BEGINNING, and
- * commits nothing. Waits up to timeout_ms for the topic's metadata.
+ * commits nothing. Waits up to timeout_ms for the topic's metadata. With
+ * gather_ms > 0 the broker answers a fetch once PMHC_KAFKA_GATHER_BYTES have
+ * come or after gather_ms: for a busy topic read in full, a few full fetches
+ * instead of one per message.
  */
+#define PMHC_KAFKA_GATHER_BYTES "8192"
 #define PMHC_KAFKA_FROM_BEGINNING (-1)
-rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int timeout_ms,
-				  char *err, size_t errlen);
+rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int gather_ms,
+				  int timeout_ms, char *err, size_t errlen);
 
 /*
  * The end offsets (high watermarks) of the reader's partitions as of now, so

@@ -391,8 +391,8 @@ static bool open_memory(struct pipeline *p, int *rc)
 	if (p->mode != PMHC_MODE_LIVE)
 		return true;
 	int wait_ms = cfg->pg_start_timeout_s * MS_PER_S;
-	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, PMHC_KAFKA_FROM_BEGINNING, wait_ms,
-							    err, sizeof err)
+	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, PMHC_KAFKA_FROM_BEGINNING, 0,
+							    wait_ms, err, sizeof err)
 				    : NULL;
 	if (p->units_reader == NULL) {
 		pmhc_error(
