@@ -8,7 +8,6 @@ source "$(dirname "$0")/lib.sh"
 : "${PMHC_KAFKA_SH:?}" "${PMHC_KAFKA_DIR:?}"
 
 TIMEOUT=4
-MARGIN_MS=1000
 N=300
 write_config
 sed -i "s/shutdown_timeout = 10;/shutdown_timeout = $TIMEOUT;/" "$PMHC_TEST_DIR/pmhcd.conf"
@@ -18,15 +17,7 @@ gen_calls "$N" K > "$PMHC_TEST_DIR/calls.jsonl"
 until_stored "$N" 60
 
 "$PMHC_KAFKA_SH" down "$PMHC_KAFKA_DIR" 1 || fail "kafka.sh down failed"
-t0=$(date +%s%3N)
-kill -TERM "$DAEMON_PID"
-rc=0
-wait "$DAEMON_PID" || rc=$?
-took=$(($(date +%s%3N) - t0))
-expect_eq "exit status after SIGTERM with the broker down" "$rc" 0
-[ "$took" -le $((TIMEOUT * 1000 + MARGIN_MS)) ] ||
-  fail "SIGTERM with the broker down took $took ms; limits.shutdown_timeout is $TIMEOUT s"
-ok "stopped in $took ms (limits.shutdown_timeout = $TIMEOUT s)"
+stop_within "$TIMEOUT" "with the broker down"
 
 "$PMHC_KAFKA_SH" up "$PMHC_KAFKA_DIR" 1 || fail "kafka.sh up failed"
 mv "$PMHC_TEST_DIR/pmhcd.log" "$PMHC_TEST_DIR/pmhcd.1.log"
@@ -36,4 +27,4 @@ until_stored $((N + 10)) 60
 expect_eq "every call stored exactly once" \
   "$(sql "SELECT count(*) || ' ' || count(DISTINCT call_id) FROM pmhc.decisions")" "$((N + 10)) $((N + 10))"
 stop_daemon
-echo "kafka_shutdown: $checks checks passed (SIGTERM with the broker down: $took ms, limit ${TIMEOUT} s)"
+echo "kafka_shutdown: $checks checks passed (SIGTERM with the broker down: $TOOK_MS ms, limit ${TIMEOUT} s)"

@@ -133,6 +133,20 @@ pg_down() { pg_ctl_as_owner -D "$PMHC_TEST_DIR/pg/data" -m fast -w -t 60 stop >/
 pg_up() { pg_ctl_as_owner -D "$PMHC_TEST_DIR/pg/data" -l "$PMHC_TEST_DIR/pg/postgres.log" -w -t 60 start >/dev/null; }
 
 # until_stored N [SECONDS]: until at least N calls are stored (default 120 s).
+# stop_within SECONDS WHAT: SIGTERM pmhcd and require exit 0 within SECONDS
+# (its limits.shutdown_timeout) plus a second for the process to go; sets TOOK_MS.
+stop_within() {
+  local t0 rc=0
+  t0=$(date +%s%3N)
+  kill -TERM "$DAEMON_PID"
+  wait "$DAEMON_PID" || rc=$?
+  TOOK_MS=$(($(date +%s%3N) - t0))
+  expect_eq "exit status after SIGTERM $2" "$rc" 0
+  [ "$TOOK_MS" -le $(($1 * 1000 + 1000)) ] ||
+    fail "SIGTERM $2 took $TOOK_MS ms; limits.shutdown_timeout is $1 s"
+  ok "stopped $2 in $TOOK_MS ms (limits.shutdown_timeout = $1 s)"
+}
+
 until_stored() {
   local got=0
   for _ in $(seq 1 $((${2:-120} * 10))); do
