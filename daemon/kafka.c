@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "priority.h"
 #include "transport_check.h"
 
 /* The reader of cad.units waits at least this long in an idle fetch. */
@@ -300,6 +301,7 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
+	pmhc_priority_background_kafka(conf);
 	char what[PMHC_KAFKA_WHAT_LEN];
 	snprintf(what, sizeof what, "the %s reader", topic);
 	rd_kafka_t *rk = create(RD_KAFKA_CONSUMER, conf, what, err, errlen);

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "digest.h"
 #include "log.h"
+#include "priority.h"
 
 /*
  * A batch PostgreSQL refused for its own reasons is tried again from 200 ms, which
@@ -245,6 +246,9 @@ static void *writer_main(void *arg)
 {
 	struct pmhc_writer *w = arg;
 	long backoff_ms = WRITE_RETRY_FIRST_MS;
+	/* Live, the decisions come first; a backfill's writer is its pace. */
+	if (!w->history)
+		pmhc_priority_background("writer");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->todo.head == NULL && !w->quit && !w->abandon)
