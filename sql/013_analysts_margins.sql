@@ -45,20 +45,22 @@ COMMENT ON FUNCTION pmhc.protected_part(bigint, bigint, bigint, int) IS
 
 -- Rule 3's second margin. shown: the cell after the first margin; hidden_sum: what
 -- the second margin hides so far; shown_rank: 1 for its smallest shown cell.
-CREATE FUNCTION pmhc.second_margin_cell(shown bigint, threshold int, hidden_sum bigint, shown_rank bigint)
+CREATE FUNCTION pmhc.second_margin_cell(shown bigint, threshold int, hidden_sum numeric, shown_rank bigint)
     RETURNS bigint LANGUAGE sql IMMUTABLE
 BEGIN ATOMIC
     SELECT CASE WHEN shown IS NOT NULL AND shown <> 0 AND shown_rank = 1
                      AND coalesce(hidden_sum, 0) BETWEEN 1 AND threshold - 1 THEN NULL
                 ELSE shown END;
 END;
-COMMENT ON FUNCTION pmhc.second_margin_cell(bigint, int, bigint, bigint) IS
+COMMENT ON FUNCTION pmhc.second_margin_cell(bigint, int, numeric, bigint) IS
     'A cell of a second margin, NULL when it is that margin''s smallest shown cell and what the margin hides is a small count (migration 013, rule 3).';
 
+REVOKE ALL ON FUNCTION pmhc.protected_part(bigint, bigint, bigint, int),
+    pmhc.second_margin_cell(bigint, int, numeric, bigint) FROM PUBLIC;
 -- A view calls functions as its reader: case reviewers read response_mix_by_month
 -- (012), which now calls these too.
 GRANT EXECUTE ON FUNCTION pmhc.protected_part(bigint, bigint, bigint, int),
-    pmhc.second_margin_cell(bigint, int, bigint, bigint), pmhc.small_cell_floor(), pmhc.sees_exact_counts(),
+    pmhc.second_margin_cell(bigint, int, numeric, bigint), pmhc.small_cell_floor(), pmhc.sees_exact_counts(),
     pmhc.protected_cell(bigint, int, bigint, bigint), pmhc.reader_threshold(int)
     TO pmhc_analyst, pmhc_case_reviewer;
 

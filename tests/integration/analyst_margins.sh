@@ -120,7 +120,7 @@ expect_eq "analyst's beats by hour (MH/fallbacks): 10:00 C and B hidden; beat A'
 # --- 4. outcomes, periods and ranges of months ---------------------------------------------------------
 expect_eq "analyst's outcomes in January: 3 arrests and 1 repeat hidden, with their rates" \
   "$(shown outcomes_by_month "month, mh_calls, with_outcome, connected, connected_rate, $(dash arrests),
-        $(dash arrest_rate), use_of_force, involuntary_holds, $(dash repeat_calls), $(dash repeat_subjects)" month
+        $(dash arrest_rate), use_of_force, involuntary_holds, $(dash repeat_calls), $(dash repeat_subjects)" month \
         "month = '2025-01-01'")" "2025-01-01 75 75 37 0.4933 - - 0 0 - -"
 expect_eq "analyst's outcomes in the hidden months: nothing" \
   "$(shown outcomes_by_month "month, $(dash mh_calls), $(dash with_outcome), $(dash arrests)" month "month > '2025-01-01'")" \
@@ -134,7 +134,7 @@ expect_eq "one month through outcomes_for_months is what outcomes_by_month shows
                                    $(dash repeat_calls)) FROM pmhc.outcomes_for_months('MRG', '2025-01-01', '2025-02-01')")" \
   "75 75 37 - 0 0 -"
 expect_eq "the baseline (January) has no arrest rate to multiply back into 3 arrests; the current period hides it all" \
-  "$(shown outcomes_baseline_vs_current "measure, $(dash baseline), $(dash current)" ord
+  "$(shown outcomes_baseline_vs_current "measure, $(dash baseline), $(dash current)" ord \
         "measure IN ('mh_calls', 'connected_rate', 'arrest_rate')")" \
   "mh_calls 75 -,connected_rate 0.4933 -,arrest_rate - -"
 
@@ -215,7 +215,22 @@ leaks=$(sql "SET ROLE pmhc_reader;
     FROM margins WHERE total >= 11 AND total - seen BETWEEN 1 AND 10")
 expect_eq "no margin whose total is 11 or more has hidden cells adding up to 1 to 10" "$leaks" none
 
-# --- 8. exact readers ------------------------------------------------------------------------------------
+# --- 8. nothing left out -----------------------------------------------------------------------------
+# Every relation an analyst may read and every function it may run: each view
+# of counts is checked above (mh_calls_by_place, _by_hour_weekday and the
+# call-takers in analyst.sh too); the rest hold definitions, or are the
+# building blocks the views call as their reader.
+expect_eq "what pmhc_analyst may SELECT" \
+  "$(sql "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
+          WHERE relnamespace = 'pmhc'::regnamespace AND relkind IN ('r', 'v', 'm', 'p', 'f')
+            AND has_table_privilege('pmhc_analyst', oid, 'SELECT')")" \
+  "definitions,definitions_history,diversions_911_to_988,effective_definitions,fallbacks_by_hour_beat,mh_calls_by_day,mh_calls_by_hour_weekday,mh_calls_by_month,mh_calls_by_place,mh_calls_by_week,outcomes_baseline_vs_current,outcomes_by_month,recommended_vs_disposition,referrals_service_unavailable,response_mix_by_month,screening_fidelity,screening_fidelity_by_call_taker,unknown_nature_codes"
+expect_eq "what pmhc_analyst may EXECUTE" \
+  "$(sql "SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc
+          WHERE pronamespace = 'pmhc'::regnamespace AND has_function_privilege('pmhc_analyst', oid, 'EXECUTE')")" \
+  "definition,outcomes_for_months,protected_cell,protected_part,reader_threshold,second_margin_cell,sees_exact_counts,small_cell,small_cell_floor"
+
+# --- 9. exact readers ------------------------------------------------------------------------------------
 sql "CREATE ROLE carl LOGIN IN ROLE pmhc_analyst, pmhc_case_reviewer"
 expect_eq "a case reviewer reads the exact counts: March's 4 MH calls, 6 January's 3" \
   "$(psql "$PMHC_PG_DBA_CONNINFO user=carl" -XAtq -v ON_ERROR_STOP=1 -c "
