@@ -15,8 +15,7 @@ void pmhc_priority_background(const char *what)
 			   strerror(errno));
 }
 
-static rd_kafka_resp_err_t on_thread_start(rd_kafka_t *rk, rd_kafka_thread_type_t type, const char *name,
-					   void *opaque)
+static rd_kafka_resp_err_t on_thread_start(rd_kafka_t *rk, rd_kafka_thread_type_t type, const char *name, void *opaque)
 {
 	(void)rk;
 	(void)type;

@@ -77,6 +77,12 @@ static double period_rate(const struct report *rp, int p, int x, int n)
 	return isfinite(a) && isfinite(b) && b > 0 ? a / b : NAN;
 }
 
+/* The floor to name: the reader's own, or the published one when the reader's hides nothing. */
+static long shown_floor(const struct report *rp)
+{
+	return rp->floor > 0 ? rp->floor : PMHC_REPORT_PUBLIC_FLOOR;
+}
+
 static void one_outcome(struct pmhc_text *t, const struct report *rp, const struct months *m, int rate, int num,
 			const struct measure *ms)
 {
@@ -87,18 +93,34 @@ static void one_outcome(struct pmhc_text *t, const struct report *rp, const stru
 	for (size_t i = 0; i < m->n; i++)
 		v[i] = rp_rate(rp, r, (int)i, rate, num, M_WITH);
 	double base = period_rate(rp, 0, ms->x, ms->n), cur = period_rate(rp, 1, ms->x, ms->n);
-	char a[32], b[32], id[48];
+	char a[64], b[64], id[48];
 	rp_percent(a, sizeof a, cur);
 	rp_percent(b, sizeof b, base);
 	pmhc_text_printf(t, "<h3>");
 	pmhc_text_escape(t, ms->name);
 	pmhc_text_printf(t, "</h3>");
-	rp_reading(t, "%s: %s of MH calls with an outcome in the current period, against %s in the baseline.", ms->name,
-		   a, b);
-	snprintf(id, sizeof id, "chart-outcome-%s", ms->id);
-	struct pmhc_series s = { ms->name, v };
-	struct pmhc_frame f = { id, ms->name, "Month (local)", "Share of MH calls (%)", true };
-	pmhc_chart_lines(t, &f, m->x, m->n, &s, 1, m->band0, m->band1, base, "baseline rate");
+	bool shown = false;
+	for (size_t i = 0; i < m->n && !shown; i++)
+		shown = isfinite(v[i]);
+	if (!isfinite(cur) && !isfinite(base))
+		rp_reading(t, "%s: withheld in both periods, where the count or the rest of it is under %ld.", ms->name,
+			   shown_floor(rp));
+	else
+		rp_reading(t, "%s: %s of MH calls with an outcome in the current period, against %s in the baseline.",
+			   ms->name, isfinite(cur) ? a : "withheld (too few calls)",
+			   isfinite(base) ? b : "withheld (too few calls)");
+	if (shown) {
+		snprintf(id, sizeof id, "chart-outcome-%s", ms->id);
+		struct pmhc_series s = { ms->name, v };
+		struct pmhc_frame f = { id, ms->name, "Month (local)", "Share of MH calls (%)", true };
+		pmhc_chart_lines(t, &f, m->x, m->n, &s, 1, m->band0, m->band1, base, "baseline rate");
+	} else {
+		pmhc_text_printf(t,
+				 "<p>No month has enough calls to show this rate: counts under "
+				 "%ld, and the counts that would let one be worked out, are withheld so that no "
+				 "person can be picked out.</p>",
+				 shown_floor(rp));
+	}
 	free(v);
 }
 

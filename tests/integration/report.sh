@@ -144,6 +144,12 @@ expect_eq "charts with a title and both axis labels" \
   "$(grep -c '<svg' "$W/dom.html")" "$(grep '<svg' "$W/dom.html" | grep -c '<title>')"
 expect_eq "every chart has its table one click away" \
   "$(grep -c '<section' "$W/gen.html")" "$(grep -c '<details>' "$W/gen.html")"
+# What the views withhold from an analyst is said in words: no dash standing for a
+# number in a sentence, and no chart drawn without a single point.
+expect_eq "readings with a dash for a withheld number" \
+  "$(awk '/class="reading"/ && / – /' "$W/gen.html" | wc -l)" 0
+expect_eq "the three outcome rates: a chart each, or words where no month may show one" \
+  "$(($(grep -o 'id="chart-outcome-' "$W/gen.html" | wc -l) + $(grep -c 'No month has enough calls to show this rate' "$W/gen.html")))" 3
 chrome --screenshot="$W/gen.png" --window-size=800,4000 "file://$W/gen.html" 2>/dev/null
 [ "$(head -c 8 "$W/gen.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] || fail "no PNG screenshot"
 size=$(stat -c %s "$W/gen.png")
