@@ -69,8 +69,9 @@ struct pipeline {
 	struct pmhc_metrics *metrics;
 	struct pmhc_http *http;
 	int64_t last_publish_ms;
-	bool assigned; /* the group gave this member its partitions (perhaps none) */
-	struct pmhc_kafka_refusals consumer_refused, units_refused; /* intake.c: authorizations refused */
+	/* intake.c: the last authorizations Kafka refused the consumer and the units reader. */
+	struct pmhc_kafka_refusals consumer_refused, units_refused;
+	bool assigned;             /* the group gave this member its partitions (perhaps none) */
 	int64_t stop_deadline_ms;  /* CLOCK_MONOTONIC by when a stop must be done; 0 while running */
 	int64_t drain_deadline_ms; /* and by when its drain must give up, leaving time to close */
 	int exit_code;             /* what a stop the loop chose returns */
