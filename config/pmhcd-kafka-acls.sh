@@ -97,20 +97,19 @@ common=(--bootstrap-server "$bootstrap" --command-config "$command_config" "$act
     --allow-principal "$principal")
 [[ $action == --add ]] || common+=(--force)
 
-# One kafka-acls.sh per operation and pattern type: it applies each of its
-# operations to each of its resources, and a group takes no Write.
-grants=(
-    "--operation Read --topic ${topic[calls]} --topic ${topic[dispositions]} --topic ${topic[units]} --topic ${topic[recommendations]} --group $group"
-    "--operation Write --topic ${topic[recommendations]} --topic ${topic[dlq]}"
-    "--operation Describe --resource-pattern-type prefixed --group $group-reader-"
-)
+# run ARGS...: one kafka-acls.sh (printed instead with --dry-run). One per
+# operation and pattern type: kafka-acls.sh applies each of its operations to
+# each of its resources, and a group takes no Write.
 rc=0
-for g in "${grants[@]}"; do
-    read -ra args <<<"$g"
+run() {
     if ((dry)); then
-        printf '%s\n' "${acls[*]} ${common[*]} ${args[*]}"
+        printf '%s\n' "${acls[*]} ${common[*]} $*"
     else
-        "${acls[@]}" "${common[@]}" "${args[@]}" || rc=$?
+        "${acls[@]}" "${common[@]}" "$@" || rc=$?
     fi
-done
+}
+run --operation Read --topic "${topic[calls]}" --topic "${topic[dispositions]}" --topic "${topic[units]}" \
+    --topic "${topic[recommendations]}" --group "$group"
+run --operation Write --topic "${topic[recommendations]}" --topic "${topic[dlq]}"
+run --operation Describe --resource-pattern-type prefixed --group "$group-reader-"
 exit "$rc"
