@@ -50,7 +50,7 @@ usage_error() {
     exit 2
 }
 
-bootstrap= command_config= principal=User:pmhcd group=pmhcd action=--add dry=0
+bootstrap='' command_config='' principal=User:pmhcd group=pmhcd action=--add dry=0
 declare -A topic=([calls]=cad.calls [dispositions]=cad.dispositions [units]=cad.units
     [recommendations]=pmhc.recommendations [dlq]=pmhc.dlq)
 

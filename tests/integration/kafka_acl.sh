@@ -22,6 +22,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd -P)
+# shellcheck disable=SC2034  # read by tls_lib.sh
 TLS_KAFKA_OPTS=(--acl --sasl-user pmhcd --sasl-user screen)
 source "$HERE/tls_lib.sh" # the CA, the certificates, both servers, lib.sh
 

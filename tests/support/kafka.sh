@@ -704,7 +704,7 @@ stop_half_started() {
 }
 
 cmd_start() {
-    local dir=$1 brokers=1 partitions=4 topics=() own=() t n found i tls= acl=0 users=()
+    local dir=$1 brokers=1 partitions=4 topics=() own=() t n found i tls='' acl=0 users=()
     shift
     while [[ $# -gt 0 ]]; do
         case $1 in
