@@ -88,7 +88,7 @@ size_t pmhc_holds_apply(struct pmhc_holds *h, struct pmhc_roster *roster, int ma
 	while ((int)n < max && (m = rd_kafka_consumer_poll(h->reader, 0)) != NULL) {
 		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 			learn(h, roster, m);
-		else if (!pmhc_kafka_refused(h->reader, m, "recommendations reader", h->acl, &h->refused))
+		else if (!pmhc_kafka_refused(h->reader, m, "recommendations reader", h->acl, false, &h->refused))
 			pmhc_warn("msg=\"recommendations reader error\" error=\"%s\"",
 				  pmhc_q(rd_kafka_message_errstr(m)));
 		rd_kafka_message_destroy(m);

@@ -260,7 +260,7 @@ static void consumer_error(struct pipeline *p, const rd_kafka_message_t *m)
 	char acl[PMHC_KAFKA_GROUP_LEN + 32];
 	snprintf(acl, sizeof acl, "Read on group %s%s", p->cfg->kafka_group_id,
 		 p->mode == PMHC_MODE_LIVE ? "" : "-backfill");
-	if (!pmhc_kafka_refused(p->consumer, m, "consumer", acl, &p->consumer_refused))
+	if (!pmhc_kafka_refused(p->consumer, m, "consumer", acl, true, &p->consumer_refused))
 		pmhc_error("msg=\"consumer error\" topic=%s error=\"%s\"", m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
 			   pmhc_q(rd_kafka_message_errstr(m)));
 }
@@ -310,7 +310,7 @@ static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
 	if (m->err) {
 		char acl[PMHC_KAFKA_GROUP_LEN + 64];
 		pmhc_kafka_reader_acl(p->cfg, acl, sizeof acl);
-		if (!pmhc_kafka_refused(p->units_reader, m, "units reader", acl, &p->units_refused))
+		if (!pmhc_kafka_refused(p->units_reader, m, "units reader", acl, false, &p->units_refused))
 			pmhc_error("msg=\"units reader error\" error=\"%s\"", pmhc_q(rd_kafka_message_errstr(m)));
 		return;
 	}

@@ -206,8 +206,30 @@ rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
 	return create(RD_KAFKA_PRODUCER, conf, "the Kafka producer", err, errlen);
 }
 
+/*
+ * The consumer reads nothing without its group. A reader joins none: only the
+ * coordinator lookup of the group it must name fails, and it reads on.
+ */
+static void log_group_refusal(const rd_kafka_message_t *m, const char *who, const char *gid, const char *group_acl,
+			      bool needed, unsigned long repeats)
+{
+	if (needed)
+		pmhc_error("msg=\"Kafka refuses the %s its consumer group: nothing is read until pmhcd's principal "
+			   "may; librdkafka keeps asking\" group=\"%s\" code=%s error=\"%s\" repeats=%lu hint=\"grant "
+			   "pmhcd's principal %s (config/pmhcd-kafka-acls.sh); reading starts by itself once it is "
+			   "granted\"",
+			   who, pmhc_q(gid), rd_kafka_err2name(m->err), pmhc_q(rd_kafka_message_errstr(m)), repeats,
+			   group_acl);
+	else
+		pmhc_warn("msg=\"Kafka refuses the %s the coordinator of the group it names; it reads on, as it "
+			  "joins no group and commits nothing\" group=\"%s\" code=%s error=\"%s\" repeats=%lu "
+			  "hint=\"grant pmhcd's principal %s (config/pmhcd-kafka-acls.sh) to quiet this\"",
+			  who, pmhc_q(gid), rd_kafka_err2name(m->err), pmhc_q(rd_kafka_message_errstr(m)), repeats,
+			  group_acl);
+}
+
 bool pmhc_kafka_refused(rd_kafka_t *rk, const rd_kafka_message_t *m, const char *who, const char *group_acl,
-			struct pmhc_kafka_refusals *seen)
+			bool group_needed, struct pmhc_kafka_refusals *seen)
 {
 	bool group = m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED;
 	if (!group && m->err != RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
@@ -222,12 +244,7 @@ bool pmhc_kafka_refused(rd_kafka_t *rk, const rd_kafka_message_t *m, const char 
 	rd_kafka_conf_get(rd_kafka_conf(rk), "group.id", gid, &glen);
 	const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "-";
 	if (group)
-		pmhc_error("msg=\"Kafka refuses the %s its consumer group: nothing is read until pmhcd's principal "
-			   "may; librdkafka keeps asking\" group=\"%s\" code=%s error=\"%s\" repeats=%lu hint=\"grant "
-			   "pmhcd's principal %s (config/pmhcd-kafka-acls.sh); reading starts by itself once it is "
-			   "granted\"",
-			   who, pmhc_q(gid), rd_kafka_err2name(m->err), pmhc_q(rd_kafka_message_errstr(m)),
-			   seen->repeats, group_acl);
+		log_group_refusal(m, who, gid, group_acl, group_needed, seen->repeats);
 	else
 		pmhc_error("msg=\"Kafka refuses the %s a topic: nothing is read from it until pmhcd's principal may; "
 			   "librdkafka keeps asking\" topic=\"%s\" group=\"%s\" code=%s error=\"%s\" repeats=%lu "

@@ -53,8 +53,9 @@ bool pmhc_kafka_last_refusal(char *buf, size_t len);
  * A consumer's or reader's refused authorization (GROUP_ or TOPIC_AUTHORIZATION_FAILED):
  * librdkafka goes on asking, so pmhcd stays up and reads once the ACL is granted,
  * and says so at error level naming the group or topic and the ACL to grant
- * (group_acl, e.g. "Read on group pmhcd"). The same refusal again within a
- * minute is only counted. False, and nothing logged, for any other error.
+ * (group_acl, e.g. "Read on group pmhcd"). A group refused to a reader, which
+ * reads without it (group_needed false), is a warning. The same refusal again
+ * within a minute is only counted. False, and nothing logged, for any other error.
  */
 struct pmhc_kafka_refusals {
 	rd_kafka_resp_err_t err; /* the last refusal logged */
@@ -62,7 +63,7 @@ struct pmhc_kafka_refusals {
 	unsigned long repeats;   /* seen since, not logged */
 };
 bool pmhc_kafka_refused(rd_kafka_t *rk, const rd_kafka_message_t *m, const char *who, const char *group_acl,
-			struct pmhc_kafka_refusals *seen);
+			bool group_needed, struct pmhc_kafka_refusals *seen);
 
 /* The group a reader (pmhc_kafka_reader_new) names and never joins: "GROUP_ID-reader-PID". */
 #define PMHC_KAFKA_GROUP_LEN 160
