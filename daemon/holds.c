@@ -26,6 +26,8 @@ struct pmhc_holds {
 	size_t instance_len;
 	int64_t hold_ms;
 	unsigned long learned, read, undecodable;
+	char acl[PMHC_KAFKA_GROUP_LEN + 64]; /* what its group needs, for a refusal's hint */
+	struct pmhc_kafka_refusals refused;
 };
 
 void pmhc_holds_instance_name(char id[PMHC_INSTANCE_LEN])
@@ -48,6 +50,7 @@ struct pmhc_holds *pmhc_holds_open(const struct pmhc_config *cfg, const char *in
 	snprintf(h->instance, sizeof h->instance, "%s", instance);
 	h->instance_len = strlen(h->instance);
 	h->hold_ms = cfg->rules->units.hold_ms;
+	pmhc_kafka_reader_acl(cfg, h->acl, sizeof h->acl);
 	h->reader = pmhc_kafka_reader_new(cfg, cfg->topic_recommendations, pmhc_wall_ms() - h->hold_ms, HOLDS_GATHER_MS,
 					  timeout_ms, err, errlen);
 	if (h->reader == NULL) {
@@ -94,7 +97,7 @@ size_t pmhc_holds_apply(struct pmhc_holds *h, struct pmhc_roster *roster, int ma
 	while ((int)n < max && (m = rd_kafka_consumer_poll(h->reader, 0)) != NULL) {
 		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 			learn(h, roster, m);
-		else
+		else if (!pmhc_kafka_refused(h->reader, m, "recommendations reader", h->acl, false, &h->refused))
 			pmhc_warn("msg=\"recommendations reader error\" error=\"%s\"",
 				  pmhc_q(rd_kafka_message_errstr(m)));
 		rd_kafka_message_destroy(m);

@@ -254,6 +254,17 @@ static void handle_history(struct pipeline *p, struct pmhc_batch *b, const rd_ka
 		pmhc_outbox_reject(p, b, m, "history message without a pmhc-type header of call or disposition");
 }
 
+/* An error the consumer reports: a refused ACL names the group or topic and what to grant. */
+static void consumer_error(struct pipeline *p, const rd_kafka_message_t *m)
+{
+	char acl[PMHC_KAFKA_GROUP_LEN + 32];
+	snprintf(acl, sizeof acl, "Read on group %s%s", p->cfg->kafka_group_id,
+		 p->mode == PMHC_MODE_LIVE ? "" : "-backfill");
+	if (!pmhc_kafka_refused(p->consumer, m, "consumer", acl, true, &p->consumer_refused))
+		pmhc_error("msg=\"consumer error\" topic=%s error=\"%s\"", m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
+			   pmhc_q(rd_kafka_message_errstr(m)));
+}
+
 void pmhc_intake_message(struct pipeline *p, const rd_kafka_message_t *m)
 {
 	if (m->err) {
@@ -261,8 +272,7 @@ void pmhc_intake_message(struct pipeline *p, const rd_kafka_message_t *m)
 			pmhc_backfill_mark_end(p, m->partition, true);
 			return;
 		}
-		pmhc_error("msg=\"consumer error\" topic=%s error=\"%s\"", m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
-			   pmhc_q(rd_kafka_message_errstr(m)));
+		consumer_error(p, m);
 		return;
 	}
 	struct pmhc_batch *b = pmhc_pipeline_batch(p);
@@ -298,7 +308,10 @@ void pmhc_intake_message(struct pipeline *p, const rd_kafka_message_t *m)
 static void apply_unit(struct pipeline *p, const rd_kafka_message_t *m)
 {
 	if (m->err) {
-		pmhc_error("msg=\"units reader error\" error=\"%s\"", pmhc_q(rd_kafka_message_errstr(m)));
+		char acl[PMHC_KAFKA_GROUP_LEN + 64];
+		pmhc_kafka_reader_acl(p->cfg, acl, sizeof acl);
+		if (!pmhc_kafka_refused(p->units_reader, m, "units reader", acl, false, &p->units_refused))
+			pmhc_error("msg=\"units reader error\" error=\"%s\"", pmhc_q(rd_kafka_message_errstr(m)));
 		return;
 	}
 	struct pmhc_batch *b = pmhc_pipeline_batch(p);

@@ -16,6 +16,9 @@
 /* Between lookups of start offsets while a new topic's leaders are elected. */
 #define START_RETRY_MS 200
 
+/* The same refused authorization is logged again after this long, with how often it came meanwhile. */
+#define REFUSAL_REPEAT_MS 60000
+
 void pmhc_kafka_mask(char *text, const char *value)
 {
 	/* In place and the same length: the text never grows past its buffer, and no mask matches again. */
@@ -206,6 +209,66 @@ rd_kafka_t *pmhc_kafka_producer_new(const struct pmhc_config *cfg,
 	return create(RD_KAFKA_PRODUCER, conf, "the Kafka producer", err, errlen);
 }
 
+/*
+ * The consumer reads nothing without its group. A reader joins none: only the
+ * coordinator lookup of the group it must name fails, and it reads on.
+ */
+static void log_group_refusal(const rd_kafka_message_t *m, const char *who, const char *gid, const char *group_acl,
+			      bool needed, unsigned long repeats)
+{
+	if (needed)
+		pmhc_error("msg=\"Kafka refuses the %s its consumer group: nothing is read until pmhcd's principal "
+			   "may; librdkafka keeps asking\" group=\"%s\" code=%s error=\"%s\" repeats=%lu hint=\"grant "
+			   "pmhcd's principal %s (config/pmhcd-kafka-acls.sh); reading starts by itself once it is "
+			   "granted\"",
+			   who, pmhc_q(gid), rd_kafka_err2name(m->err), pmhc_q(rd_kafka_message_errstr(m)), repeats,
+			   group_acl);
+	else
+		pmhc_warn("msg=\"Kafka refuses the %s the coordinator of the group it names; it reads on, as it "
+			  "joins no group and commits nothing\" group=\"%s\" code=%s error=\"%s\" repeats=%lu "
+			  "hint=\"grant pmhcd's principal %s (config/pmhcd-kafka-acls.sh) to quiet this\"",
+			  who, pmhc_q(gid), rd_kafka_err2name(m->err), pmhc_q(rd_kafka_message_errstr(m)), repeats,
+			  group_acl);
+}
+
+bool pmhc_kafka_refused(rd_kafka_t *rk, const rd_kafka_message_t *m, const char *who, const char *group_acl,
+			bool group_needed, struct pmhc_kafka_refusals *seen)
+{
+	bool group = m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED;
+	if (!group && m->err != RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+		return false;
+	int64_t now = pmhc_mono_ms();
+	if (seen->err == m->err && now - seen->at_ms < REFUSAL_REPEAT_MS) {
+		seen->repeats++;
+		return true;
+	}
+	char gid[PMHC_KAFKA_GROUP_LEN] = "?";
+	size_t glen = sizeof gid;
+	rd_kafka_conf_get(rd_kafka_conf(rk), "group.id", gid, &glen);
+	const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "-";
+	if (group)
+		log_group_refusal(m, who, gid, group_acl, group_needed, seen->repeats);
+	else
+		pmhc_error("msg=\"Kafka refuses the %s a topic: nothing is read from it until pmhcd's principal may; "
+			   "librdkafka keeps asking\" topic=\"%s\" group=\"%s\" code=%s error=\"%s\" repeats=%lu "
+			   "hint=\"grant pmhcd's principal Read on the topic (config/pmhcd-kafka-acls.sh); reading "
+			   "starts by itself once it is granted\"",
+			   who, pmhc_q(topic), pmhc_q(gid), rd_kafka_err2name(m->err),
+			   pmhc_q(rd_kafka_message_errstr(m)), seen->repeats);
+	*seen = (struct pmhc_kafka_refusals){ m->err, now, 0 };
+	return true;
+}
+
+void pmhc_kafka_reader_group(const struct pmhc_config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-reader-%ld", cfg->kafka_group_id, (long)getpid());
+}
+
+void pmhc_kafka_reader_acl(const struct pmhc_config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "Describe on the groups prefixed %s-reader-", cfg->kafka_group_id);
+}
+
 int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err, size_t errlen)
 {
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
@@ -268,8 +331,8 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 	 * librdkafka wants a group.id even for assign(); a private one that never
 	 * subscribes or commits keeps this reader out of pmhcd's group.
 	 */
-	char group[160];
-	snprintf(group, sizeof group, "%s-reader-%ld", cfg->kafka_group_id, (long)getpid());
+	char group[PMHC_KAFKA_GROUP_LEN];
+	pmhc_kafka_reader_group(cfg, group, sizeof group);
 	if (set(conf, "group.id", group, err, errlen) != 0 ||
 	    set(conf, "enable.auto.commit", "false", err, errlen) != 0 ||
 	    set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||

@@ -49,6 +49,28 @@ void pmhc_kafka_mask(char *text, const char *value);
  */
 bool pmhc_kafka_last_refusal(char *buf, size_t len);
 
+/*
+ * A consumer's or reader's refused authorization (GROUP_ or TOPIC_AUTHORIZATION_FAILED):
+ * librdkafka goes on asking, so pmhcd stays up and reads once the ACL is granted,
+ * and says so at error level naming the group or topic and the ACL to grant
+ * (group_acl, e.g. "Read on group pmhcd"). A group refused to a reader, which
+ * reads without it (group_needed false), is a warning. The same refusal again
+ * within a minute is only counted. False, and nothing logged, for any other error.
+ */
+struct pmhc_kafka_refusals {
+	rd_kafka_resp_err_t err; /* the last refusal logged */
+	int64_t at_ms;           /* when, CLOCK_MONOTONIC */
+	unsigned long repeats;   /* seen since, not logged */
+};
+bool pmhc_kafka_refused(rd_kafka_t *rk, const rd_kafka_message_t *m, const char *who, const char *group_acl,
+			bool group_needed, struct pmhc_kafka_refusals *seen);
+
+/* The group a reader (pmhc_kafka_reader_new) names and never joins: "GROUP_ID-reader-PID". */
+#define PMHC_KAFKA_GROUP_LEN 160
+void pmhc_kafka_reader_group(const struct pmhc_config *cfg, char *buf, size_t len);
+/* The ACL those groups need, as pmhc_kafka_refused names it: Describe on their prefix. */
+void pmhc_kafka_reader_acl(const struct pmhc_config *cfg, char *buf, size_t len);
+
 /* Subscribes to topics; 0 or -1 with err filled. */
 int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, char *err, size_t errlen);
 

@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "config.h"
 #include "holds.h"
+#include "kafka.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "recommend.h"
@@ -70,6 +71,8 @@ struct pipeline {
 	struct pmhc_metrics *metrics;
 	struct pmhc_http *http;
 	int64_t last_publish_ms;
+	/* intake.c: the last authorizations Kafka refused the consumer and the units reader. */
+	struct pmhc_kafka_refusals consumer_refused, units_refused;
 	bool assigned;             /* the group gave this member its partitions (perhaps none) */
 	int64_t stop_deadline_ms;  /* CLOCK_MONOTONIC by when a stop must be done; 0 while running */
 	int64_t drain_deadline_ms; /* and by when its drain must give up, leaving time to close */

@@ -3,7 +3,7 @@
 # CA and the servers' certificate (localhost, 127.0.0.1) with openssl, starts
 # a PostgreSQL with ssl=on (pg-tmp.sh --ssl) and a Kafka broker with a SASL_SSL
 # listener (kafka.sh start --tls, plus the options in TLS_KAFKA_OPTS, e.g.
-# --version 3.9), then sources lib.sh. Not with-servers.sh: that one has no TLS.
+# --version 3.9 or --acl), then sources lib.sh. Not with-servers.sh: that one has no TLS.
 #
 # Sets T (the scratch directory; T/tls holds ca.crt, wrong-ca.crt, server.*),
 # TLS_BROKERS (the SASL_SSL listeners), PG_TLS (a verify-full conninfo) and
@@ -61,12 +61,13 @@ head -c 32 /dev/urandom >"$T/run/subject.key"
 chmod 600 "$T/run/subject.key"
 
 # tls_config FILE KAFKA_CA PG_CA MECHANISM [BROKERS] [PG_CONNINFO] [START_TIMEOUT] [PASSWORD]
+# (the password of user TLS_SASL_USER, default pmhc)
 tls_config() {
   cat >"$1" <<CONF
 kafka = {
   brokers = "${5:-$TLS_BROKERS}";
   group_id = "pmhcd-tls";
-  properties = ( "security.protocol=SASL_SSL", "sasl.mechanisms=$4", "sasl.username=pmhc",
+  properties = ( "security.protocol=SASL_SSL", "sasl.mechanisms=$4", "sasl.username=${TLS_SASL_USER:-pmhc}",
                  "sasl.password=${8:-$SASL_PASSWORD}", "ssl.ca.location=$T/tls/$2.crt",
                  "ssl.endpoint.identification.algorithm=https",
                  "fetch.wait.max.ms=10", "topic.metadata.refresh.interval.ms=1000" );

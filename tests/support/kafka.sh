@@ -6,7 +6,9 @@
 #
 #   kafka.sh fetch [--version V]       download the broker into the cache (once)
 #   kafka.sh start DIR [--brokers N] [--partitions N] [--topic NAME]...
-#                      [--topic-partitions NAME=N]... [--tls TLSDIR] [--version V]
+#                      [--topic-partitions NAME=N]... [--tls TLSDIR [--acl] [--sasl-user NAME]...]
+#                      [--version V]
+#   kafka.sh acls DIR ARGS...          Kafka's kafka-acls.sh (AclCommand), ARGS as given
 #   kafka.sh stop DIR                  stop every broker and remove DIR
 #   kafka.sh kill DIR N                SIGKILL broker N
 #   kafka.sh down DIR N                stop broker N (SIGTERM, then SIGKILL)
@@ -43,7 +45,9 @@ usage() {
     cat <<EOF
 Usage: $PROG fetch [--version V]
        $PROG start DIR [--brokers N] [--partitions N] [--topic NAME]...
-                       [--topic-partitions NAME=N]... [--tls TLSDIR] [--version V]
+                       [--topic-partitions NAME=N]... [--tls TLSDIR [--acl]
+                       [--sasl-user NAME]...] [--version V]
+       $PROG acls DIR ARGS...
        $PROG stop DIR
        $PROG kill DIR N
        $PROG down DIR N
@@ -89,12 +93,35 @@ Commands
                              themselves and for this script's own checks.
                              librdkafka before 2.6.1 (Debian 12: 2.0.2) can log
                              in with SCRAM only to 3.9, with PLAIN to both.
+            --sasl-user NAME with --tls: one more PLAIN user NAME (letters,
+                             digits, _) on the SASL_SSL listener, with a random
+                             password in DIR/users/NAME (0600); repeatable
+            --acl            with --tls: an authorizer on every node (KRaft's
+                             StandardAuthorizer, allow.everyone.if.no.acl.found
+                             =false), so a SASL_SSL client may do only what an
+                             ACL allows it. Super users: User:admin, a PLAIN
+                             user made for it (DIR/users/admin), and
+                             User:ANONYMOUS, who is everyone on the PLAINTEXT
+                             and controller listeners (the nodes among
+                             themselves and this script's checks; 127.0.0.1
+                             only). Writes DIR/admin.properties, the client
+                             config of kafka-acls.sh --command-config for the
+                             admin over SASL_SSL; it trusts TLSDIR/ca.crt, which
+                             --acl needs beside server.crt.
             --version V      run Kafka V: 4.4 (default) or 3.9, fetched into its
                              own cache when needed; DIR/version records it, so
                              that "up" restarts a node with the same release.
                              Both take the same server.properties and the same
                              StorageTool format flags (a static quorum,
                              controller.quorum.voters, needs no --standalone).
+
+  acls DIR ARGS...
+          Run Kafka's kafka-acls.sh (its class AclCommand, from the cache of
+          DIR's release) with ARGS unchanged: a stand-in for bin/kafka-acls.sh,
+          which the jars from Maven Central do not include. Against a cluster
+          started with --acl, e.g.
+              $PROG acls DIR --bootstrap-server "\$(cat DIR/bootstrap.tls)" \\
+                  --command-config DIR/admin.properties --list
 
   stop DIR
           Stop every node (SIGTERM; SIGKILL after \$PMHC_KAFKA_STOP_TIMEOUT
@@ -131,6 +158,8 @@ Files in DIR
   bootstrap        bootstrap.servers, e.g. 127.0.0.1:PORT[,127.0.0.1:PORT...]
   bootstrap.tls    with --tls: the SASL_SSL listeners, same form
   sasl.password    with --tls: the password of SCRAM-SHA-512 user "pmhc" (0600)
+  users/NAME       the password of PLAIN user NAME (--sasl-user; admin with --acl)
+  admin.properties with --acl: kafka-acls.sh --command-config of User:admin
   pids             "N PID" for each running node
   version          the release line (4.4 or 3.9)
   cluster.id       the KRaft cluster id;  brokers: the number of nodes
@@ -478,11 +507,55 @@ advertised.listeners=PLAINTEXT://127.0.0.1:$(<"$b/port"),SASL_SSL://127.0.0.1:$(
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_pmhc="$(<"$dir/sasl.password")";
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_pmhc="$(<"$dir/sasl.password")"$(plain_users "$dir");
 ssl.keystore.type=PEM
 ssl.keystore.location=$b/keystore.pem
 ssl.client.auth=none
 EOF
+    [[ ! -e $dir/admin.properties ]] || cat >>"$b/server.properties" <<EOF
+
+# kafka.sh --acl: a SASL_SSL client may do only what an ACL allows it. The
+# nodes talk among themselves, and this script checks them, as ANONYMOUS over
+# PLAINTEXT and CONTROLLER (127.0.0.1 only): a super user, like admin.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:ANONYMOUS;User:admin
+EOF
+}
+
+# The JAAS options of the PLAIN users of --sasl-user and --acl: ' user_NAME="PASSWORD"'...
+plain_users() {
+    local f
+    [[ -d $1/users ]] || return 0
+    for f in "$1"/users/*; do
+        printf ' user_%s="%s"' "${f##*/}" "$(<"$f")"
+    done
+}
+
+# With --acl: the admin's client config for kafka-acls.sh --command-config, over
+# SASL_SSL, trusting the CA that signed the brokers' certificate.
+write_admin_properties() {
+    local dir=$1 tls=$2
+    (
+        umask 077
+        cat >"$dir/admin.properties" <<EOF
+security.protocol=SASL_SSL
+sasl.mechanism=PLAIN
+sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$(<"$dir/users/admin")";
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.crt
+EOF
+    )
+}
+
+# Random passwords for PLAIN users $2...: base64 less + / =, so no quoting is needed anywhere.
+make_users() {
+    local dir=$1 u
+    shift
+    mkdir -p "$dir/users"
+    for u in "$@"; do
+        (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' 'xy' >"$dir/users/$u")
+    done
 }
 
 # With --tls: format each node's storage afresh (not from the shared templates),
@@ -631,7 +704,7 @@ stop_half_started() {
 }
 
 cmd_start() {
-    local dir=$1 brokers=1 partitions=4 topics=() own=() t n found i tls=
+    local dir=$1 brokers=1 partitions=4 topics=() own=() t n found i tls='' acl=0 users=()
     shift
     while [[ $# -gt 0 ]]; do
         case $1 in
@@ -675,6 +748,16 @@ cmd_start() {
             tls=$(cd "$2" && pwd -P)
             shift 2
             ;;
+        --acl)
+            acl=1
+            shift
+            ;;
+        --sasl-user)
+            [[ $# -ge 2 && $2 =~ ^[A-Za-z0-9_]+$ && $2 != admin && $2 != pmhc ]] ||
+                usage_error "--sasl-user needs a NAME of letters, digits and _ (not admin or pmhc)"
+            users+=("$2")
+            shift 2
+            ;;
         *)
             usage_error "start: unexpected argument \"$1\""
             ;;
@@ -683,6 +766,8 @@ cmd_start() {
     ((brokers <= MAX_BROKERS)) || usage_error "--brokers $brokers: at most $MAX_BROKERS"
     ((partitions <= 1024)) || usage_error "--partitions $partitions: at most 1024"
     ((${#topics[@]})) || topics=("${DEFAULT_TOPICS[@]}")
+    [[ -n $tls || (acl -eq 0 && ${#users[@]} -eq 0) ]] || usage_error "--acl and --sasl-user need --tls"
+    ((acl == 0)) || [[ -r $tls/ca.crt ]] || usage_error "--acl: no readable ca.crt in $tls (admin.properties trusts it)"
     for t in "${own[@]}"; do
         found=0
         for i in "${topics[@]}"; do [[ $i == "${t%=*}" ]] && found=1; done
@@ -715,6 +800,9 @@ cmd_start() {
     done
     # The password of user pmhc; base64 less + / =, so it needs no quoting anywhere.
     [[ -z $tls ]] || (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' 'xy' >"$dir/sasl.password")
+    ((acl == 0)) || users+=(admin)
+    ((${#users[@]} == 0)) || make_users "$dir" "${users[@]}"
+    ((acl == 0)) || write_admin_properties "$dir" "$tls"
     for ((n = 1; n <= brokers; n++)); do
         write_config "$dir" "$n" "$brokers" "$voters" "$partitions"
         [[ -z $tls ]] || write_tls_config "$dir" "$n" "$tls"
@@ -863,6 +951,18 @@ cmd_up() {
     done
 }
 
+# Kafka's bin/kafka-acls.sh runs this class; 3.9 still has the Scala one.
+cmd_acls() {
+    local dir java class=org.apache.kafka.tools.AclCommand
+    dir=$(cluster_dir "$1")
+    shift
+    [[ ! -f $dir/version ]] || use_version "$(<"$dir/version")"
+    [[ $VERSION != 3.9 ]] || class=kafka.admin.AclCommand
+    java=$(java_bin)
+    "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
+        "$LOG_TOOLS" -cp "$CACHE/lib/*" "$class" "$@"
+}
+
 cmd_leader() {
     local dir=$1 topic=$2 part=$3 meta leader
     dir=$(cluster_dir "$dir")
@@ -914,6 +1014,10 @@ main() {
     kill | down | up)
         [[ $# -eq 2 && -n $1 ]] || usage_error "usage: $PROG $cmd DIR N"
         "cmd_$cmd" "$1" "$2"
+        ;;
+    acls)
+        [[ $# -ge 1 && -n $1 ]] || usage_error "usage: $PROG acls DIR ARGS..."
+        cmd_acls "$@"
         ;;
     leader)
         [[ $# -eq 3 && -n $1 ]] || usage_error "usage: $PROG leader DIR TOPIC PARTITION"

@@ -30,6 +30,7 @@ Suite *suite_store_sql(void);
 Suite *suite_draw(void);
 Suite *suite_transport_check(void);
 Suite *suite_observe(void);
+Suite *suite_kafka(void);
 
 /* The runner's suites, NULL-terminated; each runner's *_suites.c defines it. */
 extern Suite *(*const pmhc_test_suites[])(void);
