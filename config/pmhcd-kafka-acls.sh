@@ -22,6 +22,11 @@ Grant pmhcd's Kafka principal what a live pmhcd needs, with Kafka's kafka-acls.s
            ("pmhcd-reader-PID") that they never join; librdkafka still looks
            up its coordinator
 
+With --backfill, also what pmhcd --backfill needs for its run:
+
+  Read     topic cad.history and group pmhcd-backfill (kafka.group_id with
+           "-backfill": a backfill commits its own offsets)
+
 Read and Write imply Describe on the same topic or group. Nothing else: not
 Read on pmhc.dlq, no cluster operation (the idempotent producer needs Write on
 a topic, not IdempotentWrite, since Kafka 3.0), no topic creation.
@@ -31,8 +36,10 @@ a topic, not IdempotentWrite, since Kafka 3.0), no topic creation.
   --principal P                pmhcd's principal (default User:pmhcd)
   --group G                    kafka.group_id (default pmhcd)
   --topic ROLE=NAME            a topic not of the default name, ROLE one of
-                               calls, dispositions, units, recommendations, dlq
-                               (the keys of pmhcd.conf's topics section); repeatable
+                               calls, dispositions, units, recommendations, dlq,
+                               history (the keys of pmhcd.conf's topics section);
+                               repeatable
+  --backfill                   the backfill's ACLs too (with --remove: only them)
   --remove                     remove these ACLs instead (kafka-acls.sh --force)
   --dry-run                    print the kafka-acls.sh commands, run nothing
   -h, --help                   this help
@@ -50,9 +57,9 @@ usage_error() {
     exit 2
 }
 
-bootstrap='' command_config='' principal=User:pmhcd group=pmhcd action=--add dry=0
+bootstrap='' command_config='' principal=User:pmhcd group=pmhcd action=--add dry=0 backfill=0
 declare -A topic=([calls]=cad.calls [dispositions]=cad.dispositions [units]=cad.units
-    [recommendations]=pmhc.recommendations [dlq]=pmhc.dlq)
+    [recommendations]=pmhc.recommendations [dlq]=pmhc.dlq [history]=cad.history)
 
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -64,8 +71,8 @@ while [[ $# -gt 0 ]]; do
         --principal) principal=$2 ;;
         --group) group=$2 ;;
         --topic)
-            [[ $2 =~ ^(calls|dispositions|units|recommendations|dlq)=[A-Za-z0-9._-]+$ ]] ||
-                usage_error "--topic $2: expected ROLE=NAME, ROLE one of calls dispositions units recommendations dlq"
+            [[ $2 =~ ^(calls|dispositions|units|recommendations|dlq|history)=[A-Za-z0-9._-]+$ ]] ||
+                usage_error "--topic $2: expected ROLE=NAME, ROLE one of calls dispositions units recommendations dlq history"
             topic[${2%%=*}]=${2#*=}
             ;;
         esac
@@ -73,6 +80,10 @@ while [[ $# -gt 0 ]]; do
         ;;
     --remove)
         action=--remove
+        shift
+        ;;
+    --backfill)
+        backfill=1
         shift
         ;;
     --dry-run)
@@ -108,8 +119,14 @@ run() {
         "${acls[@]}" "${common[@]}" "$@" || rc=$?
     fi
 }
-run --operation Read --topic "${topic[calls]}" --topic "${topic[dispositions]}" --topic "${topic[units]}" \
-    --topic "${topic[recommendations]}" --group "$group"
-run --operation Write --topic "${topic[recommendations]}" --topic "${topic[dlq]}"
-run --operation Describe --resource-pattern-type prefixed --group "$group-reader-"
+# A backfill's removal leaves the live pmhcd's ACLs in place.
+if [[ $action == --add || $backfill == 0 ]]; then
+    run --operation Read --topic "${topic[calls]}" --topic "${topic[dispositions]}" --topic "${topic[units]}" \
+        --topic "${topic[recommendations]}" --group "$group"
+    run --operation Write --topic "${topic[recommendations]}" --topic "${topic[dlq]}"
+    run --operation Describe --resource-pattern-type prefixed --group "$group-reader-"
+fi
+if ((backfill)); then
+    run --operation Read --topic "${topic[history]}" --group "$group-backfill"
+fi
 exit "$rc"

@@ -17,6 +17,9 @@
 #     authorization failure and the topic. Granted while pmhcd runs, it is
 #     delivered; held across a stop, its offset stays uncommitted and the next
 #     start delivers it.
+#  5. pmhcd --backfill is refused its group until the script's --backfill
+#     grants it, then stores the history and exits 0; --backfill --remove
+#     leaves the live ACLs as they were.
 #
 # Starts its own servers (tls_lib.sh: pg-tmp.sh --ssl, kafka.sh --tls --acl).
 set -euo pipefail
@@ -214,5 +217,31 @@ for f in "$T"/run/pmhcd*.log; do
   if grep -qF "$(<"$K/users/pmhcd")" "$f"; then fail "the SASL password is in $f"; fi
 done
 ok "nothing left held; the password never logged"
+
+# ---- 5. a backfill: Read on cad.history and on its own group, from the script's --backfill
+while read -r line; do
+  grep -q -x -F "  $line" "$HERE/../../docs/operations.md" ||
+    fail "docs/operations.md does not list the command: $line"
+done < <(bash "$HERE/../../config/pmhcd-kafka-acls.sh" --dry-run --bootstrap-server BROKER \
+  --command-config admin.properties --backfill)
+ok "docs/operations.md lists the commands of pmhcd-kafka-acls.sh --backfill, word for word"
+printf '{"type":"call","call_id":"ACL-H1","psap_id":"TPS","revision":1,"received_at_ms":1700000000000,"source":"SOURCE_911","nature_code":"EDP","location":{"beat":"55-4","district":"52"}}\n' \
+  >"$T/run/history.jsonl"
+"$PMHC_PRODUCE" -b "$PMHC_BROKERS" --history cad.history "$T/run/history.jsonl" 2>/dev/null || fail "pmhc-produce --history failed"
+"$PMHCD" --backfill --config "$T/run/pmhcd.conf" >"$T/run/backfill-1.log" 2>&1 &
+backfill=$!
+LOG=$T/run/backfill-1.log wait_log "Kafka refuses the consumer its consumer group.* group=\"$GROUP-backfill\"" 60
+kill -TERM "$backfill"
+wait "$backfill" || true # stopped by the test, not what is tested: nothing was read
+expect_eq "refused its group, the backfill stored nothing" "$(sql "SELECT count(*) FROM pmhc.calls WHERE call_id = 'ACL-H1'")" 0
+KAFKA_ACLS="bash $SUPPORT/kafka.sh acls $K" bash "$HERE/../../config/pmhcd-kafka-acls.sh" "${ADMIN[@]}" \
+  --group "$GROUP" --backfill >>"$T/run/acls.log" 2>&1 || fail "pmhcd-kafka-acls.sh --backfill failed"
+rc=0
+timeout 120 "$PMHCD" --backfill --config "$T/run/pmhcd.conf" >"$T/run/backfill-2.log" 2>&1 || rc=$?
+expect_eq "with the script's --backfill ACLs, pmhcd --backfill exits 0" "$rc" 0
+expect_eq "and the history is stored" "$(sql "SELECT count(*) FROM pmhc.calls WHERE call_id = 'ACL-H1'")" 1
+KAFKA_ACLS="bash $SUPPORT/kafka.sh acls $K" bash "$HERE/../../config/pmhcd-kafka-acls.sh" "${ADMIN[@]}" \
+  --group "$GROUP" --backfill --remove >>"$T/run/acls.log" 2>&1 || fail "pmhcd-kafka-acls.sh --backfill --remove failed"
+expect_eq "--backfill --remove leaves exactly the live ACLs" "$(acl_list User:pmhcd)" "$EXPECTED"
 
 echo "kafka_acl: $checks checks passed"
