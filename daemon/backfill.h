@@ -33,4 +33,13 @@ void pmhc_backfill_revoked(struct pipeline *p);
  */
 bool pmhc_backfill_finished(struct pipeline *p);
 
+/*
+ * Backfill, once caught up and stopped (offsets committed): the final pass
+ * that brings the hourly summary and the repeat flags of every deferred write
+ * current (migration 014). Retries what may clear for up to limits.stall_exit.
+ * EX_OK when done, when stopped meanwhile (the notes stay for the next run),
+ * or in live mode; EX_TEMPFAIL when it gave up.
+ */
+int pmhc_backfill_final_pass(struct pipeline *p);
+
 #endif

@@ -355,6 +355,8 @@ static bool open_store(struct pipeline *p, int *rc)
 		*rc = schema;
 		return false;
 	}
+	if (p->mode == PMHC_MODE_BACKFILL)
+		pmhc_store_defer_derived(p->w.store);
 	return true;
 }
 
@@ -582,7 +584,7 @@ int pmhc_pipeline_run(struct pmhc_config *cfg, struct pmhc_signals *sig, enum pm
 			;
 		/* A stall exit stores nothing more: whatever it would drain, PostgreSQL refuses. */
 		stop(p, p->exit_code != EX_OK ? STOP_RESERVE_MS : shutdown_ms(p));
-		rc = p->exit_code;
+		rc = p->exit_code == EX_OK ? pmhc_backfill_final_pass(p) : p->exit_code;
 	}
 	close_all(p);
 	return rc;

@@ -40,6 +40,7 @@ struct pipeline_stats {
 struct backfill_progress {
 	bool *at_end;
 	size_t n_at_end_slots, assigned, not_at_end;
+	bool caught_up; /* every partition read to its end and stored: the final pass is due */
 };
 
 struct pipeline {

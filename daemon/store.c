@@ -280,6 +280,10 @@ int store_ensure_ready(struct pmhc_store *s)
 	}
 	if (!s->prepared) {
 		limit_lock_waits(s->conn);
+		if (!store_apply_deferral(s)) {
+			store_lose_connection(s, s->last_error);
+			return -1;
+		}
 		if (!store_prepare_statements(s))
 			return -1;
 		s->prepared = true;

@@ -132,6 +132,30 @@ struct pmhc_store_batch {
  */
 int pmhc_store_write_batch(struct pmhc_store *s, const struct pmhc_store_batch *b, struct pmhc_store_result *res);
 
+/*
+ * Backfill (migration 014): every connection of this store sets pmhc.deferred,
+ * so that its writes leave the hourly summary and the repeat flags of
+ * pmhc.calls to pmhc_store_finish_backfill; without it each connection says
+ * off. Call before the first write.
+ */
+void pmhc_store_defer_derived(struct pmhc_store *s);
+
+/* What a final pass recomputed. */
+struct pmhc_backfill_pass {
+	long long subjects;      /* subjects whose repeat flags were recomputed */
+	long long calls_changed; /* calls whose flag changed */
+	long long hours;         /* rows of the hourly summary written */
+};
+
+/*
+ * The final pass of a backfill: pmhc.finish_backfill() brings the derived
+ * values of every deferred write current, this run's and any earlier killed
+ * run's. Cancelled when *stop is set. 0 with *out filled; -1 with the reason
+ * in pmhc_store_last_error() and pmhc_store_last_sqlstate(), or the
+ * connection lost.
+ */
+int pmhc_store_finish_backfill(struct pmhc_store *s, const volatile sig_atomic_t *stop, struct pmhc_backfill_pass *out);
+
 /* Whether the last write failed because the server is unreachable (retry later). */
 bool pmhc_store_connection_lost(const struct pmhc_store *s);
 

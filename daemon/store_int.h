@@ -8,6 +8,7 @@
  *   store_copy.c     calls, decisions and dispositions by COPY, and the merges
  *   store_stmt.c     unit statuses and rejections as pipelined statements
  *   store_cols.c     the columns of each kind of row, and the SQL made from them
+ *   store_derived.c  the derived values of pmhc.calls: deferred by backfill, its final pass
  *   store_sql.h      the SQL text
  */
 #ifndef PMHC_STORE_INT_H
@@ -35,6 +36,7 @@ struct pmhc_store {
 	bool prepared;
 	bool lost;
 	bool staged;                /* the COPY staging table exists on this connection */
+	bool deferred;              /* backfill: writes leave the derived values to the final pass */
 	bool oom;                   /* a batch failed for want of memory, not for its data */
 	bool unformatted;           /* a COPY was ended for a value pmhcd could not convert */
 	unsigned long stage_merges; /* merges since the connection began */
@@ -89,6 +91,9 @@ int store_write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, str
  * the server takes it; -1 with last_error set.
  */
 int store_probe(struct pmhc_store *s);
+
+/* store_derived.c: says on a new connection whether its writes defer the derived values; false with last_error set. */
+bool store_apply_deferral(struct pmhc_store *s);
 
 /* store_stmt.c: the statements a batch may send, prepared once per connection. */
 bool store_prepare_statements(struct pmhc_store *s);

@@ -3,8 +3,13 @@
 # dispositions told apart by the pmhc-type header) is decided and stored as
 # backfilled through COPY, no recommendation is published, no unit chosen, and
 # pmhcd exits 0 once caught up. The generated history must give the very
-# figures the generator computed on its own, as the live path does.
+# figures the generator computed on its own, as the live path does. Its writes
+# leave the hourly summary and the repeat flags to one pass at its end
+# (migration 014): after it, every derived value of pmhc.calls must be what a
+# recomputation from scratch gives, and a deferred write whose pass never ran
+# (a killed backfill) must show until the next backfill's pass.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/derived_lib.sh"
 : "${PMHC_GEN_HISTORY:?}"
 
 "$PMHC_GEN_HISTORY" --calls 4000 --seed 7 --tz America/Toronto \
@@ -24,6 +29,10 @@ sql "SELECT 1" >/dev/null
 # responses can be accepted before the backfill stores any (lib.sh says why).
 start_daemon
 stop_daemon
+# The PSAP's time zone before its calls arrive, so that the local times, hours and
+# flags checked below are the backfill's own, not a recomputation the definition's
+# trigger would make after it.
+sql "INSERT INTO pmhc.definitions (psap_id, key, value) VALUES ('GEN', 'time_zone', 'America/Toronto')"
 start=$(date +%s%N)
 rc=0
 timeout 180 "$PMHCD" --backfill --config "$PMHC_TEST_DIR/pmhcd.conf" 2>"$PMHC_TEST_DIR/backfill.log" || rc=$?
@@ -31,6 +40,11 @@ took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$rc" -eq 0 ] || { tail -20 "$PMHC_TEST_DIR/backfill.log" >&2; fail "pmhcd --backfill exited $rc"; }
 grep -q 'backfill caught up with every partition' "$PMHC_TEST_DIR/backfill.log" || fail "no caught-up line"
 ok "pmhcd --backfill exited 0 by itself once caught up ($took_ms ms)"
+grep -q "msg=\"backfill's final pass done" "$PMHC_TEST_DIR/backfill.log" || fail "no final pass before the exit"
+expect_eq "the final pass consumed every note of the deferred writes" "$(deferred_notes)" 0
+expect_eq "local times, hourly summary and repeat flags as recomputed from scratch" "$(derived_mismatches)" "0 0 0"
+expect_eq "the final pass recomputed flags (the history has repeat subjects)" \
+  "$(sql "SELECT count(*) = 1 AND min(calls_changed) > 0 FROM pmhc.backfill_passes")" t
 grep -q 'msg="batch written".* calls_path=copy' "$PMHC_TEST_DIR/backfill.log" \
   || fail "no batch of new history went straight into the tables by COPY"
 ok "new history goes straight into the tables by COPY"
@@ -55,7 +69,6 @@ if "$PMHC_CONSUME" -b "$PMHC_BROKERS" --from-beginning -c 1 --idle-ms 3000 >/dev
 fi
 ok "no recommendation published"
 
-sql "INSERT INTO pmhc.definitions (psap_id, key, value) VALUES ('GEN', 'time_zone', 'America/Toronto')"
 sql "SELECT 'month', month, mh_calls, with_outcome, connected, arrests, use_of_force, involuntary_holds,
             repeat_calls, repeat_subjects FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN'" \
   | tr '|' ' ' | sort > "$PMHC_TEST_DIR/got.txt"
@@ -93,4 +106,35 @@ sql "SELECT 'month', month, mh_calls, with_outcome, connected, arrests, use_of_f
             repeat_calls, repeat_subjects FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN'" \
   | tr '|' ' ' | sort | diff -u "$PMHC_TEST_DIR/want.txt" - || fail "re-read changed the figures"
 ok "re-read: the figures unchanged"
+expect_eq "re-read: derived values as recomputed from scratch" "$(derived_mismatches)" "0 0 0"
+
+# Only the writer defers, and only the writer runs the pass.
+for q in "SELECT pmhc.finish_backfill()" "SELECT count(*) FROM pmhc.deferred_subjects"; do
+  if err=$(analyst_sql "$q" 2>&1); then fail "an analyst may run: $q"; fi
+  grep -q 'permission denied' <<<"$err" || fail "analyst refused for another reason: $err"
+done
+ok "an analyst may neither run the final pass nor read its notes"
+
+# A deferred write whose pass never ran, as a backfill killed before its end leaves
+# it: a session of the writer's role moves some MH calls by 40 days. The check above
+# must see the summary and the flags out of date, and the next pmhcd --backfill,
+# with nothing to read, must bring them current.
+psql "$PMHC_PG_CONNINFO" -XAtq -v ON_ERROR_STOP=1 <<'SQL'
+SET pmhc.deferred = on;
+UPDATE pmhc.calls SET received_at = received_at + interval '40 days'
+ WHERE psap_id = 'GEN' AND call_id IN (SELECT call_id FROM pmhc.calls
+  WHERE psap_id = 'GEN' AND mental_health_call AND subject_hash IS NOT NULL ORDER BY call_id LIMIT 200);
+SQL
+[ "$(deferred_notes)" -gt 0 ] || fail "a deferred write left no note"
+stale=$(derived_mismatches)
+read -r _ stale_hours stale_flags <<<"$stale"
+[ "$stale_hours" -gt 0 ] && [ "$stale_flags" -gt 0 ] \
+  || fail "the check did not see a deferred write's stale summary and flags: $stale"
+ok "a deferred write without its pass is seen: mismatches (local time, hours, flags) $stale"
+timeout 120 "$PMHCD" --backfill --config "$PMHC_TEST_DIR/pmhcd.conf" 2>"$PMHC_TEST_DIR/again.log" \
+  || { tail -20 "$PMHC_TEST_DIR/again.log" >&2; fail "backfill after the deferred write failed"; }
+grep -q "msg=\"backfill's final pass done.* calls_changed=[1-9]" "$PMHC_TEST_DIR/again.log" \
+  || fail "the next backfill's pass changed no flag"
+expect_eq "the next backfill's pass consumed the notes left" "$(deferred_notes)" 0
+expect_eq "and brought every derived value current" "$(derived_mismatches)" "0 0 0"
 echo "backfill: $checks checks passed"
