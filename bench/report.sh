@@ -39,6 +39,8 @@ if [ -z "$inside" ]; then
   export PMHC_KAFKA_CACHE=${PMHC_KAFKA_CACHE:-$PWD/build/kafka-dist}
   export PMHC_KAFKA_JVM_OPTS=${PMHC_KAFKA_JVM_OPTS:--XX:+UseSerialGC}
   export PMHC_KAFKA_HEAP_OPTS=${PMHC_KAFKA_HEAP_OPTS:--Xms1g -Xmx1g}
+  # with-servers.sh makes the schema and roles with it (pmhcd --migrate), as a DBA would.
+  export PMHCD=${pmhcd:-$PWD/build/daemon/pmhcd}
   exec bash tests/support/with-servers.sh --partitions 16 -- bash "$0" --inside --calls "$calls" --keep "$keep" ${pmhcd:+--pmhcd "$pmhcd"}
 fi
 
@@ -72,7 +74,7 @@ echo "2. VACUUM ANALYZE in $(secs "$t0" "$(now)") s; database $(sql "SELECT pg_s
 sql "DO \$\$ BEGIN CREATE ROLE bench_analyst LOGIN IN ROLE pmhc_analyst; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$"
 AS_ANALYST="$PMHC_PG_CONNINFO user=bench_analyst"
 
-# 3. Each view, one PSAP and one period.
+# 3. Each view an analyst reads (not the per-call mh_call_outcomes: case reviewers only), one PSAP and one period.
 P="psap_id = 'M1'"
 C="AND month >= '2025-01-01' AND month < '2026-01-01'"
 views=(
@@ -84,10 +86,9 @@ views=(
   "mh_calls_by_place|SELECT * FROM pmhc.mh_calls_by_place WHERE $P $C"
   "mh_calls_by_hour_weekday|SELECT * FROM pmhc.mh_calls_by_hour_weekday WHERE $P"
   "referrals_service_unavailable|SELECT * FROM pmhc.referrals_service_unavailable WHERE $P $C"
-  "recommended_vs_disposition|SELECT * FROM pmhc.recommended_vs_disposition WHERE $P"
-  "fallbacks_by_hour_beat|SELECT * FROM pmhc.fallbacks_by_hour_beat WHERE $P"
+  "recommended_vs_disposition|SELECT * FROM pmhc.recommended_vs_disposition WHERE $P $C"
+  "fallbacks_by_hour_beat|SELECT * FROM pmhc.fallbacks_by_hour_beat WHERE $P $C"
   "diversions_911_to_988|SELECT * FROM pmhc.diversions_911_to_988 WHERE $P $C"
-  "mh_call_outcomes|SELECT * FROM pmhc.mh_call_outcomes WHERE $P AND received_local >= '2025-01-01' AND received_local < '2026-01-01'"
   "screening_fidelity|SELECT * FROM pmhc.screening_fidelity WHERE $P $C"
   "unknown_nature_codes|SELECT * FROM pmhc.unknown_nature_codes WHERE $P $C"
 )

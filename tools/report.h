@@ -35,9 +35,9 @@ enum rq {
 	RQ_PLACE,    /* mh_calls_by_place, current period */
 	RQ_HOURDOW,  /* mh_calls_by_hour_weekday */
 	RQ_MIX,      /* mh_call_outcomes: response per month */
-	RQ_RVD,      /* recommended_vs_disposition */
+	RQ_RVD,      /* recommended_vs_disposition, current period */
 	RQ_REFER,    /* referrals_service_unavailable, current period */
-	RQ_CAPACITY, /* fallbacks_by_hour_beat by hour */
+	RQ_CAPACITY, /* fallbacks_by_hour_beat by hour, current period */
 	RQ_DIVERT,   /* diversions_911_to_988 */
 	RQ_N
 };
@@ -90,6 +90,8 @@ bool rp_empty(struct pmhc_text *t, const PGresult *r, const char *why);
 void rp_table_open(struct pmhc_text *t, bool open, const char *caption, const char *const *head, int n);
 void rp_table_close(struct pmhc_text *t);
 void rp_percent(char *buf, size_t n, double v);
+/* The threshold a reading names for what is withheld: the reader's, else the public floor. */
+long rp_shown_floor(const struct report *rp);
 /* A count for a reading: the number, or "fewer than FLOOR" where the public edition hides it. */
 const char *rp_words(char *buf, size_t n, const struct report *rp, double v);
 

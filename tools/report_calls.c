@@ -191,30 +191,86 @@ void report_mix(struct pmhc_text *t, const struct report *rp, bool open)
 	free(resp);
 }
 
+/* A sum of the shown cells of a column; *hidden says whether any was withheld. */
+struct shown_sum {
+	double sum;
+	bool hidden;
+};
+
+static void add_shown(struct shown_sum *s, double v)
+{
+	if (isfinite(v))
+		s->sum += v;
+	else
+		s->hidden = true;
+}
+
+/* A sum for a reading: the number (or the public edition's words), or "a number withheld". */
+static const char *sum_words(char *buf, size_t n, const struct report *rp, const struct shown_sum *s)
+{
+	if (!s->hidden)
+		return rp_words(buf, n, rp, s->sum);
+	snprintf(buf, n, "a number withheld");
+	return buf;
+}
+
+/* What the rows the table shows add up to, said in words where cells are withheld. */
+static void rvd_reading(struct pmhc_text *t, const struct report *rp, const PGresult *r)
+{
+	struct shown_sum all = { 0 }, with = { 0 }, went = { 0 };
+	for (int i = 0; i < PQntuples(r); i++) {
+		add_shown(&all, rp_raw(r, i, 2));
+		/* Of the rows whose calls are shown: a withheld row's parts are withheld with it. */
+		if (isfinite(rp_raw(r, i, 2)))
+			add_shown(&with, rp_raw(r, i, 3)), add_shown(&went, rp_raw(r, i, 4));
+	}
+	char a[32], b[32], c[32];
+	if (!all.hidden) {
+		rp_reading(t,
+			   "Of %s live MH calls in the current period, %s had units recommended, and for %s every "
+			   "recommended unit went.",
+			   rp_words(a, sizeof a, rp, all.sum), sum_words(b, sizeof b, rp, &with),
+			   sum_words(c, sizeof c, rp, &went));
+		return;
+	}
+	rp_reading(t,
+		   "Of the %s live MH calls in the current period that the table shows, %s had units recommended, and "
+		   "for %s every recommended unit went. The other cells are withheld: each is under %ld calls, or "
+		   "would let one be worked out.",
+		   rp_words(a, sizeof a, rp, all.sum), sum_words(b, sizeof b, rp, &with),
+		   sum_words(c, sizeof c, rp, &went), rp_shown_floor(rp));
+}
+
 void report_rvd(struct pmhc_text *t, const struct report *rp, bool open)
 {
 	const PGresult *r = rp->res[RQ_RVD];
-	rp_section(t, "rvd", "Recommended response against what happened");
+	rp_section(t, "rvd", "Recommended response against what happened, current period");
 	if (rp_empty(t, r,
-		     "No live mental-health calls yet: backfilled history has recommendations but no units "
-		     "chosen, so it is not compared here."))
+		     "No live mental-health calls in the current period: backfilled history has recommendations "
+		     "but no units chosen, so it is not compared here."))
 		return;
+	bool any = false;
+	for (int i = 0; i < PQntuples(r) && !any; i++)
+		any = isfinite(rp_count(rp, r, i, 2));
 	size_t nr, nd;
 	const char **resp = distinct(r, 0, &nr), **disp = distinct(r, 1, &nd);
 	double *g = resp && disp ? grid(rp, r, 0, 1, 2, resp, nr, disp, nd) : NULL;
-	double all = 0, went = 0, with = 0;
-	for (int i = 0; i < PQntuples(r); i++)
-		with += rp_raw(r, i, 3), went += rp_raw(r, i, 4), all += rp_raw(r, i, 2);
-	char a[32], b[32], c[32];
-	rp_reading(t, "Of %s live MH calls, %s had units recommended, and for %s every recommended unit went.",
-		   rp_words(a, sizeof a, rp, all), rp_words(b, sizeof b, rp, with), rp_words(c, sizeof c, rp, went));
-	struct pmhc_frame f = { "chart-rvd", "Live MH calls: recommended response by disposition", "Disposition code",
-				"Recommended response", false };
-	if (g)
+	if (any) {
+		rvd_reading(t, rp, r);
+	} else {
+		rp_reading(t,
+			   "Every count of the current period is withheld: each is under %ld live MH calls, or would "
+			   "let one be worked out, so no chart is drawn.",
+			   rp_shown_floor(rp));
+	}
+	struct pmhc_frame f = { "chart-rvd", "Live MH calls in the current period: recommended response by disposition",
+				"Disposition code", "Recommended response", false };
+	if (g && any)
 		pmhc_chart_heat(t, &f, resp, nr, disp, nd, g);
 	static const char *const head[] = { "Response",  "Disposition", "Calls", "With units", "All recommended went",
 					    "Some went", "None went" };
-	rp_table_open(t, open, "Live MH calls (pmhc.recommended_vs_disposition)", head, 7);
+	rp_table_open(t, open, "Live MH calls, current period: the sum of its months (pmhc.recommended_vs_disposition)",
+		      head, 7);
 	rp_table_rows(t, rp, r, -1,
 		      (const struct rp_col[]){
 			      { 't', 0 }, { 't', 1 }, { 'n', 2 }, { 'n', 3 }, { 'n', 4 }, { 'n', 5 }, { 'n', 6 } },
@@ -254,30 +310,48 @@ void report_capacity(struct pmhc_text *t, const struct report *rp, bool open)
 	static const char *const hours[24] = { "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",  "8",  "9",  "10", "11",
 					       "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23" };
 	const PGresult *r = rp->res[RQ_CAPACITY];
-	rp_section(t, "capacity", "Capacity: how often the needed kind of unit was not free, by hour");
-	if (rp_empty(t, r, "No live mental-health calls yet: capacity is measured on live decisions only."))
+	rp_section(t, "capacity", "Capacity: how often the needed kind of unit was not free, by hour, current period");
+	if (rp_empty(t, r,
+		     "No live mental-health calls in the current period: capacity is measured on live decisions only."))
 		return;
 	double v[24];
-	int top = 0;
+	int top = -1;
+	bool withheld = false;
 	for (int h = 0; h < 24; h++)
 		v[h] = NAN;
 	for (int i = 0; i < PQntuples(r); i++) {
 		int h = atoi(PQgetvalue(r, i, 0));
+		double rate = rp_rate(rp, r, i, 3, 2, 1);
 		if (h >= 0 && h < 24)
-			v[h] = rp_rate(rp, r, i, 3, 2, 1);
-		if (rp_raw(r, i, 3) > rp_raw(r, top, 3))
+			v[h] = rate;
+		if (!isfinite(rate))
+			withheld = true;
+		else if (top < 0 || rate > rp_rate(rp, r, top, 3, 2, 1))
 			top = i;
 	}
-	char pc[32];
-	rp_percent(pc, sizeof pc, rp_rate(rp, r, top, 3, 2, 1));
-	rp_reading(t, "The needed kind of unit was most often not free at %s:00, for %s of live MH calls there.",
-		   PQgetvalue(r, top, 0), pc);
-	struct pmhc_series s = { "Fallback rate", v };
-	struct pmhc_frame f = { "chart-capacity", "Fallbacks by local hour", "Hour of day (local)",
-				"Live MH calls needing a fallback (%)", true };
-	pmhc_chart_columns(t, &f, hours, 24, &s, 1);
+	if (top < 0) {
+		rp_reading(t,
+			   "Every hour's fallback rate in the current period is withheld: its counts are under %ld, or "
+			   "would let one be worked out, so no chart is drawn.",
+			   rp_shown_floor(rp));
+	} else {
+		char pc[32];
+		rp_percent(pc, sizeof pc, rp_rate(rp, r, top, 3, 2, 1));
+		rp_reading(t,
+			   "The needed kind of unit was most often not free at %s:00, for %s of live MH calls there.",
+			   PQgetvalue(r, top, 0), pc);
+		if (withheld)
+			rp_reading(t,
+				   "Hours whose counts are under %ld, or would let one be worked out, are withheld and "
+				   "left out of the chart.",
+				   rp_shown_floor(rp));
+		struct pmhc_series s = { "Fallback rate", v };
+		struct pmhc_frame f = { "chart-capacity", "Fallbacks by local hour, current period",
+					"Hour of day (local)", "Live MH calls needing a fallback (%)", true };
+		pmhc_chart_columns(t, &f, hours, 24, &s, 1);
+	}
 	static const char *const head[] = { "Hour", "Live MH calls", "Fallbacks", "Fallback rate" };
-	rp_table_open(t, open, "Summed over beats (pmhc.fallbacks_by_hour_beat)", head, 4);
+	rp_table_open(t, open, "Summed over beats and the period's months (pmhc.fallbacks_by_hour_beat)", head, 4);
 	rp_table_rows(t, rp, r, -1, (const struct rp_col[]){ { 't', 0 }, { 'n', 1 }, { 'n', 2 }, { 'r', 3, 2, 1 } }, 4);
 	rp_table_close(t);
 }

@@ -16,6 +16,14 @@
  * the workgroup compares, and at ten years of history a tenth of the reading.
  */
 #define SPAN_MONTHS " month >= date_trunc('month', least($2::date, $4::date)) AND month < greatest($3::date, $5::date)"
+/* The current period's months. */
+#define CURRENT_MONTHS " month >= date_trunc('month', $4::date) AND month < $5::date"
+/*
+ * A figure over several months of a view an analyst reads by month: the sum of its
+ * monthly cells, NULL when any is withheld (migrations 013 and 015), so that it
+ * tells nothing the monthly cells do not.
+ */
+#define SUM_SHOWN(c) " CASE WHEN bool_and(" c " IS NOT NULL) THEN sum(" c ") END"
 static const char *const queries[RQ_N] = {
 	[RQ_MONTHS] = "SELECT to_char(month, 'YYYY-MM'), mh_calls, with_outcome, connected, connected_rate, arrests,"
 		      " arrest_rate, use_of_force, use_of_force_rate, involuntary_holds, involuntary_hold_rate,"
@@ -40,15 +48,18 @@ static const char *const queries[RQ_N] = {
 	[RQ_MIX] = "SELECT to_char(month, 'YYYY-MM'), response, mh_calls FROM pmhc.response_mix_by_month"
 		   " WHERE psap_id = $1 AND month >= date_trunc('month', least($2::date, $4::date))"
 		   " AND month < greatest($3::date, $5::date) ORDER BY 1, 2",
-	[RQ_RVD] = "SELECT response, disposition_code, calls, with_units, all_recommended_went,"
-		   " some_recommended_went, none_recommended_went"
-		   " FROM pmhc.recommended_vs_disposition WHERE psap_id = $1 ORDER BY 1, 2",
+	[RQ_RVD] = "SELECT response, disposition_code," SUM_SHOWN("calls") "," SUM_SHOWN("with_units") "," SUM_SHOWN("all_recommended_went") "," SUM_SHOWN(
+		"some_recommended_went") "," SUM_SHOWN("none_recommended_went") " FROM pmhc.recommended_vs_disposition WHERE psap_id = $1 AND" CURRENT_MONTHS
+										" GROUP BY 1, 2 ORDER BY 1, 2",
 	[RQ_REFER] = "SELECT service_name, sum(mh_calls) FROM pmhc.referrals_service_unavailable"
 		     " WHERE psap_id = $1 AND month >= date_trunc('month', $4::date) AND month < $5::date"
 		     " GROUP BY 1 ORDER BY 2 DESC, 1",
-	[RQ_CAPACITY] = "SELECT hour, sum(mh_calls), sum(fallbacks),"
-			" round(sum(fallbacks)::numeric / nullif(sum(mh_calls), 0), 4)"
-			" FROM pmhc.fallbacks_by_hour_beat WHERE psap_id = $1 GROUP BY 1 ORDER BY 1",
+	[RQ_CAPACITY] = "SELECT hour," SUM_SHOWN("mh_calls") "," SUM_SHOWN(
+		"fallbacks") ","
+			     " CASE WHEN bool_and(mh_calls IS NOT NULL AND fallbacks IS NOT NULL)"
+			     " THEN round(sum(fallbacks)::numeric / nullif(sum(mh_calls), 0), 4) END"
+			     " FROM pmhc.fallbacks_by_hour_beat WHERE psap_id = $1 AND" CURRENT_MONTHS
+			     " GROUP BY 1 ORDER BY 1",
 	[RQ_DIVERT] = "SELECT to_char(month, 'YYYY-MM'), mh_calls_911, transferred_988, diversion_rate"
 		      " FROM pmhc.diversions_911_to_988 WHERE psap_id = $1 AND" SPAN_MONTHS " ORDER BY month",
 };

@@ -77,12 +77,6 @@ static double period_rate(const struct report *rp, int p, int x, int n)
 	return isfinite(a) && isfinite(b) && b > 0 ? a / b : NAN;
 }
 
-/* The floor to name: the reader's own, or the published one when the reader's hides nothing. */
-static long shown_floor(const struct report *rp)
-{
-	return rp->floor > 0 ? rp->floor : PMHC_REPORT_PUBLIC_FLOOR;
-}
-
 static void one_outcome(struct pmhc_text *t, const struct report *rp, const struct months *m, int rate, int num,
 			const struct measure *ms)
 {
@@ -104,7 +98,7 @@ static void one_outcome(struct pmhc_text *t, const struct report *rp, const stru
 		shown = isfinite(v[i]);
 	if (!isfinite(cur) && !isfinite(base))
 		rp_reading(t, "%s: withheld in both periods, where the count or the rest of it is under %ld.", ms->name,
-			   shown_floor(rp));
+			   rp_shown_floor(rp));
 	else
 		rp_reading(t, "%s: %s of MH calls with an outcome in the current period, against %s in the baseline.",
 			   ms->name, isfinite(cur) ? a : "withheld (too few calls)",
@@ -119,7 +113,7 @@ static void one_outcome(struct pmhc_text *t, const struct report *rp, const stru
 				 "<p>No month has enough calls to show this rate: counts under "
 				 "%ld, and the counts that would let one be worked out, are withheld so that no "
 				 "person can be picked out.</p>",
-				 shown_floor(rp));
+				 rp_shown_floor(rp));
 	}
 	free(v);
 }

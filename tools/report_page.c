@@ -57,6 +57,12 @@ double rp_rate(const struct report *rp, const PGresult *r, int row, int rate, in
 	return v;
 }
 
+/* The reader's own floor, or the published one when the reader's hides nothing. */
+long rp_shown_floor(const struct report *rp)
+{
+	return rp->floor > 0 ? rp->floor : PMHC_REPORT_PUBLIC_FLOOR;
+}
+
 const char *rp_words(char *buf, size_t n, const struct report *rp, double v)
 {
 	if (rp->public_edition && (rp_hidden(rp, v) || !isfinite(v)))

@@ -62,11 +62,23 @@ rows outcomes "$W/gen.html" > "$W/got.txt"
 diff -u "$W/want.txt" "$W/got.txt" || fail "the outcomes table differs from pmhc.outcomes_by_month"
 ok "outcomes by month: $(wc -l < "$W/want.txt") rows equal pmhc.outcomes_by_month"
 
+# The live cross-tabs are monthly (migration 015): the report shows the current
+# period as the sum of its months, withheld where any month's cell is.
+CURRENT="month >= (SELECT current_start FROM pmhc.effective_definitions WHERE psap_id IN ('GEN', '*')
+                     ORDER BY psap_id = '*' LIMIT 1)
+         AND month < (SELECT current_end FROM pmhc.effective_definitions WHERE psap_id IN ('GEN', '*')
+                      ORDER BY psap_id = '*' LIMIT 1)"
+sums() {
+  local c out=""
+  for c in "$@"; do out+="${out:+, }CASE WHEN bool_and($c IS NOT NULL) THEN sum($c) END"; done
+  echo "$out"
+}
 for pair in "volume|SELECT to_char(month, 'YYYY-MM'), calls, mh_calls, mh_share FROM pmhc.mh_calls_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01' ORDER BY month" \
             "hourdow|SELECT weekday, hour, mh_calls FROM pmhc.mh_calls_by_hour_weekday WHERE psap_id = 'GEN' ORDER BY isodow, hour" \
             "divert|SELECT to_char(month, 'YYYY-MM'), mh_calls_911, transferred_988, diversion_rate FROM pmhc.diversions_911_to_988 WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01' ORDER BY month" \
             "repeats|SELECT to_char(month, 'YYYY-MM'), mh_calls, repeat_calls, repeat_subjects FROM pmhc.outcomes_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01' ORDER BY month" \
-            "rvd|SELECT response, disposition_code, calls, with_units, all_recommended_went, some_recommended_went, none_recommended_went FROM pmhc.recommended_vs_disposition WHERE psap_id = 'GEN' ORDER BY 1, 2"; do
+            "rvd|SELECT response, disposition_code, $(sums calls with_units all_recommended_went some_recommended_went none_recommended_went) FROM pmhc.recommended_vs_disposition WHERE psap_id = 'GEN' AND $CURRENT GROUP BY 1, 2 ORDER BY 1, 2" \
+            "capacity|SELECT hour, $(sums mh_calls fallbacks), CASE WHEN bool_and(mh_calls IS NOT NULL AND fallbacks IS NOT NULL) THEN round(sum(fallbacks)::numeric / nullif(sum(mh_calls), 0), 4) END FROM pmhc.fallbacks_by_hour_beat WHERE psap_id = 'GEN' AND $CURRENT GROUP BY 1 ORDER BY 1"; do
   view "${pair#*|}" > "$W/want.txt"
   rows "${pair%%|*}" "$W/gen.html" > "$W/got.txt"
   [ -s "$W/want.txt" ] || fail "${pair%%|*}: the view returned nothing: the check would be empty"
@@ -139,7 +151,8 @@ expect_eq "diversions: one point per month" "$(marks chart-divert)" \
 expect_eq "response mix: a segment per month and response" "$(marks chart-mix)" \
   "$(view "SELECT count(mh_calls) FROM pmhc.response_mix_by_month WHERE psap_id = 'GEN' AND month >= '2024-01-01' AND month < '2026-01-01'")"
 expect_eq "recommended vs disposition: a full grid" "$(marks chart-rvd)" \
-  "$(view "SELECT count(DISTINCT response) * count(DISTINCT disposition_code) FROM pmhc.recommended_vs_disposition WHERE psap_id = 'GEN'")"
+  "$(view "SELECT count(DISTINCT response) * count(DISTINCT disposition_code) FROM pmhc.recommended_vs_disposition
+             WHERE psap_id = 'GEN' AND $CURRENT")"
 expect_eq "charts with a title and both axis labels" \
   "$(grep -c '<svg' "$W/dom.html")" "$(grep '<svg' "$W/dom.html" | grep -c '<title>')"
 expect_eq "every chart has its table one click away" \
