@@ -66,6 +66,7 @@ SELECT psap_id, month, response, disposition_code, n3 AS calls, wu_s AS with_uni
   FROM parts;
 COMMENT ON VIEW pmhc.recommended_vs_disposition IS
     'Live MH calls per local month by recommended response and disposition code, and whether the recommended units are the ones that went; small and complementary counts NULL for analysts (migration 015). A longer span is the sum of its months, hidden when any is.';
+COMMENT ON COLUMN pmhc.recommended_vs_disposition.psap_id IS 'The answering point (PSAP) that took the calls.';
 COMMENT ON COLUMN pmhc.recommended_vs_disposition.month IS 'The first day of the local month.';
 COMMENT ON COLUMN pmhc.recommended_vs_disposition.response IS 'The recommended response.';
 COMMENT ON COLUMN pmhc.recommended_vs_disposition.disposition_code IS 'The disposition code, or (open) when none arrived yet.';
@@ -119,6 +120,7 @@ SELECT psap_id, month, beat, hour, n4 AS mh_calls, fb_s AS fallbacks,
   FROM parts;
 COMMENT ON VIEW pmhc.fallbacks_by_hour_beat IS
     'Live MH calls per local month, beat and local hour, and how many needed a fallback (a needed kind of unit was not free); small and complementary counts NULL for analysts (migration 015). A longer span is the sum of its months, hidden when any is.';
+COMMENT ON COLUMN pmhc.fallbacks_by_hour_beat.psap_id IS 'The answering point (PSAP) that took the calls.';
 COMMENT ON COLUMN pmhc.fallbacks_by_hour_beat.month IS 'The first day of the local month.';
 COMMENT ON COLUMN pmhc.fallbacks_by_hour_beat.beat IS 'Beat ('''' when the CAD gave none).';
 COMMENT ON COLUMN pmhc.fallbacks_by_hour_beat.hour IS 'Local hour of day, 0-23.';
