@@ -66,14 +66,6 @@ revoke() {
   done
   fail "the broker still lists $REVOKED"
 }
-# wait_log PATTERN SECONDS: until pmhcd.log holds an extended regex.
-wait_log() {
-  for _ in $(seq 1 $(($2 * 10))); do
-    grep -Eq "$1" "$LOG" && return 0
-    sleep 0.1
-  done
-  fail "pmhcd.log never said /$1/ within $2 s"
-}
 # raw TOPIC FORMAT: every message of TOPIC (one partition), read as ANONYMOUS over PLAINTEXT (a super user).
 raw() { timeout 20 kcat -C -b "$PMHC_BROKERS" -t "$1" -o beginning -e -q -f "$2" 2>/dev/null; }
 # junk KEY: bytes that are no call onto cad.calls (as the CAD); prints their offset.

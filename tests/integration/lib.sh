@@ -133,6 +133,17 @@ pg_down() { pg_ctl_as_owner -D "$PMHC_TEST_DIR/pg/data" -m fast -w -t 60 stop >/
 pg_up() { pg_ctl_as_owner -D "$PMHC_TEST_DIR/pg/data" -l "$PMHC_TEST_DIR/pg/postgres.log" -w -t 60 start >/dev/null; }
 
 # until_stored N [SECONDS]: until at least N calls are stored (default 120 s).
+# wait_log PATTERN SECONDS: until pmhcd's log ($LOG, default pmhcd.log in the
+# test's folder) holds an extended regex, or fail.
+wait_log() {
+  local log=${LOG:-$PMHC_TEST_DIR/pmhcd.log}
+  for _ in $(seq 1 $(($2 * 10))); do
+    grep -Eq "$1" "$log" && return 0
+    sleep 0.1
+  done
+  fail "${log##*/} never said /$1/ within $2 s"
+}
+
 # stop_within SECONDS WHAT: SIGTERM pmhcd and require exit 0 within SECONDS
 # (its limits.shutdown_timeout) plus a second for the process to go; sets TOOK_MS.
 stop_within() {

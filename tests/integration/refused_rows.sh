@@ -11,14 +11,6 @@
 #    and is stored once the trigger is gone.
 source "$(dirname "$0")/lib.sh"
 
-# wait_log PATTERN SECONDS: until pmhcd.log holds an extended regex.
-wait_log() {
-  for _ in $(seq 1 $(($2 * 10))); do
-    grep -Eq "$1" "$PMHC_TEST_DIR/pmhcd.log" && return 0
-    sleep 0.1
-  done
-  fail "pmhcd.log never said /$1/ within $2 s"
-}
 raw() { timeout 20 kcat -C -b "$PMHC_BROKERS" -t "$1" "${@:3}" -e -q -f "$2" 2>/dev/null; }
 dlq_keys() { raw pmhc.dlq '%k\n' -o beginning | sort | tr '\n' ' '; }
 

@@ -27,14 +27,6 @@ with_props() {
   sed -i "s|\"topic.metadata.refresh.interval.ms=1000\" )|\"topic.metadata.refresh.interval.ms=1000\"$extra )|" \
     "$PMHC_TEST_DIR/pmhcd.conf"
 }
-# wait_log PATTERN SECONDS: until pmhcd.log holds an extended regex.
-wait_log() {
-  for _ in $(seq 1 $(($2 * 10))); do
-    grep -Eq "$1" "$PMHC_TEST_DIR/pmhcd.log" && return 0
-    sleep 0.1
-  done
-  fail "pmhcd.log never said /$1/ within $2 s"
-}
 # recommended TOPIC PREFIX: distinct calls of PREFIX recommended on TOPIC.
 recommended() {
   timeout 60 "$PMHC_CONSUME" -b "$PMHC_BROKERS" -t "$1" --from-beginning --idle-ms 3000 2>/dev/null |
