@@ -257,9 +257,8 @@ static void handle_history(struct pipeline *p, struct pmhc_batch *b, const rd_ka
 /* An error the consumer reports: a refused ACL names the group or topic and what to grant. */
 static void consumer_error(struct pipeline *p, const rd_kafka_message_t *m)
 {
-	char acl[PMHC_KAFKA_GROUP_LEN + 32];
-	snprintf(acl, sizeof acl, "Read on group %s%s", p->cfg->kafka_group_id,
-		 p->mode == PMHC_MODE_LIVE ? "" : "-backfill");
+	char acl[sizeof p->group + 32];
+	snprintf(acl, sizeof acl, "Read on group %s", p->group);
 	if (!pmhc_kafka_refused(p->consumer, m, "consumer", acl, true, &p->consumer_refused))
 		pmhc_error("msg=\"consumer error\" topic=%s error=\"%s\"", m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
 			   pmhc_q(rd_kafka_message_errstr(m)));

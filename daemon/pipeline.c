@@ -55,9 +55,6 @@
 /* While draining, how long to wait for delivery reports between looks at the writer. */
 #define DRAIN_POLL_MS 20
 
-/* Room for kafka.group_id and the backfill suffix; a longer one is cut. */
-#define GROUP_ID_LEN 256
-
 /* Room for the names of the settings a reload cannot apply. */
 #define CHANGED_LEN 512
 
@@ -417,8 +414,8 @@ static bool open_kafka(struct pipeline *p, int *rc)
 	bool live = p->mode == PMHC_MODE_LIVE;
 	char err[PMHC_ERR_LEN];
 	/* Backfill reads history in a group of its own, so it never takes live partitions. */
-	char group[GROUP_ID_LEN];
-	snprintf(group, sizeof group, "%s%s", cfg->kafka_group_id, live ? "" : "-backfill");
+	char *group = p->group;
+	snprintf(group, sizeof p->group, "%s%s", cfg->kafka_group_id, live ? "" : "-backfill");
 	if (pmhc_outbox_open(p, err, sizeof err) != 0 ||
 	    (p->consumer = pmhc_kafka_consumer_new(cfg, group, !live, rebalance_cb, pmhc_observe_stats_cb(p), p, err,
 						   sizeof err)) == NULL) {

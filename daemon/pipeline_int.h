@@ -72,6 +72,8 @@ struct pipeline {
 	struct pmhc_metrics *metrics;
 	struct pmhc_http *http;
 	int64_t last_publish_ms;
+	/* The consumer's group: kafka.group_id, with "-backfill" in backfill; a longer one is cut. */
+	char group[256];
 	/* intake.c: the last authorizations Kafka refused the consumer and the units reader. */
 	struct pmhc_kafka_refusals consumer_refused, units_refused;
 	bool assigned;             /* the group gave this member its partitions (perhaps none) */
