@@ -11,6 +11,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "pipeline_int.h"
+#include "repeats.h"
 #include "revcache.h"
 #include "subject.h"
 #include "units.h"
@@ -156,6 +157,9 @@ static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_
 		row.has_call_taker_hash = pmhc_subject_hash(cfg->subject_key, cfg->subject_key_len,
 							    x->call->call_taker_id, row.call_taker_hash) == 0;
 	row.nature_known = x->d.screening.nature_known;
+	if (p->repeats != NULL && row.mental_health_call && row.has_subject_hash)
+		row.repeat_guess =
+			pmhc_repeats_guess(p->repeats, x->call->psap_id, row.subject_hash, x->call->received_at_ms);
 	pmhc_answers_text(x->call, row.answers);
 	if (!pmhc_batch_add_call(b, &row, m)) {
 		/* Never stored, so its offset must not move: the batch is held back and replayed on restart. */

@@ -22,6 +22,7 @@
 #include "observe.h"
 #include "outbox.h"
 #include "pipeline_int.h"
+#include "repeats.h"
 #include "revcache.h"
 #include "units.h"
 
@@ -45,6 +46,12 @@
 
 /* 2^20 calls: a day or more of a large center, 12 MB. */
 #define REVCACHE_CALLS (1u << 20)
+/*
+ * Backfill remembers the times of at most this many MH calls for its first
+ * guess at repeat flags: 8 bytes each, so at most 64 MiB. Past it the rest are
+ * guessed unset, and the final pass sets them.
+ */
+#define BACKFILL_REPEAT_CALLS (1u << 23)
 
 /* Unit statuses applied per step at most, so a burst of them never starves calls. */
 #define UNITS_PER_STEP 1000
@@ -352,8 +359,14 @@ static bool open_store(struct pipeline *p, int *rc)
 		*rc = schema;
 		return false;
 	}
-	if (p->mode == PMHC_MODE_BACKFILL)
+	if (p->mode == PMHC_MODE_BACKFILL) {
 		pmhc_store_defer_derived(p->w.store);
+		/* Without it every flag is guessed unset, and the final pass sets them all: slower, as right. */
+		p->repeats = pmhc_repeats_new(BACKFILL_REPEAT_CALLS);
+		if (p->repeats != NULL && pmhc_store_repeat_rules(p->w.store, p->repeats) != 0)
+			pmhc_warn("msg=\"repeat rules not read; the final pass sets every repeat flag\" error=\"%s\"",
+				  pmhc_q(pmhc_store_last_error(p->w.store)));
+	}
 	return true;
 }
 
@@ -550,6 +563,7 @@ static void close_all(struct pipeline *p)
 	pmhc_holds_close(p->holds);
 	pmhc_roster_free(p->roster);
 	pmhc_revcache_free(p->revisions);
+	pmhc_repeats_free(p->repeats);
 	free(p->bf.at_end);
 	pmhc_outbox_close(p);
 	/* Batches never written keep their offsets uncommitted: replayed on restart. */

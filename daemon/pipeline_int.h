@@ -54,6 +54,7 @@ struct pipeline {
 	struct pmhc_holds *holds;         /* the other instances' unit holds; NULL when not shared */
 	char instance[PMHC_INSTANCE_LEN]; /* this process, on every recommendation it publishes */
 	struct pmhc_revcache *revisions;  /* what this process already decided */
+	struct pmhc_repeats *repeats;     /* backfill: the MH calls read so far, for a first guess at repeat flags */
 	struct pmhc_writer w;
 	struct pmhc_batch *current;
 	bool paused;

@@ -43,6 +43,7 @@ struct pmhc_call_row {
 	char answers[PMHC_QUESTION_COUNT + 1]; /* pmhc_answers_text: what the decision was made on */
 	bool store_narrative;
 	bool backfilled;
+	bool repeat_guess; /* history only: the first guess at repeat_encounter (repeats.h) */
 	int32_t partition;
 	int64_t offset;
 };
@@ -71,6 +72,7 @@ struct pmhc_store_result {
 };
 
 struct pmhc_store;
+struct pmhc_repeats;
 
 /*
  * Connects, retrying with capped backoff for up to timeout_s seconds (or until
@@ -154,6 +156,14 @@ struct pmhc_backfill_pass {
  * in pmhc_store_last_error() and pmhc_store_last_sqlstate(), or the
  * connection lost.
  */
+/*
+ * Gives r the repeat rules of pmhc.definitions (threshold and window, per
+ * PSAP and the default), so that backfill writes a first guess at each flag.
+ * 0, or -1 when the database did not answer (the flags are then guessed not
+ * set, and the final pass sets them).
+ */
+int pmhc_store_repeat_rules(struct pmhc_store *s, struct pmhc_repeats *r);
+
 int pmhc_store_finish_backfill(struct pmhc_store *s, const volatile sig_atomic_t *stop, struct pmhc_backfill_pass *out);
 
 /* Whether the last write failed because the server is unreachable (retry later). */

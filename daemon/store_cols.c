@@ -114,7 +114,8 @@ static size_t sb_flags(struct pmhc_sbuf *b, pmhc_flagset flags)
 	X(call_taker_hash,    "text",             BYTEA,     OWN, row->has_call_taker_hash ? pmhc_sb_hex(b, row->call_taker_hash, sizeof row->call_taker_hash) : STORE_NO_PARAM) \
 	X(nature_known,       "boolean",          TEXT,      OWN, sb_bool(b, row->nature_known)) \
 	X(reasons,            "text[]",           TEXT,      DEC, pmhc_sb_array(b, row->reasons, row->n_reasons)) \
-	X(summary,            "text",             TEXT,      DEC, pmhc_sb_str(b, row->summary ? row->summary : ""))
+	X(summary,            "text",             TEXT,      DEC, pmhc_sb_str(b, row->summary ? row->summary : "")) \
+	X(repeat_encounter,   "boolean",          TEXT,      STORE_IN_COPY, sb_bool(b, row->repeat_guess))
 
 #define CALL_LOCALS                                                             \
 	const Pmhc__V1__CallEvent *c = row->call;                               \
@@ -303,12 +304,13 @@ __attribute__((format(printf, 2, 3))) static bool statement(char dst[STORE_SQL_L
 static bool build_calls(struct store_statements *q)
 {
 	const struct store_cols *t = &store_call_cols;
-	struct list l[7];
+	struct list l[8];
 	bool cut = false;
 	const char *calls = list(&l[0], t, STORE_IN_TABLE, 0, NAMES, &cut);
 	const char *decisions = list(&l[1], t, STORE_IN_DECISIONS, 0, NAMES, &cut);
 	bool ok = statement(q->stage_calls, SQL_STAGE_CALLS, list(&l[2], t, STORE_STAGED, 0, DEFS, &cut)) &&
-		  statement(q->copy_calls, SQL_COPY_CALLS, calls) &&
+		  statement(q->copy_calls, SQL_COPY_CALLS,
+			    list(&l[7], t, STORE_IN_TABLE | STORE_IN_COPY, 0, NAMES, &cut)) &&
 		  statement(q->copy_decisions, SQL_COPY_DECISIONS, decisions) &&
 		  statement(q->move_calls, SQL_MOVE_CALLS, calls, list(&l[3], t, STORE_IN_TABLE, 0, VALUES, &cut),
 			    list(&l[4], t, STORE_IN_TABLE, STORE_TABLE_KEY, UPDATES, &cut), decisions,

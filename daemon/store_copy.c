@@ -54,7 +54,7 @@ struct copy_job {
 	const size_t *pick;
 	size_t n;
 	const struct store_cols *cols;
-	unsigned in; /* which of the columns: STORE_IN_TABLE, STORE_IN_DECISIONS or STORE_STAGED */
+	unsigned in; /* which of the columns: STORE_IN_TABLE (| STORE_IN_COPY), STORE_IN_DECISIONS or STORE_STAGED */
 	/*
 	 * Into staging every value goes as the text the staging tables take; into
 	 * the real tables converted to what the column's input function reads.
@@ -302,7 +302,7 @@ static bool copy_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, s
 	pmhc_pick_revisions(s->pick_items, b->n_calls, s->pick_keep, &n_keep, s->pick_decide, &n_decide);
 	const struct copy_job direct[] = {
 		{ s->sql->copy_calls, b->calls, sizeof *b->calls, s->pick_keep, n_keep, &store_call_cols,
-		  STORE_IN_TABLE, false },
+		  STORE_IN_TABLE | STORE_IN_COPY, false },
 		{ s->sql->copy_decisions, b->calls, sizeof *b->calls, s->pick_decide, n_decide, &store_call_cols,
 		  STORE_IN_DECISIONS, false },
 	};

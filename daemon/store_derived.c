@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "repeats.h"
 #include "store_int.h"
 #include "store_sql.h"
 
@@ -66,6 +67,23 @@ static PGresult *await_result(PGconn *c, const volatile sig_atomic_t *stop)
 		last = r;
 	}
 	return last;
+}
+
+int pmhc_store_repeat_rules(struct pmhc_store *s, struct pmhc_repeats *r)
+{
+	if (store_ensure_ready(s) != 0)
+		return -1;
+	PGresult *res = store_exec_result(s, SQL_REPEAT_RULES, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (!PQgetisnull(res, i, 1) && !PQgetisnull(res, i, 2) &&
+		    !pmhc_repeats_rule(r, PQgetvalue(res, i, 0), atoi(PQgetvalue(res, i, 1)),
+				       atoi(PQgetvalue(res, i, 2))))
+			pmhc_warn("msg=\"repeat rule not used for the first guess\" psap=\"%s\"",
+				  pmhc_q(PQgetvalue(res, i, 0)));
+	PQclear(res);
+	return 0;
 }
 
 int pmhc_store_finish_backfill(struct pmhc_store *s, const volatile sig_atomic_t *stop, struct pmhc_backfill_pass *out)

@@ -25,6 +25,11 @@
  * to the final pass (migration 014): on for backfill, and said off for the live
  * path, so that a setting a DBA gave the role or database cannot defer live writes.
  */
+/* The repeat rules in force, per PSAP and the default ("*"), for backfill's first guess at the flags. */
+#define SQL_REPEAT_RULES                                                                                               \
+	"SELECT psap_id, max(value) FILTER (WHERE key = 'repeat_threshold'), "                                         \
+	"max(value) FILTER (WHERE key = 'repeat_window_days') FROM pmhc.definitions "                                  \
+	"WHERE key IN ('repeat_threshold', 'repeat_window_days') GROUP BY psap_id"
 #define SQL_DEFER_DERIVED_ON "SELECT pg_catalog.set_config('pmhc.deferred', 'on', false)"
 #define SQL_DEFER_DERIVED_OFF "SELECT pg_catalog.set_config('pmhc.deferred', 'off', false)"
 /* The final pass of a backfill: what the deferred writes left, recomputed. */

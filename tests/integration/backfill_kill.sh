@@ -33,9 +33,19 @@ ok "pmhcd --backfill SIGKILLed with $stored of $N calls stored, before its final
 [ "$(deferred_notes)" -gt 0 ] || fail "the killed run's committed batches left no note"
 read -r stale_local stale_hours stale_flags <<<"$(derived_mismatches)"
 expect_eq "local times are set as each call is written, deferred or not" "$stale_local" 0
-[ "$stale_hours" -gt 0 ] && [ "$stale_flags" -gt 0 ] \
-  || fail "the killed run's summary and flags should be out of date: $stale_hours hours, $stale_flags flags"
-ok "the killed run left notes, and $stale_hours hours and $stale_flags flags out of date"
+[ "$stale_hours" -gt 0 ] || fail "the killed run's summary should be out of date: $stale_hours hours"
+repeats=$(sql "SELECT count(*) FROM pmhc.calls WHERE repeat_encounter")
+[ $((stale_flags * 20)) -le "$repeats" ] \
+  || fail "the killed run's first guesses got $stale_flags flags wrong of $repeats set"
+ok "the killed run left notes, $stale_hours hours out of date and $stale_flags of its $repeats repeat flags wrong"
+# A guess is only a guess: some of the killed run's flags turned wrong behind the
+# triggers' back (as the DBA, triggers off), as calls read later would turn them.
+sql "SET session_replication_role = replica;
+     UPDATE pmhc.calls SET repeat_encounter = NOT repeat_encounter
+      WHERE call_id IN (SELECT call_id FROM pmhc.calls WHERE mental_health_call AND subject_hash IS NOT NULL
+                         ORDER BY call_id LIMIT 300)"
+read -r _ _ wrong <<<"$(derived_mismatches)"
+[ "$wrong" -ge 300 ] || fail "flipping 300 flags left only $wrong wrong"
 
 rc=0
 timeout 240 "$PMHCD" --backfill --config "$PMHC_TEST_DIR/pmhcd.conf" 2>"$PMHC_TEST_DIR/backfill.log" || rc=$?

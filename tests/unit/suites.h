@@ -12,6 +12,7 @@ Suite *suite_wire(void);
 Suite *suite_arena(void);
 Suite *suite_units(void);
 Suite *suite_revcache(void);
+Suite *suite_repeats(void);
 Suite *suite_pick(void);
 Suite *suite_pgtext(void);
 Suite *suite_digest(void);
