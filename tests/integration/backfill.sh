@@ -66,7 +66,7 @@ SQL
 ); then
   fail "a forged time-zone cache was taken"
 fi
-grep -q "received_local is not its received_at" <<<"$err" || fail "forged cache refused for another reason: $err"
+grep -q "time zone cached for the local times of this transaction is not the PSAP" <<<"$err" || fail "forged cache refused for another reason: $err"
 expect_eq "a forged time-zone cache is refused, and no local time changed" "$(derived_mismatches)" "0 0 0"
 grep -q 'msg="batch written".* calls_path=copy' "$PMHC_TEST_DIR/backfill.log" \
   || fail "no batch of new history went straight into the tables by COPY"
