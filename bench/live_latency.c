@@ -78,6 +78,18 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers)
 			fprintf(stderr, "live_latency: %s\n", err);
 			exit(70);
 		}
+	/* Experiments: more consumer properties, "name=value name=value" (none by default). */
+	const char *extra = type == RD_KAFKA_CONSUMER ? getenv("PMHC_LATENCY_CONSUMER_CONF") : NULL;
+	char kv_buf[512];
+	snprintf(kv_buf, sizeof kv_buf, "%s", extra ? extra : "");
+	for (char *save = NULL, *p = strtok_r(kv_buf, " ", &save); p != NULL; p = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(p, '=');
+		if (eq == NULL ||
+		    (*eq = '\0', rd_kafka_conf_set(conf, p, eq + 1, err, sizeof err)) != RD_KAFKA_CONF_OK) {
+			fprintf(stderr, "live_latency: PMHC_LATENCY_CONSUMER_CONF: %s\n", eq ? err : p);
+			exit(64);
+		}
+	}
 	rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof err);
 	if (rk == NULL) {
 		fprintf(stderr, "live_latency: %s\n", err);

@@ -17,8 +17,10 @@
 --     received_at: the writer role is trusted with the rows it writes.)
 -- Same results: the flags and local times equal 009's (tests: backfill, report).
 
+-- Its sort after a backfill holds every MH call of the subjects noted (40 MB for
+-- 487,661 calls): in memory, not in temporary files. A live batch's is a few rows.
 CREATE OR REPLACE FUNCTION pmhc.refresh_repeats(touched jsonb) RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pmhc, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pmhc, pg_temp SET work_mem = '64MB' AS $$
 DECLARE
     n bigint := 0;
     m bigint;

@@ -122,7 +122,10 @@ show_tail() {
 cleanup() {
     local rc=$? f b
     set +e
-    trap - EXIT INT TERM HUP
+    # A second Ctrl-C or SIGTERM while tearing down would leave a broker or a
+    # PostgreSQL running: the teardown ignores them (it is bounded by stop_pid).
+    trap - EXIT
+    trap '' INT TERM HUP
     if alive "$cmd_pid"; then
         stop_pid "$cmd_pid" 100
     fi

@@ -20,10 +20,10 @@ START_TEST(test_threshold_window_and_same_instant)
 	unsigned char a[PMHC_SUBJECT_HASH_LEN];
 	subject(a, 1);
 	ck_assert(!pmhc_repeats_guess(r, "P", a, 0));
-	ck_assert(!pmhc_repeats_guess(r, "P", a, 10 * DAY));   /* one before it */
-	ck_assert(pmhc_repeats_guess(r, "P", a, 90 * DAY));    /* two: the first exactly 90 days before counts */
-	ck_assert(!pmhc_repeats_guess(r, "P", a, 190 * DAY));  /* the window is empty again */
-	ck_assert(!pmhc_repeats_guess(r, "P", a, 190 * DAY));  /* a call at the same instant does not count */
+	ck_assert(!pmhc_repeats_guess(r, "P", a, 10 * DAY));  /* one before it */
+	ck_assert(pmhc_repeats_guess(r, "P", a, 90 * DAY));   /* two: the first exactly 90 days before counts */
+	ck_assert(!pmhc_repeats_guess(r, "P", a, 190 * DAY)); /* the window is empty again */
+	ck_assert(!pmhc_repeats_guess(r, "P", a, 190 * DAY)); /* a call at the same instant does not count */
 	ck_assert(pmhc_repeats_guess(r, "P", a, 190 * DAY + 1));
 	ck_assert_uint_eq(pmhc_repeats_calls(r), 6);
 	pmhc_repeats_free(r);
@@ -42,12 +42,12 @@ START_TEST(test_rules_per_psap)
 	ck_assert(!pmhc_repeats_guess(r, "Q", a, -1));
 	ck_assert(pmhc_repeats_rule(r, "*", 3, 90));
 	ck_assert(pmhc_repeats_rule(r, "Q", 2, 1));
-	ck_assert(!pmhc_repeats_rule(r, "Q", 1, 1));    /* a threshold under 2 is no rule */
+	ck_assert(!pmhc_repeats_rule(r, "Q", 1, 1)); /* a threshold under 2 is no rule */
 	ck_assert(!pmhc_repeats_rule(r, "Q", 2, 0));
 	ck_assert(!pmhc_repeats_guess(r, "P", a, 2));
 	ck_assert(!pmhc_repeats_guess(r, "P", a, 3));
-	ck_assert(pmhc_repeats_guess(r, "P", a, 4));    /* the default: two before it */
-	ck_assert(!pmhc_repeats_guess(r, "Q", a, 0));   /* another PSAP's calls are its own */
+	ck_assert(pmhc_repeats_guess(r, "P", a, 4));  /* the default: two before it */
+	ck_assert(!pmhc_repeats_guess(r, "Q", a, 0)); /* another PSAP's calls are its own */
 	ck_assert(!pmhc_repeats_guess(r, "Q", a, 2 * DAY));
 	ck_assert(pmhc_repeats_guess(r, "Q", a, 3 * DAY)); /* Q's own rule: one in the day before */
 	pmhc_repeats_free(r);
