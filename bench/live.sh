@@ -9,6 +9,8 @@
 #   pmhcd    latency through pmhcd (with the sample roster)
 #   relay    the floor of the two hops a decision crosses: a stand-in that
 #            answers each call with a bare recommendation and decides nothing
+#   relay-group  the same stand-in reading the calls as pmhcd does, a member of
+#            a consumer group subscribed to cad.calls and cad.dispositions
 #   one-hop  the floor of a single hop: calls read back from cad.calls
 #   memory   pmhcd's RSS every 10 s of a long steady run and, as root with
 #            perf, the malloc calls of its main thread per call; no latency
@@ -53,11 +55,15 @@ case $mode in
 one-hop)
   measure --one-hop
   ;;
-relay)
-  "$build/bench/live_latency" -b "$PMHC_BROKERS" --relay &
+relay | relay-group)
+  "$build/bench/live_latency" -b "$PMHC_BROKERS" "--$mode" &
   relay=$!
   sleep 2
-  measure | sed 's/^live path/two hops through a relay that decides nothing/'
+  if [ "$mode" = relay ]; then
+    measure | sed 's/^live path/two hops through a relay that decides nothing/'
+  else
+    measure | sed 's/^live path/two hops through a relay in a consumer group/'
+  fi
   kill "$relay"
   wait "$relay" || true
   ;;
@@ -99,7 +105,7 @@ pmhcd | memory)
   stop_daemon
   ;;
 *)
-  echo "live.sh: unknown mode $mode (pmhcd, relay or one-hop)" >&2
+  echo "live.sh: unknown mode $mode (pmhcd, relay, relay-group, one-hop or memory)" >&2
   exit 64
   ;;
 esac

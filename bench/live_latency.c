@@ -4,14 +4,16 @@
  * pmhcd, at a steady rate. Prints p50/p99/max after a warm-up; asserts nothing.
  *
  *   live_latency -b BROKERS [--rate N] [--seconds S] [--warmup S] [--one-hop]
- *   live_latency -b BROKERS --relay
+ *   live_latency -b BROKERS --relay | --relay-group
  *
  * --one-hop reads the calls back from cad.calls instead of waiting for pmhcd:
  * the floor that Kafka (or the mock) alone sets on this machine.
  * --relay is a stand-in for pmhcd that decides nothing: it answers each call
  * on cad.calls with a bare recommendation (ids only), with pmhcd's client
  * settings, until SIGTERM. Measured in its place, it gives the floor of the two hops a live
- * decision crosses.
+ * decision crosses. --relay-group reads the calls as pmhcd does, a member of
+ * a consumer group subscribed to cad.calls and cad.dispositions; --relay is
+ * assigned cad.calls' partitions, outside any group.
  *
  * Beside the end-to-end figures it prints the first part, produce to the
  * recommendation being produced, from the recommendation's Kafka timestamp:
@@ -19,9 +21,13 @@
  *
  * Against librdkafka's mock cluster both consumers (this one and pmhcd's) need
  * a small fetch.wait.max.ms: the mock answers an empty fetch only after it.
+ *
+ * For experiments, PMHC_LATENCY_CONSUMER_CONF and PMHC_LATENCY_PRODUCER_CONF
+ * add librdkafka properties ("name=value name=value") to its clients.
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,15 +84,23 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers)
 			fprintf(stderr, "live_latency: %s\n", err);
 			exit(70);
 		}
-	/* Experiments: more consumer properties, "name=value name=value" (none by default). */
-	const char *extra = type == RD_KAFKA_CONSUMER ? getenv("PMHC_LATENCY_CONSUMER_CONF") : NULL;
+	/* A relay in a group reads fresh topics from their start (the assigned consumers start at the end). */
+	if (type == RD_KAFKA_CONSUMER &&
+	    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err) != RD_KAFKA_CONF_OK) {
+		fprintf(stderr, "live_latency: %s\n", err);
+		exit(70);
+	}
+	/* Experiments: more properties, "name=value name=value" (none by default). */
+	const char *extra =
+		getenv(type == RD_KAFKA_CONSUMER ? "PMHC_LATENCY_CONSUMER_CONF" : "PMHC_LATENCY_PRODUCER_CONF");
 	char kv_buf[512];
 	snprintf(kv_buf, sizeof kv_buf, "%s", extra ? extra : "");
 	for (char *save = NULL, *p = strtok_r(kv_buf, " ", &save); p != NULL; p = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(p, '=');
 		if (eq == NULL ||
 		    (*eq = '\0', rd_kafka_conf_set(conf, p, eq + 1, err, sizeof err)) != RD_KAFKA_CONF_OK) {
-			fprintf(stderr, "live_latency: PMHC_LATENCY_CONSUMER_CONF: %s\n", eq ? err : p);
+			fprintf(stderr, "live_latency: PMHC_LATENCY_%s_CONF: %s\n",
+				type == RD_KAFKA_CONSUMER ? "CONSUMER" : "PRODUCER", eq ? err : p);
 			exit(64);
 		}
 	}
@@ -117,13 +131,37 @@ static void assign_end(rd_kafka_t *rk, const char *topic)
 	rd_kafka_topic_destroy(rkt);
 }
 
-/* pmhcd's place without its work: each call answered with a bare recommendation as it comes. */
-static int relay(const char *brokers)
+/*
+ * As pmhcd consumes: a member of a consumer group subscribed to the calls and
+ * the dispositions, from the start of each (the topics are fresh).
+ */
+static void subscribe_as_pmhcd(rd_kafka_t *rk)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(2);
+	rd_kafka_topic_partition_list_add(l, "cad.calls", RD_KAFKA_PARTITION_UA);
+	rd_kafka_topic_partition_list_add(l, "cad.dispositions", RD_KAFKA_PARTITION_UA);
+	rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		fprintf(stderr, "live_latency: subscribe: %s\n", rd_kafka_err2str(err));
+		exit(69);
+	}
+}
+
+/*
+ * pmhcd's place without its work: each call answered with a bare recommendation
+ * as it comes. in_group: read the calls as pmhcd does (subscribe_as_pmhcd),
+ * else assigned every partition of cad.calls.
+ */
+static int relay(const char *brokers, bool in_group)
 {
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	rd_kafka_t *prod = client(RD_KAFKA_PRODUCER, brokers), *cons = client(RD_KAFKA_CONSUMER, brokers);
-	assign_end(cons, "cad.calls");
+	if (in_group)
+		subscribe_as_pmhcd(cons);
+	else
+		assign_end(cons, "cad.calls");
 	uint8_t buf[512];
 	while (!stop) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 10);
@@ -169,13 +207,10 @@ int main(int argc, char **argv)
 	double rate = 1000, seconds = 10, warmup = 2;
 	int one_hop = 0, relay_only = 0;
 	static const struct option opts[] = {
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "one-hop", no_argument, NULL, '1' },
-		{ "relay", no_argument, NULL, 'R' },
-		{ NULL, 0, NULL, 0 },
+		{ "brokers", required_argument, NULL, 'b' }, { "rate", required_argument, NULL, 'r' },
+		{ "seconds", required_argument, NULL, 's' }, { "warmup", required_argument, NULL, 'w' },
+		{ "one-hop", no_argument, NULL, '1' },       { "relay", no_argument, NULL, 'R' },
+		{ "relay-group", no_argument, NULL, 'G' },   { NULL, 0, NULL, 0 },
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "b:", opts, NULL)) != -1) {
@@ -186,10 +221,11 @@ int main(int argc, char **argv)
 		case 'w': warmup = atof(optarg); break;
 		case '1': one_hop = 1; break;
 		case 'R': relay_only = 1; break;
+		case 'G': relay_only = 2; break;
 		default:
 			fprintf(stderr,
 				"usage: live_latency -b BROKERS [--rate N] [--seconds S] [--warmup S] [--one-hop]\n"
-				"       live_latency -b BROKERS --relay\n");
+				"       live_latency -b BROKERS --relay | --relay-group\n");
 			return 64;
 		}
 	}
@@ -198,7 +234,7 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	if (relay_only)
-		return relay(brokers);
+		return relay(brokers, relay_only == 2);
 	size_t total = (size_t)((warmup + seconds) * rate), warm = (size_t)(warmup * rate);
 	/* Per call: sent (monotonic ns), sent (wall us), end to end (ns), to the recommendation's timestamp (us). */
 	int64_t *sent = calloc(total, sizeof *sent), *sent_us = calloc(total, sizeof *sent_us);

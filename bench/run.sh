@@ -11,7 +11,8 @@
 #      (calls/s to PostgreSQL and to recommendations); the latency from produce
 #      to recommendation consumed at a steady 1,000 calls/s, beside its floor
 #      measured the same way without pmhcd (two hops through a relay that
-#      decides nothing, and one hop); pmhcd's RSS over a long steady run and,
+#      decides nothing, assigned the calls or, as pmhcd, in a consumer group;
+#      and one hop); pmhcd's RSS over a long steady run and,
 #      as root with perf, its main thread's malloc calls per call;
 #   5. the decision engine alone, ns per call.
 #
@@ -21,7 +22,7 @@
 #   memory runs (default -XX:+UseZGC; the history's stages keep SerialGC).
 #
 # One latency run's p99 moves by half either way from run to run on a shared
-# 2-core machine, so the three latency modes run interleaved, R rounds
+# 2-core machine, so the four latency modes run interleaved, R rounds
 # (default 3), each on fresh servers, and the medians are printed beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
     --latency-seconds) latency_s=$2; shift 2 ;;
     --latency-rounds) latency_rounds=$2; shift 2 ;;
     --memory-seconds) memory_s=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (try --help)" >&2; exit 64 ;;
   esac
 done
@@ -74,17 +75,17 @@ sleep 5
 # latency would do the same; the tests keep SerialGC, which starts quicker.
 latency_jvm=${PMHC_BENCH_LATENCY_JVM_OPTS:--XX:+UseZGC}
 echo "   at a steady 1,000 calls/s for $latency_s s after ${PMHC_BENCH_WARMUP:-30} s of warm-up, each on fresh servers"
-echo "   (the broker with $latency_jvm), $latency_rounds rounds of the three interleaved:"
+echo "   (the broker with $latency_jvm), $latency_rounds rounds of the four interleaved:"
 rounds=$(mktemp)
 for ((r = 1; r <= latency_rounds; r++)); do
-  for mode in pmhcd relay one-hop; do
+  for mode in pmhcd relay relay-group one-hop; do
     PMHC_KAFKA_JVM_OPTS=$latency_jvm \
       bash tests/support/with-servers.sh --partitions 16 -- bash bench/live.sh "$PWD/build" "$mode" 1000 "$latency_s" \
       | sed 's/^/   /' | tee -a "$rounds"
   done
 done
 # The median of each mode's p50, p99 and max over the rounds.
-awk '/^   (through pmhcd|two hops|one hop)/ { mode = $1 == "through" ? "pmhcd" : $1 == "two" ? "relay" : "one hop" }
+awk '/^   (through pmhcd|two hops|one hop)/ { mode = $1 == "through" ? "pmhcd" : /consumer group/ ? "relay in a group" : $1 == "two" ? "relay" : "one hop" }
      /produce -> consumed/ { n[mode]++; p50[mode, n[mode]] = $5; p99[mode, n[mode]] = $8; mx[mode, n[mode]] = $11 }
      function median(a, m, k,   v, i, j, t) {
        for (i = 1; i <= k; i++) v[i] = a[m, i] + 0

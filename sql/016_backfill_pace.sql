@@ -3,7 +3,8 @@
 -- 5 s of the 41 s of writes the local-time row trigger:
 --   * refresh_repeats counted each call's window with EXCLUDE GROUP, which makes
 --     PostgreSQL recount the whole frame for every row: 15 s of window for 487,661
---     MH calls of 289 people. Two running counts give the same number in 1.7 s.
+--     MH calls of 289 people. A frame that ends a microsecond before the call gives
+--     the same number as a running count.
 --   * The rest of the pass rewrote 486,899 repeat flags that history's rows
 --     arrived without. pmhcd --backfill now writes a first guess at each flag in
 --     its COPY (libpmhc/repeats.c), from the calls it has read so far; the pass
@@ -30,10 +31,10 @@ DECLARE
 BEGIN
     -- One PSAP at a time: its window is a constant of the query, as a window frame's
     -- offset must be. Each subject's calls are sorted once and every call's count of
-    -- the calls in the window before it read off two frames: the window up to the
-    -- call's instant, less the calls at that instant (the call itself among them).
-    -- Both are running counts, linear in a subject's calls; EXCLUDE GROUP gave the
-    -- same number but recounted the whole frame for every call. Only the calls whose
+    -- the calls in the window before it read off a frame that ends a microsecond (the
+    -- resolution of timestamptz) before the call: the calls at its instant, itself
+    -- among them, are left out. A running count, linear in a subject's calls; EXCLUDE
+    -- GROUP gave the same number but recounted the whole frame for every call. Only the calls whose
     -- flag is wrong as read are joined back to the table: after a backfill that is a
     -- few of hundreds of thousands, which the planner, without statistics on the
     -- rows just written, joined one index probe at a time.
@@ -48,9 +49,8 @@ BEGIN
             ), w AS (
                 SELECT c.call_id, c.received_at, c.repeat_encounter AS stored, t.lo, t.hi,
                        count(*) OVER (PARTITION BY c.subject_hash ORDER BY c.received_at
-                                      RANGE BETWEEN %1$L::interval PRECEDING AND CURRENT ROW)
-                     - count(*) OVER (PARTITION BY c.subject_hash ORDER BY c.received_at
-                                      RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS before
+                                      RANGE BETWEEN %1$L::interval PRECEDING AND '1 microsecond'::interval PRECEDING)
+                         AS before
                   FROM t JOIN pmhc.calls c ON c.psap_id = $2 AND c.subject_hash = t.subject_hash
                  WHERE c.mental_health_call
                    AND c.received_at >= t.lo - %1$L::interval AND c.received_at <= t.hi + %1$L::interval
