@@ -75,8 +75,8 @@ DECLARE
     zone text;
 BEGIN
     -- "psap_id<US>zone" of the last call this transaction wrote: a backfill's batch is
-    -- one PSAP's thousands of calls. Transaction-local, so a zone changed by another
-    -- session is seen by the next transaction, as a statement saw it before.
+    -- one PSAP's thousands of calls. Transaction-local; a zone another session changes
+    -- meanwhile fails the statement at calls_derived's check, and the retry reads it.
     -- A zone name has no unit separator (definitions_check), so the prefix is exact.
     IF left(cached, length(NEW.psap_id) + 1) = NEW.psap_id || E'\x1f' THEN
         zone := substr(cached, length(NEW.psap_id) + 2);
