@@ -67,13 +67,19 @@ as_pg_user() {
     fi
 }
 
-# A random port in 20000-60000 that nothing answers on (TCP) and whose socket
-# name is free. With listen_addresses='' the port only names the socket, but a
-# port that is free on TCP as well avoids confusing anyone reading the logs.
+# A random port from 20000 up to the kernel's ephemeral range that nothing
+# answers on (TCP) and whose socket name is free. With listen_addresses='' the
+# port only names the socket, but a port that is free on TCP as well avoids
+# confusing anyone reading the logs. With TLS the server listens on 127.0.0.1,
+# and a port inside the ephemeral range can be taken between this check and
+# the bind by any outgoing connection of a test running alongside (it was:
+# "Address already in use"); start() also retries on a port taken meanwhile.
 pick_port() {
-    local dir=$1 port tries
+    local dir=$1 port tries eph_lo _
+    read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
+    ((eph_lo > 21000)) || eph_lo=60001
     for ((tries = 0; tries < 100; tries++)); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+        port=$((20000 + (RANDOM * 32768 + RANDOM) % (eph_lo - 20000)))
         [[ -e $dir/.s.PGSQL.$port ]] && continue
         if command -v ss >/dev/null 2>&1; then
             ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && continue
@@ -85,7 +91,7 @@ pick_port() {
         echo "$port"
         return 0
     done
-    die "no free port found in 20000-60000 after 100 tries"
+    die "no free port found in 20000-$((eph_lo - 1)) after 100 tries"
 }
 
 # EXIT trap of a failing "start": stop the server it started, if any.
@@ -176,12 +182,22 @@ EOF
     START_DIR=$dir
     trap stop_half_started EXIT
 
-    if ! as_pg_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
-        -w -t 60 start >"$dir/pg_ctl.log" 2>&1; then
+    local attempt
+    for ((attempt = 1; ; attempt++)); do
+        if as_pg_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
+            -w -t 60 start >"$dir/pg_ctl.log" 2>&1; then
+            break
+        fi
+        # The port was taken after pick_port looked: another one, a few times.
+        if ((attempt < 5)) && grep -q "Address already in use" "$dir/postgres.log" 2>/dev/null; then
+            port=$(pick_port "$dir")
+            sed -i "s/^port = [0-9]*\$/port = $port/" "$dir/data/postgresql.conf"
+            continue
+        fi
         sed 's/^/    /' "$dir/pg_ctl.log" >&2
         show_log "$dir"
         die "PostgreSQL did not start in $dir (port $port, user $owner)"
-    fi
+    done
     START_STARTED=1
 
     if ! "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres \
