@@ -224,14 +224,10 @@ static void pace(struct pipeline *p)
 	if (!p->paused && over) {
 		pause_consumer(p, true);
 		/* A backfill goes at PostgreSQL's pace by design: only live, a full backlog is news. */
-		if (backfill)
-			pmhc_info("msg=\"backlog full; consumption paused until PostgreSQL catches up\" "
-				  "backlog_events=%zu backlog_bytes=%zu",
-				  events, bytes);
-		else
-			pmhc_warn("msg=\"backlog full; consumption paused until PostgreSQL catches up\" "
-				  "backlog_events=%zu backlog_bytes=%zu",
-				  events, bytes);
+		pmhc_log_at(backfill ? PMHC_LOG_INFO : PMHC_LOG_WARN, __FILE__, __LINE__,
+			    "msg=\"backlog full; consumption paused until PostgreSQL catches up\" backlog_events=%zu "
+			    "backlog_bytes=%zu",
+			    events, bytes);
 	} else if (p->paused && under) {
 		pause_consumer(p, false);
 		pmhc_info("msg=\"consumption resumed\" backlog_events=%zu backlog_bytes=%zu", events, bytes);

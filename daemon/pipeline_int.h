@@ -37,6 +37,9 @@ struct pipeline_stats {
 };
 
 /* Backfill: which assigned partitions have been read to their end. */
+/* Room for the consumer's group name (struct pipeline.group). */
+#define PIPELINE_GROUP_LEN 256
+
 struct backfill_progress {
 	bool *at_end;
 	size_t n_at_end_slots, assigned, not_at_end;
@@ -74,7 +77,7 @@ struct pipeline {
 	struct pmhc_http *http;
 	int64_t last_publish_ms;
 	/* The consumer's group: kafka.group_id, with "-backfill" in backfill; a longer one is cut. */
-	char group[256];
+	char group[PIPELINE_GROUP_LEN];
 	/* intake.c: the last authorizations Kafka refused the consumer and the units reader. */
 	struct pmhc_kafka_refusals consumer_refused, units_refused;
 	bool assigned;             /* the group gave this member its partitions (perhaps none) */

@@ -150,13 +150,6 @@ struct pmhc_backfill_pass {
 };
 
 /*
- * The final pass of a backfill: pmhc.finish_backfill() brings the derived
- * values of every deferred write current, this run's and any earlier killed
- * run's. Cancelled when *stop is set. 0 with *out filled; -1 with the reason
- * in pmhc_store_last_error() and pmhc_store_last_sqlstate(), or the
- * connection lost.
- */
-/*
  * Gives r the repeat rules of pmhc.definitions (threshold and window, per
  * PSAP and the default), so that backfill writes a first guess at each flag.
  * 0, or -1 when the database did not answer (the flags are then guessed not
@@ -164,6 +157,13 @@ struct pmhc_backfill_pass {
  */
 int pmhc_store_repeat_rules(struct pmhc_store *s, struct pmhc_repeats *r);
 
+/*
+ * The final pass of a backfill: pmhc.finish_backfill() brings the derived
+ * values of every deferred write current, this run's and any earlier killed
+ * run's. Cancelled when *stop is set. 0 with *out filled; -1 with the reason
+ * in pmhc_store_last_error() and pmhc_store_last_sqlstate(), or the
+ * connection lost.
+ */
 int pmhc_store_finish_backfill(struct pmhc_store *s, const volatile sig_atomic_t *stop, struct pmhc_backfill_pass *out);
 
 /* Whether the last write failed because the server is unreachable (retry later). */

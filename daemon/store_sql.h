@@ -20,16 +20,16 @@
 /* Every connection's search_path, set right after connecting (store.c explains). */
 #define SQL_PIN_SEARCH_PATH "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
 
-/*
- * Whether this connection's writes leave the hourly summary and the repeat flags
- * to the final pass (migration 014): on for backfill, and said off for the live
- * path, so that a setting a DBA gave the role or database cannot defer live writes.
- */
 /* The repeat rules in force, per PSAP and the default ("*"), for backfill's first guess at the flags. */
 #define SQL_REPEAT_RULES                                                                                               \
 	"SELECT psap_id, max(value) FILTER (WHERE key = 'repeat_threshold'), "                                         \
 	"max(value) FILTER (WHERE key = 'repeat_window_days') FROM pmhc.definitions "                                  \
 	"WHERE key IN ('repeat_threshold', 'repeat_window_days') GROUP BY psap_id"
+/*
+ * Whether this connection's writes leave the hourly summary and the repeat flags
+ * to the final pass (migration 014): on for backfill, and said off for the live
+ * path, so that a setting a DBA gave the role or database cannot defer live writes.
+ */
 #define SQL_DEFER_DERIVED_ON "SELECT pg_catalog.set_config('pmhc.deferred', 'on', false)"
 #define SQL_DEFER_DERIVED_OFF "SELECT pg_catalog.set_config('pmhc.deferred', 'off', false)"
 /* The final pass of a backfill: what the deferred writes left, recomputed. */
