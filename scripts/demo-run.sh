@@ -121,8 +121,6 @@ trap - EXIT
 grep 'msg="stopped"' "$dir/pmhcd.log" | sed 's/^/  /'
 
 say "the coordinator's progress report (pmhc-report, read as a pmhc_analyst login)"
-psql "$PMHC_PG_CONNINFO" -XAtq -c "DO \$\$ BEGIN CREATE ROLE demo_analyst LOGIN IN ROLE pmhc_analyst;
-  EXCEPTION WHEN duplicate_object THEN NULL; END \$\$"
 # Beside the build, so it outlives the throw-away servers; open it in any browser.
-"$build/tools/pmhc-report" -d "$PMHC_PG_CONNINFO user=demo_analyst" --psap TPS -o "$build/demo-report.html" >/dev/null
+"$build/tools/pmhc-report" -d "$PMHC_PG_ANALYST_CONNINFO" --psap TPS -o "$build/demo-report.html" >/dev/null
 echo "  report written: $build/demo-report.html"
