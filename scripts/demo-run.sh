@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The body of the demo; scripts/demo.sh runs it inside with-servers.sh.
-# Usage: demo-run.sh BUILD_DIR CALLS.jsonl UNITS.jsonl DISPOSITIONS.jsonl
+# Usage: demo-run.sh BUILD_DIR CALLS.jsonl UNITS.jsonl DISPOSITIONS.jsonl [REPORT.html]
+# (the report goes beside the build unless named; tests/integration/demo.sh names it)
 set -euo pipefail
 build=$1
 calls=$2
 units=$3
 dispositions=$4
+report=${5:-$build/demo-report.html}
 dir=$PMHC_TEST_DIR
 
 bold= plain=
@@ -122,5 +124,5 @@ grep 'msg="stopped"' "$dir/pmhcd.log" | sed 's/^/  /'
 
 say "the coordinator's progress report (pmhc-report, read as a pmhc_analyst login)"
 # Beside the build, so it outlives the throw-away servers; open it in any browser.
-"$build/tools/pmhc-report" -d "$PMHC_PG_ANALYST_CONNINFO" --psap TPS -o "$build/demo-report.html" >/dev/null
-echo "  report written: $build/demo-report.html"
+"$build/tools/pmhc-report" -d "$PMHC_PG_ANALYST_CONNINFO" --psap TPS -o "$report" >/dev/null
+echo "  report written: $report"
