@@ -145,6 +145,7 @@ static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_
 		.fallback_used = x->choice.fallback_used,
 		.store_narrative = cfg->store_narrative,
 		.backfilled = p->mode == PMHC_MODE_BACKFILL,
+		.unseen = !pmhc_revcache_known(p->revisions, x->call->psap_id, x->call->call_id),
 		.partition = m->partition,
 		.offset = m->offset,
 	};

@@ -44,6 +44,7 @@ struct pmhc_call_row {
 	bool store_narrative;
 	bool backfilled;
 	bool repeat_guess; /* history only: the first guess at repeat_encounter (repeats.h) */
+	bool unseen;       /* no earlier event of this call reached this process: most likely not stored */
 	int32_t partition;
 	int64_t offset;
 };

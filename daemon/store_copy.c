@@ -13,9 +13,14 @@
  * replacement rules.
  * History is most likely new to the tables: pick.c decides in memory, by the
  * same rules, which of its rows reach them, and those are COPYed straight into
- * pmhc.calls, pmhc.decisions and pmhc.dispositions. A unique violation means
- * the batch meets stored rows after all (a re-read, a resumed run, a live
- * daemon): that part is rolled back to its savepoint and merged.
+ * pmhc.calls, pmhc.decisions and pmhc.dispositions. So is a live call this
+ * process meets for the first time; a live batch's other calls (revisions of
+ * calls already written) are merged in the same transaction. The merge costs
+ * the server about a third more than a COPY, and on the live path that CPU
+ * is shared with the broker and pmhcd (docs/benchmarks.md). A unique violation
+ * means the rows meet stored ones after all (a re-read, a resumed run, a
+ * restart or a rebalance, another daemon): that part is rolled back to its
+ * savepoint and all of it merged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +145,8 @@ static struct pmhc_pick_item call_item(const void *row)
 {
 	const struct pmhc_call_row *r = row;
 	return (struct pmhc_pick_item){ r->call->psap_id, r->call->call_id, r->call->revision,
-					r->partition,     r->offset,        0 };
+					r->partition,     r->offset,        0,
+					r->unseen };
 }
 
 static struct pmhc_pick_item disposition_item(const void *row)
@@ -169,13 +175,18 @@ static bool pick_room(struct pmhc_store *s, size_t n)
 	struct pmhc_pick_item *items = realloc(s->pick_items, n * sizeof *items);
 	if (items != NULL)
 		s->pick_items = items;
-	size_t *keep = realloc(s->pick_keep, n * sizeof *keep);
-	if (keep != NULL)
-		s->pick_keep = keep;
-	size_t *decide = realloc(s->pick_decide, n * sizeof *decide);
-	if (decide != NULL)
-		s->pick_decide = decide;
-	if (items == NULL || keep == NULL || decide == NULL) {
+	size_t **lists[] = { &s->pick_keep, &s->pick_decide, &s->pick_rest };
+	bool ok = items != NULL;
+	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+		size_t *l = realloc(*lists[i], n * sizeof *l);
+		if (l != NULL)
+			*lists[i] = l;
+		ok = ok && l != NULL;
+	}
+	bool *fresh = realloc(s->pick_fresh, n * sizeof *fresh);
+	if (fresh != NULL)
+		s->pick_fresh = fresh;
+	if (!ok || fresh == NULL) {
 		s->oom = true;
 		return false;
 	}
@@ -223,6 +234,9 @@ static void merging(struct pmhc_store *s, bool *merged)
 }
 
 enum direct { DIRECT_COPIED, DIRECT_MERGE, DIRECT_FAILED };
+
+/* How a part of a batch went in, for the debug log: split is some rows each way. */
+enum path { PATH_NONE, PATH_COPY, PATH_MERGE, PATH_SPLIT };
 
 /*
  * Tries the batch's part straight into the tables under a savepoint, when the
@@ -275,10 +289,10 @@ static bool clear_stage(struct pmhc_store *s, const struct part *p, size_t rows)
 	return store_exec(s, truncate ? p->truncate_stage : p->delete_stage);
 }
 
-/* Stages all n rows of the part and merges them: the merge's result, or NULL with last_error set. */
-static PGresult *merge(struct pmhc_store *s, const struct part *p, const void *rows, size_t n)
+/* Stages n of the part's rows (all when pick is NULL) and merges them: the merge's result, or NULL with last_error set. */
+static PGresult *merge(struct pmhc_store *s, const struct part *p, const void *rows, const size_t *pick, size_t n)
 {
-	const struct copy_job stage = { p->copy_stage, rows, p->row_size, NULL, n, p->cols, STORE_STAGED, true };
+	const struct copy_job stage = { p->copy_stage, rows, p->row_size, pick, n, p->cols, STORE_STAGED, true };
 	PGresult *r;
 	if (!copy_rows(s, &stage) || (r = exec_prepared(s, p->merge)) == NULL)
 		return NULL;
@@ -289,39 +303,80 @@ static PGresult *merge(struct pmhc_store *s, const struct part *p, const void *r
 	return r;
 }
 
-/* *applied: the decisions written (a new revision each); the other calls were stale. */
-static bool copy_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, size_t *applied, bool *merged)
+/* Keeps, in order, the rows of list[] whose fresh[row] is want; the new length. */
+static size_t keep_rows(size_t *list, size_t n, const bool *fresh, bool want)
 {
-	*merged = false;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (fresh[list[i]] == want)
+			list[k++] = list[i];
+	return k;
+}
+
+/*
+ * A live batch: the calls this process meets for the first time go straight
+ * into the tables, as history does; the others (revisions of calls it has
+ * seen, and what it has forgotten) are merged. *n_keep and *n_decide are cut
+ * to the first kind; s->pick_rest lists the rows of the second, *n_rest long.
+ */
+static void split_unseen(struct pmhc_store *s, size_t n, size_t *n_keep, size_t *n_decide, size_t *n_rest)
+{
+	pmhc_pick_unseen(s->pick_items, n, s->pick_fresh);
+	*n_keep = keep_rows(s->pick_keep, *n_keep, s->pick_fresh, true);
+	*n_decide = keep_rows(s->pick_decide, *n_decide, s->pick_fresh, true);
+	*n_rest = 0;
+	for (size_t row = 0; row < n; row++)
+		if (!s->pick_fresh[row])
+			s->pick_rest[(*n_rest)++] = row;
+}
+
+/* *applied: the decisions written (a new revision each); the other calls were stale. */
+static bool copy_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, size_t *applied, enum path *path)
+{
+	*path = PATH_NONE;
 	*applied = 0;
 	if (b->n_calls == 0)
 		return true;
 	if (!pick_items(s, &calls_part, b->calls, b->n_calls))
 		return false;
-	size_t n_keep, n_decide;
+	size_t n_keep, n_decide, n_rest = 0;
 	pmhc_pick_revisions(s->pick_items, b->n_calls, s->pick_keep, &n_keep, s->pick_decide, &n_decide);
-	const struct copy_job direct[] = {
-		{ s->sql->copy_calls, b->calls, sizeof *b->calls, s->pick_keep, n_keep, &store_call_cols,
-		  STORE_IN_TABLE | STORE_IN_COPY, false },
-		{ s->sql->copy_decisions, b->calls, sizeof *b->calls, s->pick_decide, n_decide, &store_call_cols,
-		  STORE_IN_DECISIONS, false },
-	};
-	enum direct d = copy_direct(s, b->likely_new, direct, 2, merged);
-	if (d == DIRECT_COPIED)
-		*applied = n_decide;
-	if (d != DIRECT_MERGE)
-		return d == DIRECT_COPIED;
-	PGresult *r = merge(s, &calls_part, b->calls, b->n_calls);
+	if (!b->likely_new)
+		split_unseen(s, b->n_calls, &n_keep, &n_decide, &n_rest);
+	const size_t *rest = s->pick_rest;
+	bool merged = false;
+	if (n_keep > 0) {
+		const struct copy_job direct[] = {
+			{ s->sql->copy_calls, b->calls, sizeof *b->calls, s->pick_keep, n_keep, &store_call_cols,
+			  STORE_IN_TABLE | STORE_IN_COPY, false },
+			{ s->sql->copy_decisions, b->calls, sizeof *b->calls, s->pick_decide, n_decide,
+			  &store_call_cols, STORE_IN_DECISIONS, false },
+		};
+		enum direct d = copy_direct(s, true, direct, 2, &merged);
+		if (d == DIRECT_FAILED)
+			return false;
+		if (d == DIRECT_COPIED) {
+			*applied = n_decide;
+			*path = PATH_COPY;
+		} else {
+			rest = NULL; /* some were stored after all: the merge takes every row */
+			n_rest = b->n_calls;
+		}
+	}
+	if (n_rest == 0)
+		return true;
+	*path = *path == PATH_COPY ? PATH_SPLIT : PATH_MERGE;
+	PGresult *r = merge(s, &calls_part, b->calls, rest, n_rest);
 	if (r == NULL)
 		return false;
-	*applied = (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+	*applied += (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
 	PQclear(r);
 	return true;
 }
 
-static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batch *b, bool *merged)
+static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batch *b, enum path *path)
 {
-	*merged = false;
+	*path = PATH_NONE;
 	if (b->n_dispositions == 0)
 		return true;
 	if (!pick_items(s, &dispositions_part, b->dispositions, b->n_dispositions))
@@ -336,10 +391,12 @@ static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batc
 					 &store_disposition_cols,
 					 STORE_IN_TABLE,
 					 false };
-	enum direct d = copy_direct(s, b->likely_new, &direct, 1, merged);
+	bool merged;
+	enum direct d = copy_direct(s, b->likely_new, &direct, 1, &merged);
+	*path = merged ? PATH_MERGE : PATH_COPY;
 	if (d != DIRECT_MERGE)
 		return d == DIRECT_COPIED;
-	PGresult *r = merge(s, &dispositions_part, b->dispositions, b->n_dispositions);
+	PGresult *r = merge(s, &dispositions_part, b->dispositions, NULL, b->n_dispositions);
 	PQclear(r);
 	return r != NULL;
 }
@@ -374,20 +431,21 @@ static bool stage_once(struct pmhc_store *s)
 /* Where a batch's time goes, for whoever tunes a backfill (log level debug). */
 struct batch_times {
 	double calls_ms, disp_ms, rest_ms, commit_ms;
-	bool calls_merged, disp_merged;
+	enum path calls_path, disp_path;
 };
 
-static const char *path_name(size_t n, bool merged)
+static const char *path_name(enum path p)
 {
-	return n == 0 ? "none" : merged ? "merge" : "copy";
+	static const char *const names[] = { "none", "copy", "merge", "split" };
+	return names[p];
 }
 
 static void log_written(const struct pmhc_store_batch *b, const struct batch_times *t)
 {
 	pmhc_debug("msg=\"batch written\" calls=%zu calls_path=%s calls_ms=%.1f dispositions=%zu "
 		   "dispositions_path=%s dispositions_ms=%.1f rest_ms=%.1f commit_ms=%.1f",
-		   b->n_calls, path_name(b->n_calls, t->calls_merged), t->calls_ms, b->n_dispositions,
-		   path_name(b->n_dispositions, t->disp_merged), t->disp_ms, t->rest_ms, t->commit_ms);
+		   b->n_calls, path_name(t->calls_path), t->calls_ms, b->n_dispositions, path_name(t->disp_path),
+		   t->disp_ms, t->rest_ms, t->commit_ms);
 }
 
 /* Before the transaction, or with the connection gone: nothing to roll back. Always -1. */
@@ -456,11 +514,11 @@ int store_write_copy(struct pmhc_store *s, const struct pmhc_store_batch *b, str
 	if (!stage_once(s) || !store_exec(s, SQL_BEGIN))
 		return failed(s);
 	res->applied = 0;
-	if (!copy_calls(s, b, &res->applied, &t.calls_merged))
+	if (!copy_calls(s, b, &res->applied, &t.calls_path))
 		return rolled_back(s, b);
 	res->stale = b->n_calls - res->applied;
 	t.calls_ms = pmhc_lap_ms(&lap);
-	if (!copy_dispositions(s, b, &t.disp_merged))
+	if (!copy_dispositions(s, b, &t.disp_path))
 		return rolled_back(s, b);
 	t.disp_ms = pmhc_lap_ms(&lap);
 	enum rest rest = write_rest(s, b);

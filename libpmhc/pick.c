@@ -77,6 +77,18 @@ void pmhc_pick_revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, s
 		decide[d] = items[decide[d]].row;
 }
 
+void pmhc_pick_unseen(const struct pmhc_pick_item *items, size_t n, bool *fresh)
+{
+	for (size_t start = 0, end; start < n; start = end) {
+		end = group_end(items, n, start);
+		bool unseen = false;
+		for (size_t i = start; i < end; i++)
+			unseen = unseen || items[i].unseen;
+		for (size_t i = start; i < end; i++)
+			fresh[items[i].row] = unseen;
+	}
+}
+
 void pmhc_pick_latest(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep)
 {
 	*n_keep = 0;

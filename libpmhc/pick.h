@@ -10,10 +10,15 @@
  *
  * Ties (the same revision or closed_at twice) go to the lowest partition, then
  * the latest offset, as the merge statements' ORDER BY says.
+ *
+ * A live batch mixes calls new to the tables with revisions of stored ones.
+ * pmhc_pick_unseen() tells which calls this process met first in the batch:
+ * those most likely are not stored yet and can be COPYed too.
  */
 #ifndef PMHC_PICK_H
 #define PMHC_PICK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,7 +28,8 @@ struct pmhc_pick_item {
 	int64_t version; /* calls: the revision; dispositions: closed_at in ms */
 	int32_t partition;
 	int64_t offset;
-	size_t row; /* the caller's index of the row */
+	size_t row;  /* the caller's index of the row */
+	bool unseen; /* calls, live: no earlier event of this call reached this process */
 };
 
 /*
@@ -33,6 +39,14 @@ struct pmhc_pick_item {
  */
 void pmhc_pick_revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep, size_t *decide,
 			 size_t *n_decide);
+
+/*
+ * Calls, after pmhc_pick_revisions() has sorted items[]: fresh[row], for each
+ * caller's row, is whether its call has an unseen item in the batch. Such a
+ * call is new to the tables unless this process lost its memory of it
+ * (a restart, a rebalance, an eviction), which a COPY then finds out.
+ */
+void pmhc_pick_unseen(const struct pmhc_pick_item *items, size_t n, bool *fresh);
 
 /* Dispositions: sorts items[] and writes into keep[] the row each call keeps. */
 void pmhc_pick_latest(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep);

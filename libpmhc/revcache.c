@@ -95,6 +95,16 @@ bool pmhc_revcache_stale(const struct pmhc_revcache *c, const char *psap_id, con
 	return false;
 }
 
+bool pmhc_revcache_known(const struct pmhc_revcache *c, const char *psap_id, const char *call_id)
+{
+	uint64_t k = key_of(psap_id, call_id);
+	const struct slot *set = set_of(c, k);
+	for (int w = 0; w < WAYS; w++)
+		if (set[w].key == k)
+			return true;
+	return false;
+}
+
 void pmhc_revcache_note(struct pmhc_revcache *c, const char *psap_id, const char *call_id, uint32_t revision)
 {
 	uint64_t k = key_of(psap_id, call_id);

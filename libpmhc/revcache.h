@@ -23,6 +23,9 @@ void pmhc_revcache_free(struct pmhc_revcache *c);
  */
 bool pmhc_revcache_stale(const struct pmhc_revcache *c, const char *psap_id, const char *call_id, uint32_t revision);
 
+/* Whether any revision of (psap_id, call_id) was noted and is still held. */
+bool pmhc_revcache_known(const struct pmhc_revcache *c, const char *psap_id, const char *call_id);
+
 /* Remembers that revision was decided. */
 void pmhc_revcache_note(struct pmhc_revcache *c, const char *psap_id, const char *call_id, uint32_t revision);
 

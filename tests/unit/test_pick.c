@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pick.h"
 #include "suites.h"
@@ -146,6 +147,27 @@ START_TEST(test_empty_and_large)
 }
 END_TEST
 
+START_TEST(test_unseen_marks_every_row_of_its_call)
+{
+	/* The live writer COPYs a call only when all its rows go with it: the merge would miss the others. */
+	struct pmhc_pick_item it[] = {
+		ITEM("P", "C-1", 0, 0, 10), /* met before this batch */
+		ITEM("P", "C-2", 1, 1, 4),  ITEM("P", "C-1", 0, 0, 12),
+		ITEM("P", "C-2", 2, 1, 9), /* C-2's second row: seen by then, but its call is new */
+		ITEM("Q", "C-1", 1, 0, 11),
+	};
+	it[1].unseen = true;
+	it[4].unseen = true;
+	size_t keep[5], decide[5], nk, nd;
+	revisions(it, 5, keep, &nk, decide, &nd);
+	bool fresh[5];
+	memset(fresh, 0, sizeof fresh);
+	pmhc_pick_unseen(it, 5, fresh);
+	ck_assert(!fresh[0] && !fresh[2]);
+	ck_assert(fresh[1] && fresh[3] && fresh[4]);
+}
+END_TEST
+
 Suite *suite_pick(void)
 {
 	Suite *s = suite_create("pick");
@@ -156,6 +178,7 @@ Suite *suite_pick(void)
 	tcase_add_test(tc, test_keys_are_pairs);
 	tcase_add_test(tc, test_latest_disposition);
 	tcase_add_test(tc, test_empty_and_large);
+	tcase_add_test(tc, test_unseen_marks_every_row_of_its_call);
 	suite_add_tcase(s, tc);
 	return s;
 }

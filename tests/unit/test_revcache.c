@@ -22,6 +22,18 @@ START_TEST(test_stale_and_replays)
 }
 END_TEST
 
+START_TEST(test_known_whatever_the_revision)
+{
+	struct pmhc_revcache *c = pmhc_revcache_new(16);
+	ck_assert(!pmhc_revcache_known(c, "P", "C-1"));
+	pmhc_revcache_note(c, "P", "C-1", 0);
+	ck_assert(pmhc_revcache_known(c, "P", "C-1"));
+	ck_assert(!pmhc_revcache_known(c, "P", "C-2"));
+	ck_assert(!pmhc_revcache_known(c, "PC", "-1"));
+	pmhc_revcache_free(c);
+}
+END_TEST
+
 START_TEST(test_unversioned_calls_are_never_stale)
 {
 	struct pmhc_revcache *c = pmhc_revcache_new(16);
@@ -99,6 +111,7 @@ Suite *suite_revcache(void)
 	TCase *tc = tcase_create("revcache");
 	tcase_add_test(tc, test_stale_and_replays);
 	tcase_add_test(tc, test_unversioned_calls_are_never_stale);
+	tcase_add_test(tc, test_known_whatever_the_revision);
 	tcase_add_test(tc, test_eviction_forgets_not_confuses);
 	tcase_add_test(tc, test_recent_calls_all_remembered);
 	tcase_add_test(tc, test_oldest_of_a_full_set_goes);
