@@ -15,7 +15,7 @@ write_config 'log = { level = "debug"; };'
 # Long enough that what one pmhc-produce sends is one batch.
 sed -i 's/batch_max_ms = [0-9]*/batch_max_ms = 1500/' "$PMHC_TEST_DIR/pmhcd.conf"
 
-base=$(grep -v '^#' "$DATA/sample-calls.jsonl" | head -1)
+base=$(grep -m1 -v '^#' "$DATA/sample-calls.jsonl")
 # event ID REVISION [NATURE]: the first sample call under another id.
 event() {
   jq -c --arg id "$1" --argjson rev "$2" --arg nature "${3:-EDP}" \
