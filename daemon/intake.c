@@ -127,6 +127,18 @@ static void keep_units(struct pmhc_batch *b, const struct pmhc_rec_scratch *s, s
 		row->unit_ids[row->n_unit_ids++] = keep(b, s->rec.unit_ids[i]);
 }
 
+/*
+ * Whether the call is most likely not stored yet: its first revision, and this
+ * process has decided no event of it (asked before note_decided() remembers
+ * this one). A later revision has been written before; after a restart every
+ * call still open would otherwise look new, and each batch of them would try a
+ * COPY that fails. Unversioned calls (revision 0) give no such sign: merged.
+ */
+static bool first_meeting(const struct pipeline *p, const Pmhc__V1__CallEvent *call)
+{
+	return call->revision == 1 && !pmhc_revcache_known(p->revisions, call->psap_id, call->call_id);
+}
+
 /* The call's row, its strings copied into the batch; false when out of memory (logged). */
 static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_message_t *m, const struct decided *x)
 {
@@ -145,7 +157,7 @@ static bool batch_call(struct pipeline *p, struct pmhc_batch *b, const rd_kafka_
 		.fallback_used = x->choice.fallback_used,
 		.store_narrative = cfg->store_narrative,
 		.backfilled = p->mode == PMHC_MODE_BACKFILL,
-		.unseen = !pmhc_revcache_known(p->revisions, x->call->psap_id, x->call->call_id),
+		.unseen = first_meeting(p, x->call),
 		.partition = m->partition,
 		.offset = m->offset,
 	};

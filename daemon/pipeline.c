@@ -413,8 +413,13 @@ static bool open_memory(struct pipeline *p, int *rc)
 	p->revisions = pmhc_revcache_new(REVCACHE_CALLS);
 	p->roster = p->revisions ? pmhc_roster_new() : NULL;
 	/* Backfill chooses no units: no roster to read. */
-	if (p->mode != PMHC_MODE_LIVE)
-		return true;
+	if (p->mode != PMHC_MODE_LIVE) {
+		if (p->roster != NULL)
+			return true;
+		pmhc_error("msg=\"out of memory at start\" hint=\"the revision cache needs 12 MiB\"");
+		*rc = EX_UNAVAILABLE; /* as a live start without memory */
+		return false;
+	}
 	int wait_ms = cfg->pg_start_timeout_s * MS_PER_S;
 	p->units_reader = p->roster ? pmhc_kafka_reader_new(cfg, cfg->topic_units, PMHC_KAFKA_FROM_BEGINNING, 0,
 							    wait_ms, err, sizeof err)

@@ -215,8 +215,8 @@ void pmhc_store_close(struct pmhc_store *s)
 	free(s->pick_items);
 	free(s->pick_keep);
 	free(s->pick_decide);
-	free(s->pick_rest);
-	free(s->pick_fresh);
+	free(s->pick_merge);
+	free(s->pick_unseen);
 	free(s);
 }
 

@@ -43,8 +43,8 @@ struct pmhc_call_row {
 	char answers[PMHC_QUESTION_COUNT + 1]; /* pmhc_answers_text: what the decision was made on */
 	bool store_narrative;
 	bool backfilled;
-	bool repeat_guess; /* history only: the first guess at repeat_encounter (repeats.h) */
-	bool unseen;       /* no earlier event of this call reached this process: most likely not stored */
+	bool repeat_guess; /* history: the first guess at repeat_encounter (repeats.h); live, false */
+	bool unseen;       /* live: the call's first revision, met for the first time: most likely not stored */
 	int32_t partition;
 	int64_t offset;
 };
@@ -115,10 +115,11 @@ struct pmhc_store_batch {
 	const struct pmhc_unit_row *units;
 	size_t n_units;
 	/*
-	 * History: its rows are most likely not stored yet, so a COPY straight
-	 * into the tables is tried first. A live batch meets a stored call
-	 * whenever a call is revised; a COPY failing that often would cost more
-	 * than it saves, and log an ERROR in the server's log each time.
+	 * History: its rows are most likely not stored yet, so all of them are
+	 * COPYed straight into the tables first. Live, only the calls marked
+	 * unseen are; the rest meet stored rows whenever a call is revised, and a
+	 * COPY failing that often would cost more than it saves, and log an ERROR
+	 * in the server's log each time.
 	 */
 	bool likely_new;
 };

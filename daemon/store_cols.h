@@ -38,8 +38,9 @@ enum {
 	STORE_TABLE_KEY = 1u << 2,     /* in the own table's conflict key, which a merge never updates */
 	STORE_DECISIONS_KEY = 1u << 3, /* in pmhc.decisions' conflict key */
 	/*
-	 * Only in history's direct COPY into its own table: a first guess that
-	 * migration 014's final pass corrects, never staged or merged over a stored value.
+	 * Only in a direct COPY into its own table: history's first guess, which
+	 * migration 014's final pass corrects (live, false until the statement
+	 * trigger sets it); never staged or merged over a stored value.
 	 */
 	STORE_IN_COPY = 1u << 4,
 };

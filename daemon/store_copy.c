@@ -15,12 +15,12 @@
  * same rules, which of its rows reach them, and those are COPYed straight into
  * pmhc.calls, pmhc.decisions and pmhc.dispositions. So is a live call this
  * process meets for the first time; a live batch's other calls (revisions of
- * calls already written) are merged in the same transaction. The merge costs
+ * calls already decided) are merged in the same transaction. The merge costs
  * the server about a third more than a COPY, and on the live path that CPU
  * is shared with the broker and pmhcd (docs/benchmarks.md). A unique violation
  * means the rows meet stored ones after all (a re-read, a resumed run, a
- * restart or a rebalance, another daemon): that part is rolled back to its
- * savepoint and all of it merged.
+ * replay after a restart or a rebalance, another daemon): that part is rolled
+ * back to its savepoint and all of it merged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +175,7 @@ static bool pick_room(struct pmhc_store *s, size_t n)
 	struct pmhc_pick_item *items = realloc(s->pick_items, n * sizeof *items);
 	if (items != NULL)
 		s->pick_items = items;
-	size_t **lists[] = { &s->pick_keep, &s->pick_decide, &s->pick_rest };
+	size_t **lists[] = { &s->pick_keep, &s->pick_decide, &s->pick_merge };
 	bool ok = items != NULL;
 	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
 		size_t *l = realloc(*lists[i], n * sizeof *l);
@@ -183,10 +183,10 @@ static bool pick_room(struct pmhc_store *s, size_t n)
 			*lists[i] = l;
 		ok = ok && l != NULL;
 	}
-	bool *fresh = realloc(s->pick_fresh, n * sizeof *fresh);
-	if (fresh != NULL)
-		s->pick_fresh = fresh;
-	if (!ok || fresh == NULL) {
+	bool *unseen = realloc(s->pick_unseen, n * sizeof *unseen);
+	if (unseen != NULL)
+		s->pick_unseen = unseen;
+	if (!ok || unseen == NULL) {
 		s->oom = true;
 		return false;
 	}
@@ -303,12 +303,12 @@ static PGresult *merge(struct pmhc_store *s, const struct part *p, const void *r
 	return r;
 }
 
-/* Keeps, in order, the rows of list[] whose fresh[row] is want; the new length. */
-static size_t keep_rows(size_t *list, size_t n, const bool *fresh, bool want)
+/* Keeps, in order, the rows of list[] whose call is unseen[row]; the new length. */
+static size_t unseen_only(size_t *list, size_t n, const bool *unseen)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (fresh[list[i]] == want)
+		if (unseen[list[i]])
 			list[k++] = list[i];
 	return k;
 }
@@ -316,18 +316,18 @@ static size_t keep_rows(size_t *list, size_t n, const bool *fresh, bool want)
 /*
  * A live batch: the calls this process meets for the first time go straight
  * into the tables, as history does; the others (revisions of calls it has
- * seen, and what it has forgotten) are merged. *n_keep and *n_decide are cut
- * to the first kind; s->pick_rest lists the rows of the second, *n_rest long.
+ * decided before) are merged. *n_keep and *n_decide are cut to the first
+ * kind; s->pick_merge lists the rows of the second, *n_merge long.
  */
-static void split_unseen(struct pmhc_store *s, size_t n, size_t *n_keep, size_t *n_decide, size_t *n_rest)
+static void split_unseen(struct pmhc_store *s, size_t n, size_t *n_keep, size_t *n_decide, size_t *n_merge)
 {
-	pmhc_pick_unseen(s->pick_items, n, s->pick_fresh);
-	*n_keep = keep_rows(s->pick_keep, *n_keep, s->pick_fresh, true);
-	*n_decide = keep_rows(s->pick_decide, *n_decide, s->pick_fresh, true);
-	*n_rest = 0;
+	pmhc_pick_unseen(s->pick_items, n, s->pick_unseen);
+	*n_keep = unseen_only(s->pick_keep, *n_keep, s->pick_unseen);
+	*n_decide = unseen_only(s->pick_decide, *n_decide, s->pick_unseen);
+	*n_merge = 0;
 	for (size_t row = 0; row < n; row++)
-		if (!s->pick_fresh[row])
-			s->pick_rest[(*n_rest)++] = row;
+		if (!s->pick_unseen[row])
+			s->pick_merge[(*n_merge)++] = row;
 }
 
 /* *applied: the decisions written (a new revision each); the other calls were stale. */
@@ -339,13 +339,13 @@ static bool copy_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, s
 		return true;
 	if (!pick_items(s, &calls_part, b->calls, b->n_calls))
 		return false;
-	size_t n_keep, n_decide, n_rest = 0;
+	size_t n_keep, n_decide, n_merge = 0;
 	pmhc_pick_revisions(s->pick_items, b->n_calls, s->pick_keep, &n_keep, s->pick_decide, &n_decide);
 	if (!b->likely_new)
-		split_unseen(s, b->n_calls, &n_keep, &n_decide, &n_rest);
-	const size_t *rest = s->pick_rest;
-	bool merged = false;
+		split_unseen(s, b->n_calls, &n_keep, &n_decide, &n_merge);
+	const size_t *to_merge = s->pick_merge;
 	if (n_keep > 0) {
+		bool merged; /* the reason is logged; every row is merged below */
 		const struct copy_job direct[] = {
 			{ s->sql->copy_calls, b->calls, sizeof *b->calls, s->pick_keep, n_keep, &store_call_cols,
 			  STORE_IN_TABLE | STORE_IN_COPY, false },
@@ -359,14 +359,14 @@ static bool copy_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, s
 			*applied = n_decide;
 			*path = PATH_COPY;
 		} else {
-			rest = NULL; /* some were stored after all: the merge takes every row */
-			n_rest = b->n_calls;
+			to_merge = NULL; /* some were stored after all: the merge takes every row */
+			n_merge = b->n_calls;
 		}
 	}
-	if (n_rest == 0)
+	if (n_merge == 0)
 		return true;
 	*path = *path == PATH_COPY ? PATH_SPLIT : PATH_MERGE;
-	PGresult *r = merge(s, &calls_part, b->calls, rest, n_rest);
+	PGresult *r = merge(s, &calls_part, b->calls, to_merge, n_merge);
 	if (r == NULL)
 		return false;
 	*applied += (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);

@@ -48,8 +48,8 @@ struct pmhc_store {
 	/* The COPY path's working space, kept between batches. */
 	struct pmhc_sbuf line;
 	struct pmhc_pick_item *pick_items;
-	size_t *pick_keep, *pick_decide, *pick_rest, pick_cap;
-	bool *pick_fresh;
+	size_t *pick_keep, *pick_decide, *pick_merge, pick_cap;
+	bool *pick_unseen;
 };
 
 /* store.c: the connection and what a refusal means. */

@@ -77,15 +77,15 @@ void pmhc_pick_revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, s
 		decide[d] = items[decide[d]].row;
 }
 
-void pmhc_pick_unseen(const struct pmhc_pick_item *items, size_t n, bool *fresh)
+void pmhc_pick_unseen(const struct pmhc_pick_item *items, size_t n, bool *unseen)
 {
 	for (size_t start = 0, end; start < n; start = end) {
 		end = group_end(items, n, start);
-		bool unseen = false;
+		bool any = false;
 		for (size_t i = start; i < end; i++)
-			unseen = unseen || items[i].unseen;
+			any = any || items[i].unseen;
 		for (size_t i = start; i < end; i++)
-			fresh[items[i].row] = unseen;
+			unseen[items[i].row] = any;
 	}
 }
 

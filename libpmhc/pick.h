@@ -29,7 +29,7 @@ struct pmhc_pick_item {
 	int32_t partition;
 	int64_t offset;
 	size_t row;  /* the caller's index of the row */
-	bool unseen; /* calls, live: no earlier event of this call reached this process */
+	bool unseen; /* calls, live: the call's first revision, and no earlier event of it reached this process */
 };
 
 /*
@@ -41,12 +41,14 @@ void pmhc_pick_revisions(struct pmhc_pick_item *items, size_t n, size_t *keep, s
 			 size_t *n_decide);
 
 /*
- * Calls, after pmhc_pick_revisions() has sorted items[]: fresh[row], for each
- * caller's row, is whether its call has an unseen item in the batch. Such a
- * call is new to the tables unless this process lost its memory of it
- * (a restart, a rebalance, an eviction), which a COPY then finds out.
+ * Calls, after pmhc_pick_revisions() has sorted items[]: unseen[row], for each
+ * caller's row, is whether its call has an unseen item in the batch. All of a
+ * call's rows go one way, since what it keeps and what gets a decision are
+ * picked per call. Such a call is new to the tables unless this is a replay
+ * this process does not remember (a restart, a rebalance), which a COPY then
+ * finds out.
  */
-void pmhc_pick_unseen(const struct pmhc_pick_item *items, size_t n, bool *fresh);
+void pmhc_pick_unseen(const struct pmhc_pick_item *items, size_t n, bool *unseen);
 
 /* Dispositions: sorts items[] and writes into keep[] the row each call keeps. */
 void pmhc_pick_latest(struct pmhc_pick_item *items, size_t n, size_t *keep, size_t *n_keep);

@@ -1,8 +1,10 @@
 /*
  * Which revision of each recent call this process has already decided, so a
  * replay (after a rebalance) or a stale duplicate is counted and skipped, not
- * published to dispatch again. Bounded and direct-mapped: an evicted call just
- * falls back to the database's own stale check. Pure.
+ * published to dispatch again; and so whether a call is new to this process,
+ * which the live writer takes as a sign that it is not stored yet. Bounded and
+ * set-associative: an evicted call just falls back to the database's own
+ * stale check. Pure.
  */
 #ifndef PMHC_REVCACHE_H
 #define PMHC_REVCACHE_H

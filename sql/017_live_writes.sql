@@ -6,8 +6,9 @@
 --     PL/pgSQL its plan is kept for the session.
 --   * 10% was truncating calls_derived's temporary table at every commit (ON COMMIT
 --     DELETE ROWS, which scans every local buffer). The trigger already empties it
---     after use; the table is now made without that clause, under a new name so that
---     a session holding the old one does not keep it.
+--     after use; the table is now made without that clause, under a new name (a
+--     session made before this migration keeps its old one until it ends), and one
+--     of that name the function's owner did not make is refused.
 -- Same results (tests: report, analyst, live_copy, backfill).
 
 -- Its names are qualified, and its operators too: it runs under its caller's
@@ -27,6 +28,7 @@ CREATE OR REPLACE FUNCTION pmhc.calls_derived() RETURNS trigger
 DECLARE
     touched jsonb;
     cached text;
+    changed regclass;
 BEGIN
     IF pg_trigger_depth() > 1 THEN
         RETURN NULL;
@@ -67,11 +69,20 @@ BEGIN
     -- commit, a tenth of the server's CPU on the live path. No autovacuum reaches a
     -- temporary table, so the pages its deleted rows leave are given back now and then.
     -- Looked up first: CREATE ... IF NOT EXISTS sends a notice to the client each time.
-    IF to_regclass('pg_temp.pmhc_changed_rows') IS NULL THEN
+    -- The writer's session may make tables in its pg_temp too: one of that name that this
+    -- function's owner did not make (a trigger on it would run with the owner's rights)
+    -- is refused.
+    changed := to_regclass('pg_temp.pmhc_changed_rows');
+    IF changed IS NULL THEN
         CREATE TEMP TABLE pmhc_changed_rows
             (psap_id text, received_at timestamptz, received_local timestamp, mental_health_call boolean,
              subject_hash bytea, sign int);
-    ELSIF pg_relation_size('pg_temp.pmhc_changed_rows') > 1048576 THEN
+    ELSIF (SELECT pg_get_userbyid(c.relowner) <> current_user OR c.relkind <> 'r'
+             FROM pg_class c WHERE c.oid = changed) THEN
+        RAISE EXCEPTION 'pg_temp.pmhc_changed_rows was not made by this trigger'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'drop that temporary table: the calls trigger keeps its own under that name';
+    ELSIF pg_relation_size(changed) > 1048576 THEN
         TRUNCATE pg_temp.pmhc_changed_rows;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN

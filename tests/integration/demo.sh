@@ -6,7 +6,6 @@
 # its last step while every other test passed.
 source "$(dirname "$0")/lib.sh"
 
-: "${PMHC_WATCH:?}" "${PMHC_REPORT:?}"
 build=$(cd "$(dirname "$PMHCD")/.." && pwd)
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$PMHC_TEST_DIR/demo.out
@@ -23,9 +22,9 @@ ok "the demo ran to its end"
 grep -q 'pmhcd stopped cleanly' "$out" || fail "the demo did not say pmhcd stopped cleanly"
 ok "pmhcd stopped cleanly"
 
-# Every call event is a new (call, revision): each one decided and stored once.
+# Every sample call event is a new (call, revision): each one decided and stored once.
 events=$(grep -c '"type":"call"' "$DATA/sample-calls.jsonl")
-calls=$(grep '"type":"call"' "$DATA/sample-calls.jsonl" | jq -r '.call_id' | sort -u | wc -l)
+calls=$(grep '"type":"call"' "$DATA/sample-calls.jsonl" | jq -r '.psap_id + "/" + .call_id' | sort -u | wc -l)
 expect_eq "decisions stored" "$(sql "SELECT count(*) FROM pmhc.decisions")" "$events"
 expect_eq "calls stored" "$(sql "SELECT count(*) FROM pmhc.calls")" "$calls"
 expect_eq "dispositions stored" "$(sql "SELECT count(*) FROM pmhc.dispositions")" \

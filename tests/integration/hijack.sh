@@ -90,6 +90,30 @@ expect_eq "times converted by pg_catalog's to_timestamp, to the millisecond" \
 stop_daemon
 expect_eq "no planted code ran as the daemon's role" "$(ran)" none
 
+# The writer's own session plants a temporary table where the calls trigger, which
+# runs as the schema's owner, keeps its own, with a trigger that would run as that
+# owner. The trigger refuses the table, and the planted trigger never runs.
+out=$(psql "$PMHC_PG_CONNINFO dbname=hijacked" -XAtq -v ON_ERROR_STOP=1 2>&1 <<'SQL' || true
+CREATE TEMP TABLE pmhc_changed_rows (psap_id text, received_at timestamptz, received_local timestamp,
+                                     mental_health_call boolean, subject_hash bytea, sign int);
+CREATE FUNCTION pg_temp.planted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.hijack_log (what) VALUES ('a trigger on a planted temporary table');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER planted AFTER INSERT ON pg_temp.pmhc_changed_rows FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.planted();
+GRANT ALL ON pg_temp.pmhc_changed_rows TO PUBLIC;
+UPDATE pmhc.calls SET nature_text = 'planted' WHERE call_id = '24-000101';
+SQL
+)
+case $out in
+  *"pg_temp.pmhc_changed_rows was not made by this trigger"*) ok "the calls trigger refuses a temporary table it did not make" ;;
+  *) fail "a planted temporary table was not refused: $out" ;;
+esac
+expect_eq "no planted code ran as the schema's owner" "$(ran)" none
+expect_eq "the refused statement changed nothing" \
+  "$(as_dba "SELECT count(*) FROM pmhc.calls WHERE nature_text = 'planted'")" 0
+
 # An analyst reads the views, an administrator edits a definition (its trigger checks the value).
 psql "$PMHC_PG_ANALYST_CONNINFO dbname=hijacked" -XAtq -v ON_ERROR_STOP=1 \
   -c "SELECT * FROM pmhc.outcomes_by_month" -c "SELECT * FROM pmhc.outcomes_baseline_vs_current" \

@@ -1,6 +1,5 @@
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "pick.h"
 #include "suites.h"
@@ -149,10 +148,13 @@ END_TEST
 
 START_TEST(test_unseen_marks_every_row_of_its_call)
 {
-	/* The live writer COPYs a call only when all its rows go with it: the merge would miss the others. */
+	/*
+	 * A call's rows go one way: what it keeps and what gets a decision are picked
+	 * per call, so a call split between a COPY and a merge would disagree with itself.
+	 */
 	struct pmhc_pick_item it[] = {
-		ITEM("P", "C-1", 0, 0, 10), /* met before this batch */
-		ITEM("P", "C-2", 1, 1, 4),  ITEM("P", "C-1", 0, 0, 12),
+		ITEM("P", "C-1", 2, 0, 10), /* met before this batch */
+		ITEM("P", "C-2", 1, 1, 4),  ITEM("P", "C-1", 3, 0, 12),
 		ITEM("P", "C-2", 2, 1, 9), /* C-2's second row: seen by then, but its call is new */
 		ITEM("Q", "C-1", 1, 0, 11),
 	};
@@ -160,11 +162,11 @@ START_TEST(test_unseen_marks_every_row_of_its_call)
 	it[4].unseen = true;
 	size_t keep[5], decide[5], nk, nd;
 	revisions(it, 5, keep, &nk, decide, &nd);
-	bool fresh[5];
-	memset(fresh, 0, sizeof fresh);
-	pmhc_pick_unseen(it, 5, fresh);
-	ck_assert(!fresh[0] && !fresh[2]);
-	ck_assert(fresh[1] && fresh[3] && fresh[4]);
+	/* Each the opposite of what it must become, so that an entry left unwritten shows. */
+	bool unseen[5] = { true, false, true, false, false };
+	pmhc_pick_unseen(it, 5, unseen);
+	ck_assert(!unseen[0] && !unseen[2]);
+	ck_assert(unseen[1] && unseen[3] && unseen[4]);
 }
 END_TEST
 
