@@ -80,5 +80,15 @@ t9=$(now)
 echo "4. live path: $live_calls calls as fast as pmhcd takes them: stored in $(secs "$t7" "$t8") s = $(rate "$live_calls" "$t7" "$t8") calls/s; all recommendations consumed after $(secs "$t7" "$t9") s"
 sleep 1	# pmhcd hands the backlog's memory back once it is written
 echo "   pmhcd RSS once the backlog is written: $(awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$DAEMON_PID/status"); peak while it was held: $(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$DAEMON_PID/status")"
+# The same calls revised once: a call's first revision goes straight in by COPY, a
+# later one is merged, which costs the server more (docs/benchmarks.md).
+sed 's/"revision":1,/"revision":2,/' "$PMHC_TEST_DIR/live.jsonl" > "$PMHC_TEST_DIR/revised.jsonl"
+t10=$(now)
+"$PMHC_PRODUCE" -b "$PMHC_BROKERS" "$PMHC_TEST_DIR/revised.jsonl" 2>/dev/null &
+producer=$!
+wait_sql "SELECT count(*) FROM pmhc.calls WHERE psap_id = 'LOAD' AND revision = 2" "$live_calls" 600
+t11=$(now)
+wait "$producer" || fail "producing the revisions failed"
+echo "   then each of them revised once (merged, not copied): stored in $(secs "$t10" "$t11") s = $(rate "$live_calls" "$t10" "$t11") revisions/s"
 
 stop_daemon
