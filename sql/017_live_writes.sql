@@ -7,9 +7,9 @@
 --   * 10% was truncating calls_derived's temporary table at every commit (ON COMMIT
 --     DELETE ROWS, which scans every local buffer). The trigger already empties it
 --     after use; the table is now made without that clause, under a new name (a
---     session made before this migration keeps its old one until it ends), and one
---     of that name the function's owner did not make is refused.
--- Same results (tests: report, analyst, live_copy, backfill).
+--     session made before this migration drops its old one), and one of that name
+--     the function's owner did not make is refused.
+-- Same results (tests: report, analyst, live_copy, backfill); hijack.sh plants a table.
 
 -- Its names are qualified, and its operators too: it runs under its caller's
 -- search_path, which a SET here would make a cost of every call.
@@ -74,6 +74,12 @@ BEGIN
     -- is refused.
     changed := to_regclass('pg_temp.pmhc_changed_rows');
     IF changed IS NULL THEN
+        -- A session older than this migration made its table under the old name, with
+        -- the clause that truncates it at every commit: gone with its first statement.
+        IF (SELECT pg_get_userbyid(c.relowner) = current_user FROM pg_class c
+             WHERE c.oid = to_regclass('pg_temp.pmhc_changed_calls')) THEN
+            DROP TABLE pg_temp.pmhc_changed_calls;
+        END IF;
         CREATE TEMP TABLE pmhc_changed_rows
             (psap_id text, received_at timestamptz, received_local timestamp, mental_health_call boolean,
              subject_hash bytea, sign int);

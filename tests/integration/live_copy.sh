@@ -91,4 +91,16 @@ expect_eq "stale revisions counted by the writer" \
 # The hourly summary counts each call once, whichever way it went in.
 expect_eq "the hourly summary counts six calls" "$(sql "SELECT sum(calls) FROM pmhc.calls_by_local_hour")" 6
 
+# A session older than migration 017 holds the calls trigger's table under its old
+# name, emptied by a truncation at every commit: its next statement drops it.
+expect_eq "the trigger's table of before 017 is dropped, its own made" \
+  "$(psql "$PMHC_PG_DBA_CONNINFO" -XAtq -v ON_ERROR_STOP=1 <<'SQL'
+SET ROLE pmhc_owner;
+CREATE TEMP TABLE pmhc_changed_calls (psap_id text) ON COMMIT DELETE ROWS;
+RESET ROLE;
+UPDATE pmhc.calls SET nature_text = 'touched' WHERE call_id = 'L-4';
+SELECT (to_regclass('pg_temp.pmhc_changed_calls') IS NULL) || ' ' || (to_regclass('pg_temp.pmhc_changed_rows') IS NOT NULL);
+SQL
+)" "true true"
+
 echo "live_copy: $checks checks passed"
