@@ -565,13 +565,14 @@ format_with_scram() {
     local dir=$1 m=$2 n java cid pw rc=0
     local -a fpids=()
     java=$(java_bin)
+    # A random id may begin with "-": given as --cluster-id=ID, not taken for an option.
     head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' >"$dir/cluster.id"
     cid=$(<"$dir/cluster.id")
     pw=$(<"$dir/sasl.password")
     for ((n = 1; n <= m; n++)); do
         "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
             "$LOG_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
-            format --cluster-id "$cid" --config "$dir/broker-$n/server.properties" \
+            format --cluster-id="$cid" --config "$dir/broker-$n/server.properties" \
             --add-scram "SCRAM-SHA-512=[name=pmhc,password=$pw]" >"$dir/broker-$n/format.log" 2>&1 &
         fpids[n]=$!
     done
@@ -614,7 +615,7 @@ format_templates() {
         sed "s|^log.dirs=.*|log.dirs=$tmp/data|" "$dir/broker-$n/server.properties" >"$tmp/server.properties"
         "$java" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
             "$LOG_TOOLS" -cp "$CACHE/lib/*" kafka.tools.StorageTool \
-            format --cluster-id "$cid" --config "$tmp/server.properties" >"$tmp/format.log" 2>&1 &
+            format --cluster-id="$cid" --config "$tmp/server.properties" >"$tmp/format.log" 2>&1 &
         fpids[n]=$!
         tmps[n]=$tmp
     done
