@@ -1,6 +1,7 @@
 /*
  * pmhc-report -d CONNINFO --psap P -o FILE [--public] [--pdf [--paper a4|letter]]
  *             [--baseline FROM:TO] [--current FROM:TO]
+ * pmhc-report -d CONNINFO --psap P --explain [--baseline FROM:TO] [--current FROM:TO]
  *
  * Reads the analyst views (report_db.c), writes one self-contained HTML file
  * (report_page.c), and with --pdf prints it to FILE with .pdf for .html through
@@ -34,6 +35,8 @@ static void usage(FILE *f)
 		   "      --current FROM:TO   the current period (both default to the PSAP's definitions)\n"
 		   "      --pdf               also print FILE.pdf through headless chromium\n"
 		   "      --paper a4|letter   the PDF's paper (default a4)\n"
+		   "      --explain           write no report: print the plan PostgreSQL chooses for each of\n"
+		   "                          its queries, as this role runs them (EXPLAIN, nothing executed)\n"
 		   "  -h, --help              this text;  -V, --version  the version\n");
 }
 
@@ -54,7 +57,7 @@ static int parse_period(const char *arg, char *from, char *to)
 
 static int parse_args(int argc, char **argv, struct report *rp)
 {
-	enum { O_PUBLIC = 256, O_BASE, O_CUR, O_PDF, O_PAPER };
+	enum { O_PUBLIC = 256, O_BASE, O_CUR, O_PDF, O_PAPER, O_EXPLAIN };
 	static const struct option opts[] = {
 		{ "dbname", required_argument, NULL, 'd' },
 		{ "psap", required_argument, NULL, 'p' },
@@ -64,6 +67,7 @@ static int parse_args(int argc, char **argv, struct report *rp)
 		{ "current", required_argument, NULL, O_CUR },
 		{ "pdf", no_argument, NULL, O_PDF },
 		{ "paper", required_argument, NULL, O_PAPER },
+		{ "explain", no_argument, NULL, O_EXPLAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -76,6 +80,7 @@ static int parse_args(int argc, char **argv, struct report *rp)
 		case 'o': rp->out = optarg; break;
 		case O_PUBLIC: rp->public_edition = true; break;
 		case O_PDF: rp->pdf = true; break;
+		case O_EXPLAIN: rp->explain = true; break;
 		case O_BASE:
 		case O_CUR:
 			if (parse_period(optarg, c == O_BASE ? rp->base0 : rp->cur0,
@@ -99,9 +104,10 @@ static int parse_args(int argc, char **argv, struct report *rp)
 		default: fprintf(stderr, PROG ": see " PROG " --help\n"); return -1;
 		}
 	}
-	if (optind < argc || !rp->conninfo || !rp->psap || !rp->out) {
+	if (optind < argc || !rp->conninfo || !rp->psap || (!rp->out && !rp->explain)) {
 		fprintf(stderr, PROG ": %s\n",
-			optind < argc ? "unexpected argument" : "-d CONNINFO, --psap and -o FILE are all needed");
+			optind < argc ? "unexpected argument"
+				      : "-d CONNINFO and --psap are needed, and -o FILE unless --explain");
 		fprintf(stderr, PROG ": see " PROG " --help\n");
 		return -1;
 	}
@@ -198,6 +204,11 @@ int main(int argc, char **argv)
 	time_t now = time(NULL);
 	struct tm tm;
 	strftime(rp.generated, sizeof rp.generated, "%Y-%m-%d", gmtime_r(&now, &tm));
+	if (rp.explain) {
+		int rc = report_db_open(&rp) < 0 || report_db_explain(&rp, stdout) < 0 ? EX_UNAVAILABLE : EX_OK;
+		report_db_close(&rp);
+		return rc;
+	}
 	if (report_db_open(&rp) < 0 || report_db_fetch(&rp) < 0) {
 		report_db_close(&rp);
 		return EX_UNAVAILABLE;

@@ -15,6 +15,7 @@
 #define PMHC_REPORT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <libpq-fe.h>
 
@@ -46,6 +47,7 @@ struct report {
 	/* Options. */
 	const char *conninfo, *psap, *out;
 	bool public_edition, pdf, letter;
+	bool explain; /* print each query's plan instead of writing a report */
 	/* Periods as local dates YYYY-MM-DD, end excluded: from the options, else the PSAP's definitions. */
 	char base0[11], base1[11], cur0[11], cur1[11];
 	char time_zone[64];
@@ -59,6 +61,7 @@ struct report {
 /* report_db.c */
 int report_db_open(struct report *rp);
 int report_db_fetch(struct report *rp);
+int report_db_explain(struct report *rp, FILE *out);
 void report_db_close(struct report *rp);
 
 /* report_page.c: the HTML of the whole report into t (details open: for print). */
