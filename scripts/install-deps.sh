@@ -13,6 +13,7 @@ packages=(
   postgresql kcat jq valgrind procps
   clang libclang-rt-14-dev clang-format-14
   graphviz chromium
+  systemd
   default-jre-headless maven util-linux iproute2 ca-certificates-java
 )
 
