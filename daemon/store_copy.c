@@ -239,18 +239,14 @@ enum direct { DIRECT_COPIED, DIRECT_MERGE, DIRECT_FAILED };
 enum path { PATH_NONE, PATH_COPY, PATH_MERGE, PATH_SPLIT };
 
 /*
- * Tries the batch's part straight into the tables under a savepoint, when the
- * batch is likely new (otherwise it is merged at once). When it does not go
+ * Tries rows straight into the tables under a savepoint. When they do not go
  * in, the savepoint is rolled back and the caller merges instead (*merged
  * set, the reason logged), unless the connection is gone, memory ran out or
  * the server is in trouble (the SQLSTATE kept for the caller).
  */
-static enum direct copy_direct(struct pmhc_store *s, bool likely_new, const struct copy_job *jobs, size_t n_jobs,
-			       bool *merged)
+static enum direct copy_direct(struct pmhc_store *s, const struct copy_job *jobs, size_t n_jobs, bool *merged)
 {
-	*merged = !likely_new;
-	if (!likely_new)
-		return DIRECT_MERGE;
+	*merged = false;
 	s->last_sqlstate[0] = '\0';
 	s->unformatted = false;
 	if (store_exec(s, SQL_SAVEPOINT)) {
@@ -352,7 +348,7 @@ static bool copy_calls(struct pmhc_store *s, const struct pmhc_store_batch *b, s
 			{ s->sql->copy_decisions, b->calls, sizeof *b->calls, s->pick_decide, n_decide,
 			  &store_call_cols, STORE_IN_DECISIONS, false },
 		};
-		enum direct d = copy_direct(s, true, direct, 2, &merged);
+		enum direct d = copy_direct(s, direct, 2, &merged);
 		if (d == DIRECT_FAILED)
 			return false;
 		if (d == DIRECT_COPIED) {
@@ -391,8 +387,9 @@ static bool copy_dispositions(struct pmhc_store *s, const struct pmhc_store_batc
 					 &store_disposition_cols,
 					 STORE_IN_TABLE,
 					 false };
-	bool merged;
-	enum direct d = copy_direct(s, b->likely_new, &direct, 1, &merged);
+	/* Live dispositions are merged at once (likely_new, store.h). */
+	bool merged = true;
+	enum direct d = b->likely_new ? copy_direct(s, &direct, 1, &merged) : DIRECT_MERGE;
 	*path = merged ? PATH_MERGE : PATH_COPY;
 	if (d != DIRECT_MERGE)
 		return d == DIRECT_COPIED;
