@@ -5,8 +5,10 @@
  *
  * Reads the analyst views (report_db.c), writes one self-contained HTML file
  * (report_page.c), and with --pdf prints it to FILE with .pdf for .html through
- * Debian's headless chromium. Exit 0 on success, 64 on a usage error, 69 when
- * PostgreSQL or chromium cannot be used, 73 when the file cannot be written.
+ * Debian's headless chromium; with --explain prints the plans of its queries
+ * instead. Exit 0 on success, 64 on a usage error, 69 when PostgreSQL or
+ * chromium cannot be used, 73 when the file cannot be written, 74 when the
+ * plans cannot be written to standard output.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -27,6 +29,7 @@ extern char **environ;
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " -d CONNINFO --psap PSAP -o FILE.html [options]\n"
+		   "       " PROG " -d CONNINFO --psap PSAP --explain [--baseline FROM:TO] [--current FROM:TO]\n"
 		   "  -d, --dbname CONNINFO   libpq connection string; the role needs pmhc_analyst\n"
 		   "  -p, --psap PSAP         the PSAP to report on\n"
 		   "  -o, --output FILE       the HTML file to write (one file, nothing fetched when opened)\n"
@@ -35,8 +38,9 @@ static void usage(FILE *f)
 		   "      --current FROM:TO   the current period (both default to the PSAP's definitions)\n"
 		   "      --pdf               also print FILE.pdf through headless chromium\n"
 		   "      --paper a4|letter   the PDF's paper (default a4)\n"
-		   "      --explain           write no report: print the plan PostgreSQL chooses for each of\n"
-		   "                          its queries, as this role runs them (EXPLAIN, nothing executed)\n"
+		   "      --explain           write no report: print to standard output the plan PostgreSQL\n"
+		   "                          chooses for each of the report's queries, as this role would\n"
+		   "                          run them (EXPLAIN: nothing is executed); not with -o or --pdf\n"
 		   "  -h, --help              this text;  -V, --version  the version\n");
 }
 
@@ -103,6 +107,11 @@ static int parse_args(int argc, char **argv, struct report *rp)
 		case 'V': printf(PROG " " PMHC_VERSION "\n"); exit(EX_OK);
 		default: fprintf(stderr, PROG ": see " PROG " --help\n"); return -1;
 		}
+	}
+	if (rp->explain && (rp->out || rp->pdf)) {
+		fprintf(stderr, PROG ": --explain writes no report: leave out %s\n", rp->out ? "-o" : "--pdf");
+		fprintf(stderr, PROG ": see " PROG " --help\n");
+		return -1;
 	}
 	if (optind < argc || !rp->conninfo || !rp->psap || (!rp->out && !rp->explain)) {
 		fprintf(stderr, PROG ": %s\n",
@@ -207,6 +216,10 @@ int main(int argc, char **argv)
 	if (rp.explain) {
 		int rc = report_db_open(&rp) < 0 || report_db_explain(&rp, stdout) < 0 ? EX_UNAVAILABLE : EX_OK;
 		report_db_close(&rp);
+		if (rc == EX_OK && (fflush(stdout) != 0 || ferror(stdout))) {
+			fprintf(stderr, PROG ": cannot write the plans to standard output: %m\n");
+			rc = EX_IOERR;
+		}
 		return rc;
 	}
 	if (report_db_open(&rp) < 0 || report_db_fetch(&rp) < 0) {

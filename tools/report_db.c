@@ -125,7 +125,7 @@ static int read_definitions(struct report *rp)
 	return 0;
 }
 
-/* The view each query reads, to head its plan. */
+/* What each query reads (a view, or one function over one), to head its plan and name it in errors. */
 static const char *const query_names[RQ_N] = {
 	[RQ_MONTHS] = "outcomes_by_month",
 	[RQ_PERIODS] = "outcomes_for_months, baseline and current",
@@ -145,11 +145,21 @@ static PGresult *run(struct report *rp, int q, bool explain)
 	const char *params[5] = { rp->psap, rp->base0, rp->base1, rp->cur0, rp->cur1 };
 	/* Typed as text, so a query may leave some unused (PostgreSQL cannot infer an unused one's type). */
 	const Oid types[5] = { 25, 25, 25, 25, 25 };
-	char sql[4096];
-	snprintf(sql, sizeof sql, "%s%s", explain ? "EXPLAIN " : "", queries[q]);
+	const char *sql = queries[q];
+	char plan_sql[4096];
+	if (explain) {
+		/* Cut short, a query can still be valid SQL (without its bound): never run one. */
+		int n = snprintf(plan_sql, sizeof plan_sql, "EXPLAIN %s", queries[q]);
+		if (n < 0 || (size_t)n >= sizeof plan_sql) {
+			fprintf(stderr, PROG ": query %d (%s) is too long to explain\n", q, query_names[q]);
+			return NULL;
+		}
+		sql = plan_sql;
+	}
 	PGresult *r = PQexecParams(rp->db, sql, 5, types, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, PROG ": query %d (%s) failed: %s", q, query_names[q], PQerrorMessage(rp->db));
+		fprintf(stderr, PROG ": %squery %d (%s) failed: %s", explain ? "EXPLAIN of " : "", q, query_names[q],
+			PQerrorMessage(rp->db));
 		PQclear(r);
 		return NULL;
 	}

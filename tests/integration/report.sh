@@ -232,7 +232,7 @@ awk '/^-- query / { view = $4; sub(/,$/, "", view); q = $0; node = ""; next }
      /^ *Filter: .*month/ && index(node, "Subquery Scan on " view " ") { print q; bad = 1 }
      END { exit bad }' "$W/plans.txt" > "$W/left-out.txt" \
   || { cat "$W/left-out.txt" >&2; fail "a month bound is applied above its security-barrier view, not in it"; }
-ok "every month bound of the report reaches into its view ($(grep -c '^-- query ' "$W/plans.txt") plans)"
+ok "every month bound the report puts on a view reaches into it ($(grep -c '^-- query ' "$W/plans.txt") plans)"
 
 # --- paper ---------------------------------------------------------------------------------
 for paper in a4 letter; do
