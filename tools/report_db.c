@@ -46,20 +46,17 @@ static const char *const queries[RQ_N] = {
 		      " FROM pmhc.mh_calls_by_month WHERE psap_id = $1 AND" SPAN_MONTHS " ORDER BY month",
 	/* Months of the current period; a suppressed month of a beat (NULL) is left out of its sum. */
 	[RQ_PLACE] = "SELECT district, beat, sum(mh_calls), count(*) FILTER (WHERE mh_calls IS NULL)"
-		     " FROM pmhc.mh_calls_by_place WHERE psap_id = $1"
-		     " AND month >= date_trunc('month', $4::date)::date AND month < $5::date"
+		     " FROM pmhc.mh_calls_by_place WHERE psap_id = $1 AND" CURRENT_MONTHS
 		     " GROUP BY 1, 2 ORDER BY 3 DESC NULLS LAST, 1, 2",
 	[RQ_HOURDOW] = "SELECT isodow, weekday, hour, mh_calls FROM pmhc.mh_calls_by_hour_weekday"
 		       " WHERE psap_id = $1 ORDER BY isodow, hour",
 	[RQ_MIX] = "SELECT to_char(month, 'YYYY-MM'), response, mh_calls FROM pmhc.response_mix_by_month"
-		   " WHERE psap_id = $1 AND month >= date_trunc('month', least($2::date, $4::date))::date"
-		   " AND month < greatest($3::date, $5::date) ORDER BY 1, 2",
+		   " WHERE psap_id = $1 AND" SPAN_MONTHS " ORDER BY 1, 2",
 	[RQ_RVD] = "SELECT response, disposition_code," SUM_SHOWN("calls") "," SUM_SHOWN("with_units") "," SUM_SHOWN("all_recommended_went") "," SUM_SHOWN(
 		"some_recommended_went") "," SUM_SHOWN("none_recommended_went") " FROM pmhc.recommended_vs_disposition WHERE psap_id = $1 AND" CURRENT_MONTHS
 										" GROUP BY 1, 2 ORDER BY 1, 2",
 	[RQ_REFER] = "SELECT service_name, sum(mh_calls) FROM pmhc.referrals_service_unavailable"
-		     " WHERE psap_id = $1 AND month >= date_trunc('month', $4::date)::date AND month < $5::date"
-		     " GROUP BY 1 ORDER BY 2 DESC, 1",
+		     " WHERE psap_id = $1 AND" CURRENT_MONTHS " GROUP BY 1 ORDER BY 2 DESC, 1",
 	[RQ_CAPACITY] = "SELECT hour," SUM_SHOWN("mh_calls") "," SUM_SHOWN(
 		"fallbacks") ","
 			     " CASE WHEN bool_and(mh_calls IS NOT NULL AND fallbacks IS NOT NULL)"
