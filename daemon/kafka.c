@@ -321,8 +321,8 @@ static rd_kafka_resp_err_t start_at_time(rd_kafka_t *rk, rd_kafka_topic_partitio
 	return e;
 }
 
-rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int gather_ms,
-				  int timeout_ms, char *err, size_t errlen)
+rd_kafka_t *pmhc_kafka_reader_client(const struct pmhc_config *cfg, const char *topic, int gather_ms, char *err,
+				     size_t errlen)
 {
 	rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
 	if (conf == NULL)
@@ -368,9 +368,17 @@ rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *top
 	char what[PMHC_KAFKA_WHAT_LEN];
 	snprintf(what, sizeof what, "the %s reader", topic);
 	rd_kafka_t *rk = create(RD_KAFKA_CONSUMER, conf, what, err, errlen);
+	if (rk != NULL)
+		rd_kafka_poll_set_consumer(rk);
+	return rk;
+}
+
+rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int gather_ms,
+				  int timeout_ms, char *err, size_t errlen)
+{
+	rd_kafka_t *rk = pmhc_kafka_reader_client(cfg, topic, gather_ms, err, errlen);
 	if (rk == NULL)
 		return NULL;
-	rd_kafka_poll_set_consumer(rk);
 
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 	const struct rd_kafka_metadata *md = NULL;

@@ -42,28 +42,49 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	}
 	rd_kafka_headers_t *h = NULL;
 	rd_kafka_message_headers(m, &h);
+	/*
+	 * A request that reached a broker which died before answering, or that was
+	 * purged in flight from a producer failed fatally, may be on the topic:
+	 * sent again blind, it would be there twice.
+	 */
+	struct pmhc_maybe_written maybe = { m->partition };
+	bool unsure = rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
 	pmhc_redeliver_hold(p, d, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload, m->len,
-			    h ? rd_kafka_headers_copy(h) : NULL, m->err, true);
+			    h ? rd_kafka_headers_copy(h) : NULL, m->err, true, unsure ? &maybe : NULL);
 }
 
 /*
- * PMHC_TEST_PRODUCER_FATAL_AFTER=N makes the producer fail fatally once, after
- * the Nth recommendation: a fatal idempotent-producer error (an out-of-order
- * sequence, a fenced epoch) cannot be caused on demand by a real broker, and
- * the tests must show that what the dead producer held is sent again. Unset,
- * it does nothing.
+ * PMHC_TEST_PRODUCER_FATAL_AFTER=N[+MS] makes the producer fail fatally once,
+ * after the Nth recommendation, or MS milliseconds after it: a fatal
+ * idempotent-producer error (an out-of-order sequence, a fenced epoch) cannot
+ * be caused on demand by a real broker, and the tests must show that what the
+ * dead producer held is sent again, and what it had in flight is not sent
+ * twice. Unset, it does nothing.
  */
-static unsigned long fatal_after(void)
+static unsigned long fatal_after(long *delay_ms)
 {
 	const char *v = getenv("PMHC_TEST_PRODUCER_FATAL_AFTER");
-	return v != NULL ? strtoul(v, NULL, 10) : 0;
+	char *end = NULL;
+	unsigned long n = v != NULL ? strtoul(v, &end, 10) : 0;
+	*delay_ms = n > 0 && *end == '+' ? strtol(end + 1, NULL, 10) : 0;
+	return n;
+}
+
+static void test_fatal(struct pipeline *p)
+{
+	p->fatal_at_ms = 0;
+	rd_kafka_test_fatal_error(p->producer, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+				  "PMHC_TEST_PRODUCER_FATAL_AFTER");
 }
 
 int pmhc_outbox_open(struct pipeline *p, char *err, size_t errlen)
 {
 	p->producer = pmhc_kafka_producer_new(p->cfg, dr_msg_cb, p, err, errlen);
-	p->fatal_after = fatal_after();
-	return p->producer != NULL ? 0 : -1;
+	p->fatal_after = fatal_after(&p->fatal_delay_ms);
+	if (p->producer == NULL)
+		return -1;
+	p->recheck = pmhc_recheck_open(p->cfg, err, errlen);
+	return p->recheck != NULL ? 0 : -1;
 }
 
 /* How long a dead producer gets to hand back what it held, as failed delivery reports. */
@@ -74,6 +95,8 @@ int pmhc_outbox_open(struct pipeline *p, char *err, size_t errlen)
 
 void pmhc_outbox_renew_if_fatal(struct pipeline *p)
 {
+	if (p->fatal_at_ms != 0 && pmhc_mono_ms() >= p->fatal_at_ms)
+		test_fatal(p);
 	char why[PMHC_ERR_LEN];
 	rd_kafka_resp_err_t fe = rd_kafka_fatal_error(p->producer, why, sizeof why);
 	if (fe == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -127,6 +150,9 @@ void pmhc_outbox_close(struct pipeline *p)
 			  rd_kafka_outq_len(p->producer));
 	rd_kafka_destroy(p->producer);
 	p->producer = NULL;
+	/* Its jobs point into what is held: it goes first. */
+	pmhc_recheck_close(p->recheck);
+	p->recheck = NULL;
 	pmhc_redeliver_clear(p);
 }
 
@@ -185,7 +211,7 @@ static struct pmhc_delivery *delivery(struct pmhc_batch *b, bool dlq, const char
 	const char *t = d ? pmhc_arena_strdup(&b->arena, topic) : NULL;
 	if (t == NULL)
 		return NULL;
-	*d = (struct pmhc_delivery){ b, dlq, t, partition, offset, 0 };
+	*d = (struct pmhc_delivery){ b, dlq, t, partition, offset, 0, pmhc_wall_ms() };
 	return d;
 }
 
@@ -201,7 +227,7 @@ static void send_awaited(struct pipeline *p, struct pmhc_delivery *d, const char
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		d->batch->undelivered++;
 	else
-		pmhc_redeliver_hold(p, d, topic, key, key_len, val, len, h, e, false);
+		pmhc_redeliver_hold(p, d, topic, key, key_len, val, len, h, e, false, NULL);
 }
 
 /*
@@ -281,7 +307,9 @@ void pmhc_outbox_publish(struct pipeline *p, struct pmhc_batch *b, const rd_kafk
 	rd_kafka_header_add(h, PMHC_INSTANCE_HEADER, -1, p->instance, -1);
 	send_awaited(p, dv, cfg->topic_recommendations, key, klen, p->packbuf, len, h);
 	p->st.recs++;
-	if (p->fatal_after > 0 && p->st.recs == p->fatal_after)
-		rd_kafka_test_fatal_error(p->producer, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
-					  "PMHC_TEST_PRODUCER_FATAL_AFTER");
+	if (p->fatal_after > 0 && p->st.recs == p->fatal_after) {
+		p->fatal_at_ms = pmhc_mono_ms() + p->fatal_delay_ms;
+		if (p->fatal_delay_ms == 0)
+			test_fatal(p);
+	}
 }

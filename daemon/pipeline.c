@@ -297,11 +297,12 @@ static void log_stats(struct pipeline *p, const char *why)
 	pmhc_info(
 		"msg=\"%s\" calls=%lu mh=%lu rejected=%lu dlq_resent=%lu degraded=%lu stale=%lu "
 		"stale_skipped_in_memory=%lu stored=%lu recommendations=%lu recommendations_failed=%lu "
+		"recommendations_found_after_failure=%lu "
 		"fallbacks=%lu unknown_nature_codes=%lu dispositions=%lu units=%zu unit_statuses=%lu unit_statuses_out_of_order=%lu "
 		"unit_statuses_rejected=%lu holds_learned=%lu recommendations_read=%lu backlog_events=%zu "
 		"backlog_bytes=%zu undelivered=%zu stalled=%zu db=%s paused=%s",
 		why, p->st.calls, p->st.mh, p->st.rejected, p->st.dlq_resent, p->st.degraded, p->st.stale,
-		p->st.stale_skipped, p->st.written, p->st.recs, p->st.recs_failed, p->st.fallbacks,
+		p->st.stale_skipped, p->st.written, p->st.recs, p->st.recs_failed, p->st.recs_landed, p->st.fallbacks,
 		p->st.unknown_nature, p->st.dispositions, pmhc_roster_size(p->roster), p->st.unit_statuses,
 		p->st.units_out_of_order, p->st.units_rejected, learned, read, backlog, held_bytes, undelivered,
 		stalled, down ? "down" : "up", p->paused ? "yes" : "no");

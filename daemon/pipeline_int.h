@@ -19,6 +19,7 @@
 #include "kafka.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "recheck.h"
 #include "recommend.h"
 #include "redeliver.h"
 #include "writer.h"
@@ -31,8 +32,9 @@
 struct pipeline_stats {
 	unsigned long calls, mh, rejected, degraded, stale, written, recs, recs_failed, dlq_resent;
 	unsigned long unit_statuses, units_out_of_order, units_rejected, fallbacks, dispositions;
-	unsigned long unknown_nature;                      /* calls whose mapped nature code no table or alias knows */
-	unsigned long stale_skipped;                       /* of stale: caught in memory, never re-published */
+	unsigned long unknown_nature; /* calls whose mapped nature code no table or alias knows */
+	unsigned long stale_skipped;  /* of stale: caught in memory, never re-published */
+	unsigned long recs_landed;    /* of recs_failed: found on the topic after all, not sent again (recheck.c) */
 	unsigned long by_response[PMHC_METRICS_RESPONSES]; /* calls decided, by the response recommended */
 };
 
@@ -69,7 +71,10 @@ struct pipeline {
 	size_t packcap;
 	struct pmhc_held *held;       /* redeliver.c: messages to send again, oldest first */
 	struct pmhc_held **held_tail; /* where the next one goes; NULL means &held */
+	struct pmhc_recheck *recheck; /* looks for a possibly written one on the topic before it is sent again */
 	unsigned long fatal_after;    /* outbox.c: a test's fatal producer error, 0 for none */
+	long fatal_delay_ms;          /* outbox.c: and how long after that recommendation it comes */
+	int64_t fatal_at_ms;          /* outbox.c: when it is due, 0 when not */
 	int64_t renew_after_ms;       /* outbox.c: no new producer tried before this */
 	unsigned long renew_failures; /* outbox.c: new producers that could not be made in a row */
 	/* observe.c: what an operator sees; metrics NULL when http.listen is unset. */

@@ -63,7 +63,12 @@ static void log_failure(const struct pmhc_held *h, rd_kafka_resp_err_t err)
 {
 	const struct pmhc_delivery *d = h->d;
 	const char *what = d->dlq ? "DLQ message" : "recommendation";
-	if (d->failures < REDELIVER_STALL_AFTER)
+	if (h->look != NULL)
+		pmhc_warn("msg=\"recommendation not confirmed, and the broker may have written it; looking for it on "
+			  "the topic before sending it again\" topic=%s source=%s/%d/%lld failures=%d error=\"%s\"",
+			  h->topic, d->src_topic, (int)d->src_partition, (long long)d->src_offset, d->failures,
+			  rd_kafka_err2str(err));
+	else if (d->failures < REDELIVER_STALL_AFTER)
 		pmhc_warn("msg=\"%s not delivered; sending again\" topic=%s source=%s/%d/%lld failures=%d "
 			  "retry_in_ms=%ld error=\"%s\"",
 			  what, h->topic, d->src_topic, (int)d->src_partition, (long long)d->src_offset, d->failures,
@@ -84,9 +89,40 @@ static long backoff_for(int failures)
 	return ms;
 }
 
+/*
+ * A recommendation the broker may have written is looked for on the topic
+ * before it goes again (recheck.c): sent blind, one the broker kept would be
+ * published twice. A dead letter is sent again as it is: a second copy names
+ * the same input and reason, and its row is stored once. Without memory to
+ * ask, it is sent again too: a duplicate is better than a recommendation lost.
+ */
+static void look_first(struct pipeline *p, struct pmhc_held *h, const struct pmhc_maybe_written *maybe)
+{
+	const void *instance = NULL;
+	size_t instance_len = 0;
+	if (p->recheck == NULL || h->headers == NULL ||
+	    rd_kafka_header_get_last(h->headers, PMHC_INSTANCE_HEADER, &instance, &instance_len) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	struct pmhc_landed_want w = { .key = h->key,
+				      .key_len = h->key != NULL ? h->key_len : 0,
+				      .val = h->val,
+				      .val_len = h->len,
+				      .instance = instance,
+				      .instance_len = instance_len,
+				      .partition = maybe->partition,
+				      .made_ms = h->d->made_ms,
+				      .failed_ms = pmhc_wall_ms() };
+	h->look = pmhc_recheck_ask(p->recheck, h->topic, &w);
+	if (h->look == NULL)
+		pmhc_error("msg=\"out of memory looking for a recommendation the broker may have written; sending it "
+			   "again, which may publish it twice\" topic=%s",
+			   h->topic);
+}
+
 void pmhc_redeliver_hold(struct pipeline *p, struct pmhc_delivery *d, const char *topic, const void *key,
 			 size_t key_len, const void *val, size_t len, rd_kafka_headers_t *headers,
-			 rd_kafka_resp_err_t err, bool counted)
+			 rd_kafka_resp_err_t err, bool counted, const struct pmhc_maybe_written *maybe)
 {
 	if (!counted)
 		d->batch->undelivered++;
@@ -115,6 +151,8 @@ void pmhc_redeliver_hold(struct pipeline *p, struct pmhc_delivery *d, const char
 	h->headers = headers;
 	h->backoff_ms = backoff_for(d->failures);
 	h->due_ms = pmhc_mono_ms() + h->backoff_ms;
+	if (maybe != NULL && !d->dlq)
+		look_first(p, h, maybe);
 	/* At the tail: sent again oldest first, so a call's revisions keep their order. */
 	if (p->held_tail == NULL)
 		p->held_tail = &p->held;
@@ -125,6 +163,44 @@ void pmhc_redeliver_hold(struct pipeline *p, struct pmhc_delivery *d, const char
 	else
 		p->st.dlq_resent++;
 	log_failure(h, err);
+}
+
+/* Takes h off the list at *at, which then holds the next one. */
+static void unlink_held(struct pipeline *p, struct pmhc_held **at)
+{
+	struct pmhc_held *h = *at;
+	*at = h->next;
+	if (h->next == NULL)
+		p->held_tail = at;
+	free_held(h);
+}
+
+/*
+ * The answer about a held recommendation looked for on the topic: false while
+ * there is none yet. Found, it counts as delivered and is dropped; not there,
+ * it is due to be sent again now.
+ */
+static bool looked(struct pipeline *p, struct pmhc_held **at)
+{
+	struct pmhc_held *h = *at;
+	enum pmhc_recheck_answer a = pmhc_recheck_collect(p->recheck, h->look);
+	if (a == PMHC_RECHECK_PENDING)
+		return false;
+	h->look = NULL;
+	const struct pmhc_delivery *d = h->d;
+	if (a == PMHC_RECHECK_LANDED) {
+		pmhc_info(
+			"msg=\"recommendation found on the topic after all; not sent again\" topic=%s source=%s/%d/%lld",
+			h->topic, d->src_topic, (int)d->src_partition, (long long)d->src_offset);
+		h->d->batch->undelivered--;
+		p->st.recs_landed++;
+		unlink_held(p, at);
+		return true;
+	}
+	pmhc_info("msg=\"recommendation not on the topic; sending it again\" topic=%s source=%s/%d/%lld", h->topic,
+		  d->src_topic, (int)d->src_partition, (long long)d->src_offset);
+	h->due_ms = pmhc_mono_ms();
+	return true;
 }
 
 /* Queues h with the producer; true when it took it (and its headers). */
@@ -149,16 +225,19 @@ void pmhc_redeliver_tick(struct pipeline *p)
 	int64_t now = pmhc_mono_ms();
 	for (struct pmhc_held **at = &p->held; *at != NULL;) {
 		struct pmhc_held *h = *at;
+		if (h->look != NULL && !looked(p, at)) {
+			at = &h->next;
+			continue;
+		}
+		if (*at != h)
+			continue; /* found on the topic, and gone */
 		if (h->due_ms > now || !send_held(p, h)) {
 			at = &h->next;
 			continue;
 		}
 		/* The producer owns the headers now; the next report says whether it landed. */
 		h->headers = NULL;
-		*at = h->next;
-		if (h->next == NULL)
-			p->held_tail = at;
-		free_held(h);
+		unlink_held(p, at);
 	}
 }
 

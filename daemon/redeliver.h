@@ -18,6 +18,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "batch.h"
+#include "recheck.h"
 
 struct pipeline;
 
@@ -28,13 +29,15 @@ struct pmhc_delivery {
 	const char *src_topic; /* in the batch's arena */
 	int32_t src_partition;
 	int64_t src_offset;
-	int failures; /* main thread only */
+	int failures;    /* main thread only */
+	int64_t made_ms; /* wall clock when first produced: a failed report may carry no timestamp */
 };
 
 /* A message to be sent again: its own copies of everything, headers owned until queued. */
 struct pmhc_held {
 	struct pmhc_held *next;
 	struct pmhc_delivery *d;
+	struct pmhc_recheck_job *look; /* while it is looked for on the topic: not sent meanwhile */
 	char *topic;
 	void *key, *val;
 	size_t key_len, len;
@@ -44,13 +47,24 @@ struct pmhc_held {
 };
 
 /*
+ * A failed delivery report's message, when the broker may have written it
+ * (librdkafka's RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED): the partition it went
+ * to, where recheck.c looks for it before it is sent again.
+ */
+struct pmhc_maybe_written {
+	int32_t partition;
+};
+
+/*
  * Holds a message that failed with err: copies topic, key and value, takes
  * headers. counted says whether its batch already counts it as undelivered
- * (a failed delivery report) or not yet (a produce refused at once).
+ * (a failed delivery report) or not yet (a produce refused at once). maybe,
+ * when not NULL, says the broker may have it: a recommendation is then looked
+ * for on the topic first, and sent again only if it is not there.
  */
 void pmhc_redeliver_hold(struct pipeline *p, struct pmhc_delivery *d, const char *topic, const void *key,
 			 size_t key_len, const void *val, size_t len, rd_kafka_headers_t *headers,
-			 rd_kafka_resp_err_t err, bool counted);
+			 rd_kafka_resp_err_t err, bool counted, const struct pmhc_maybe_written *maybe);
 
 /* Replaces a fatally failed producer, then sends again what is due. Main loop, every step. */
 void pmhc_redeliver_tick(struct pipeline *p);

@@ -6,8 +6,8 @@
  * per topic (about 0.8 s of CPU each on the 2-core test machine); this makes
  * every topic in one CreateTopics request in a few milliseconds.
  *
- *   pmhc-kafka-admin -b BROKERS [-r RF] [-c NAME=VALUE]... [-w SECONDS]
- *                    TOPIC=PARTITIONS...
+ *   pmhc-kafka-admin -b BROKERS [-r RF] [-l NODE] [-c NAME=VALUE]...
+ *                    [-w SECONDS] TOPIC=PARTITIONS...
  *
  * A topic that already exists counts as created (so a retry after a lost
  * answer does not fail), whatever its partitions. Errors a starting cluster
@@ -41,6 +41,7 @@ struct topic {
 struct options {
 	const char *brokers;
 	int replication_factor;
+	int leader; /* 0: the controller places replicas; else node leader first, then the others */
 	const char *config_names[MAX_CONFIGS];
 	const char *config_values[MAX_CONFIGS];
 	int config_cnt;
@@ -69,6 +70,9 @@ static void usage(FILE *out)
 		     "\n"
 		     "  -b, --brokers HOST:PORT[,...]  bootstrap servers (required)\n"
 		     "  -r, --replication-factor N     replicas of each partition (default 1)\n"
+		     "  -l, --leader NODE              every partition led by node NODE: its\n"
+		     "                                 replicas are NODE, then nodes 1 to N in\n"
+		     "                                 order (kafka.sh numbers its nodes so)\n"
 		     "  -c, --config NAME=VALUE        topic configuration, e.g.\n"
 		     "                                 min.insync.replicas=2 (repeatable)\n"
 		     "  -w, --wait SECONDS             give up after this long (default 60)\n"
@@ -96,21 +100,31 @@ static int parse_int(const char *s, int min, int max, int *out)
 static int parse_args(int argc, char **argv, struct options *opt)
 {
 	static const struct option longopts[] = {
-		{ "brokers", required_argument, NULL, 'b' }, { "replication-factor", required_argument, NULL, 'r' },
-		{ "config", required_argument, NULL, 'c' },  { "wait", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+		{ "brokers", required_argument, NULL, 'b' },
+		{ "replication-factor", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "leader", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(opt, 0, sizeof(*opt));
 	opt->replication_factor = 1;
 	opt->wait_s = 60;
-	while ((c = getopt_long(argc, argv, "b:r:c:w:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:r:l:c:w:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': opt->brokers = optarg; break;
 		case 'r':
 			if (parse_int(optarg, 1, 16, &opt->replication_factor) < 0) {
 				logmsg("invalid --replication-factor \"%s\": expected 1 to 16", optarg);
+				return -1;
+			}
+			break;
+		case 'l':
+			if (parse_int(optarg, 1, 16, &opt->leader) < 0) {
+				logmsg("invalid --leader \"%s\": expected a node id, 1 to 16", optarg);
 				return -1;
 			}
 			break;
@@ -190,6 +204,30 @@ static int is_permanent(rd_kafka_resp_err_t err)
 	}
 }
 
+/* Every partition of t on nodes leader, then 1 to RF in order: a test can know its leader. */
+static int place_replicas(rd_kafka_NewTopic_t *nt, const struct topic *t, const struct options *opt)
+{
+	int32_t nodes[16];
+	int cnt = 0;
+	char errstr[512];
+
+	if (opt->leader > opt->replication_factor) {
+		logmsg("--leader %d: not among nodes 1 to %d", opt->leader, opt->replication_factor);
+		return -1;
+	}
+	nodes[cnt++] = opt->leader;
+	for (int id = 1; id <= opt->replication_factor; id++)
+		if (id != opt->leader)
+			nodes[cnt++] = id;
+	for (int p = 0; p < t->partitions; p++)
+		if (rd_kafka_NewTopic_set_replica_assignment(nt, p, nodes, (size_t)cnt, errstr, sizeof(errstr)) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR) {
+			logmsg("topic %s: %s", t->name, errstr);
+			return -1;
+		}
+	return 0;
+}
+
 /*
  * One CreateTopics request for the topics not yet done. Returns 0 when all are
  * done, 1 to try again, -1 on a permanent error.
@@ -208,9 +246,15 @@ static int create_once(rd_kafka_t *rk, struct options *opt, int timeout_ms, char
 		struct topic *t = &opt->topics[i];
 		if (t->done)
 			continue;
-		nt[n] = rd_kafka_NewTopic_new(t->name, t->partitions, opt->replication_factor, errstr, sizeof(errstr));
+		nt[n] = rd_kafka_NewTopic_new(t->name, t->partitions, opt->leader ? -1 : opt->replication_factor,
+					      errstr, sizeof(errstr));
 		if (nt[n] == NULL) {
 			logmsg("topic %s: %s", t->name, errstr);
+			rc = -1;
+			goto out;
+		}
+		if (opt->leader && place_replicas(nt[n], t, opt) != 0) {
+			rd_kafka_NewTopic_destroy(nt[n]);
 			rc = -1;
 			goto out;
 		}

@@ -21,6 +21,7 @@ Suite *suite_properties(void);
 Suite *suite_caps(void);
 Suite *suite_chart(void);
 Suite *suite_stats(void);
+Suite *suite_landed(void);
 
 /* Suites of the daemon's edges that need no server: config, rules loading, the store's SQL. */
 Suite *suite_config(void);

@@ -1,0 +1,352 @@
+#include "recheck.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "clock.h"
+#include "holds.h"
+#include "kafka.h"
+#include "log.h"
+
+/*
+ * Reading starts at the first message stamped this long before the one looked
+ * for: on a topic stamped with the brokers' append time, the broker's clock may
+ * be behind ours. A minute of one partition is a few thousand messages.
+ */
+#define RECHECK_LOOKBACK_MS 60000
+
+/* The longest a blocking lookup may hold the thread, so a stop is not kept waiting. */
+#define RECHECK_LOOKUP_MS 2000
+#define RECHECK_POLL_MS 200
+#define RECHECK_HIGH_EVERY_MS 1000
+#define RECHECK_RETRY_MS 1000
+/* A lookup that keeps failing is said once in this many tries (one a second). */
+#define RECHECK_LOG_EVERY 30
+
+struct pmhc_recheck_job {
+	struct pmhc_recheck_job *next;
+	char *topic;
+	struct pmhc_landed_want w;
+	enum pmhc_recheck_answer answer; /* under the lock */
+	bool in_round;                   /* under the lock */
+};
+
+/*
+ * The thread's own view of a job in its round. Once answered, the job is the
+ * main loop's to free: the thread reads only this from then on.
+ */
+struct look {
+	struct pmhc_recheck_job *job;
+	struct pmhc_landed_want w;
+	bool decided;
+	int64_t quiet_since_ms, high_since_ms, high;
+};
+
+/* A round: jobs of one topic, taken together. */
+struct round {
+	char *topic;
+	struct look *looks;
+	size_t n;
+};
+
+struct pmhc_recheck {
+	rd_kafka_t *reader;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+	struct pmhc_recheck_job *jobs;
+};
+
+static bool stopping(struct pmhc_recheck *r)
+{
+	pthread_mutex_lock(&r->lock);
+	bool s = r->stop;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
+static void answer(struct pmhc_recheck *r, struct look *l, enum pmhc_recheck_answer a)
+{
+	l->decided = true;
+	pthread_mutex_lock(&r->lock);
+	l->job->answer = a;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Waits for jobs not yet looked at, and takes those of the first one's topic; false when stopped. */
+static bool take_round(struct pmhc_recheck *r, struct round *rd)
+{
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		const char *topic = NULL;
+		size_t n = 0;
+		for (struct pmhc_recheck_job *j = r->jobs; j != NULL; j = j->next)
+			if (!j->in_round && j->answer == PMHC_RECHECK_PENDING &&
+			    (topic == NULL || strcmp(topic, j->topic) == 0)) {
+				topic = j->topic;
+				n++;
+			}
+		if (r->stop) {
+			pthread_mutex_unlock(&r->lock);
+			return false;
+		}
+		if (n == 0) {
+			pthread_cond_wait(&r->wake, &r->lock);
+			continue;
+		}
+		rd->looks = calloc(n, sizeof *rd->looks);
+		rd->topic = strdup(topic);
+		if (rd->looks == NULL || rd->topic == NULL) {
+			/* Out of memory: the jobs wait, and are tried again in a moment. */
+			free(rd->looks);
+			free(rd->topic);
+			pthread_mutex_unlock(&r->lock);
+			pmhc_sleep_ms(RECHECK_RETRY_MS);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		rd->n = 0;
+		for (struct pmhc_recheck_job *j = r->jobs; j != NULL; j = j->next)
+			if (!j->in_round && j->answer == PMHC_RECHECK_PENDING && strcmp(rd->topic, j->topic) == 0) {
+				j->in_round = true;
+				rd->looks[rd->n++] = (struct look){ .job = j, .w = j->w };
+			}
+		pthread_mutex_unlock(&r->lock);
+		return true;
+	}
+}
+
+/* The partitions of the round, each from a minute before its earliest message looked for. */
+static rd_kafka_topic_partition_list_t *start_offsets(const struct round *rd)
+{
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new((int)rd->n);
+	for (size_t i = 0; i < rd->n; i++) {
+		const struct pmhc_landed_want *w = &rd->looks[i].w;
+		rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(parts, rd->topic, w->partition);
+		int64_t from = w->made_ms - RECHECK_LOOKBACK_MS;
+		if (tp == NULL)
+			rd_kafka_topic_partition_list_add(parts, rd->topic, w->partition)->offset = from;
+		else if (from < tp->offset)
+			tp->offset = from;
+	}
+	return parts;
+}
+
+/* Assigns the round's partitions where reading must start; false when stopped first. */
+static bool start_reading(struct pmhc_recheck *r, const struct round *rd)
+{
+	for (unsigned long tries = 0;; tries++) {
+		rd_kafka_topic_partition_list_t *parts = start_offsets(rd);
+		rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(r->reader, parts, RECHECK_LOOKUP_MS);
+		for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < parts->cnt; i++) {
+			e = parts->elems[i].err;
+			/* Nothing stamped since: what it is looking for can only come from here on. */
+			if (parts->elems[i].offset < 0)
+				parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+		}
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			e = rd_kafka_assign(r->reader, parts);
+		rd_kafka_topic_partition_list_destroy(parts);
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return true;
+		if (tries % RECHECK_LOG_EVERY == 0)
+			pmhc_warn("msg=\"cannot yet look on the topic for recommendations the producer gave up on; "
+				  "they are held, not sent again, until it can\" topic=%s error=\"%s\" tries=%lu",
+				  rd->topic, rd_kafka_err2str(e), tries + 1);
+		if (stopping(r))
+			return false;
+		pmhc_sleep_ms(RECHECK_RETRY_MS);
+	}
+}
+
+/* One message read: which of the round's jobs it answers. */
+static void judge(struct pmhc_recheck *r, struct round *rd, const rd_kafka_message_t *m, int64_t now)
+{
+	struct pmhc_landed_seen seen = { .key = m->key, .key_len = m->key_len, .val = m->payload,
+					 .val_len = m->len, .partition = m->partition,
+					 .timestamp_ms = rd_kafka_message_timestamp(m, NULL) };
+	rd_kafka_headers_t *hdrs = NULL;
+	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    rd_kafka_header_get_last(hdrs, PMHC_INSTANCE_HEADER, &seen.instance, &seen.instance_len) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+		seen.instance = NULL;
+	for (size_t i = 0; i < rd->n; i++) {
+		struct look *l = &rd->looks[i];
+		if (l->decided || l->w.partition != m->partition)
+			continue;
+		l->quiet_since_ms = now;
+		switch (pmhc_landed_judge(&l->w, &seen)) {
+		case PMHC_LANDED_FOUND: answer(r, l, PMHC_RECHECK_LANDED); break;
+		case PMHC_LANDED_PASSED: answer(r, l, PMHC_RECHECK_ABSENT); break;
+		case PMHC_LANDED_NOTHING: break;
+		}
+	}
+}
+
+/* Jobs whose partition has been quiet, its end still, for the settle time: not there. */
+static void settle(struct pmhc_recheck *r, struct round *rd, int64_t now)
+{
+	for (size_t i = 0; i < rd->n; i++) {
+		struct look *l = &rd->looks[i];
+		if (l->decided)
+			continue;
+		int64_t low = 0, high = -1;
+		if (rd_kafka_get_watermark_offsets(r->reader, rd->topic, l->w.partition, &low, &high) !=
+			    RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    high < 0 || high != l->high) {
+			l->high = high;
+			l->high_since_ms = now;
+		}
+		if (pmhc_landed_settled(l->quiet_since_ms, l->high_since_ms, now))
+			answer(r, l, PMHC_RECHECK_ABSENT);
+	}
+}
+
+static size_t undecided(const struct round *rd)
+{
+	size_t left = 0;
+	for (size_t i = 0; i < rd->n; i++)
+		left += !rd->looks[i].decided;
+	return left;
+}
+
+static void run_round(struct pmhc_recheck *r, struct round *rd)
+{
+	pmhc_info("msg=\"looking on the topic for recommendations the producer gave up on as possibly written, "
+		  "before sending them again\" topic=%s count=%zu",
+		  rd->topic, rd->n);
+	if (!start_reading(r, rd))
+		return;
+	int64_t now = pmhc_mono_ms(), next_high = now;
+	for (size_t i = 0; i < rd->n; i++) {
+		rd->looks[i].quiet_since_ms = rd->looks[i].high_since_ms = now;
+		rd->looks[i].high = -1;
+	}
+	unsigned long errors = 0;
+	while (undecided(rd) > 0 && !stopping(r)) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(r->reader, RECHECK_POLL_MS);
+		now = pmhc_mono_ms();
+		if (m != NULL && m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			judge(r, rd, m, now);
+		else if (m != NULL) {
+			/* An error restarts the settle time: quiet is a sign only while reading works. */
+			for (size_t i = 0; i < rd->n; i++)
+				rd->looks[i].quiet_since_ms = now;
+			if (errors++ % RECHECK_LOG_EVERY == 0)
+				pmhc_warn("msg=\"error reading the topic for recommendations the producer gave up on\" "
+					  "topic=%s error=\"%s\" errors=%lu",
+					  rd->topic, pmhc_q(rd_kafka_message_errstr(m)), errors);
+		}
+		if (m != NULL)
+			rd_kafka_message_destroy(m);
+		if (now >= next_high) {
+			settle(r, rd, now);
+			next_high = now + RECHECK_HIGH_EVERY_MS;
+		}
+	}
+	rd_kafka_assign(r->reader, NULL);
+}
+
+static void *checker(void *arg)
+{
+	struct pmhc_recheck *r = arg;
+	struct round rd;
+	while (take_round(r, &rd)) {
+		/* Jobs a stop leaves unanswered stay pending; the others are the main loop's to collect. */
+		run_round(r, &rd);
+		free(rd.looks);
+		free(rd.topic);
+	}
+	return NULL;
+}
+
+struct pmhc_recheck *pmhc_recheck_open(const struct pmhc_config *cfg, char *err, size_t errlen)
+{
+	struct pmhc_recheck *r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->reader = pmhc_kafka_reader_client(cfg, cfg->topic_recommendations, 0, err, errlen);
+	if (r->reader == NULL) {
+		free(r);
+		return NULL;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->wake, NULL);
+	int e = pthread_create(&r->thread, NULL, checker, r);
+	if (e != 0) {
+		snprintf(err, errlen, "cannot start the thread that looks for undelivered recommendations: %s",
+			 strerror(e));
+		rd_kafka_destroy(r->reader);
+		pthread_cond_destroy(&r->wake);
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const char *topic,
+					  const struct pmhc_landed_want *w)
+{
+	struct pmhc_recheck_job *j = calloc(1, sizeof *j);
+	if (j == NULL || (j->topic = strdup(topic)) == NULL) {
+		free(j);
+		return NULL;
+	}
+	j->w = *w;
+	j->answer = PMHC_RECHECK_PENDING;
+	pthread_mutex_lock(&r->lock);
+	j->next = r->jobs;
+	r->jobs = j;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	return j;
+}
+
+static void free_job(struct pmhc_recheck_job *j)
+{
+	free(j->topic);
+	free(j);
+}
+
+enum pmhc_recheck_answer pmhc_recheck_collect(struct pmhc_recheck *r, struct pmhc_recheck_job *j)
+{
+	pthread_mutex_lock(&r->lock);
+	enum pmhc_recheck_answer a = j->answer;
+	if (a != PMHC_RECHECK_PENDING)
+		for (struct pmhc_recheck_job **at = &r->jobs; *at != NULL; at = &(*at)->next)
+			if (*at == j) {
+				*at = j->next;
+				break;
+			}
+	pthread_mutex_unlock(&r->lock);
+	if (a != PMHC_RECHECK_PENDING)
+		free_job(j);
+	return a;
+}
+
+void pmhc_recheck_close(struct pmhc_recheck *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	for (struct pmhc_recheck_job *j = r->jobs, *next; j != NULL; j = next) {
+		next = j->next;
+		free_job(j);
+	}
+	rd_kafka_consumer_close(r->reader);
+	rd_kafka_destroy(r->reader);
+	pthread_cond_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
