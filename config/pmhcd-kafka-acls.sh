@@ -15,7 +15,9 @@ Grant pmhcd's Kafka principal what a live pmhcd needs, with Kafka's kafka-acls.s
 
   Read     topics cad.calls, cad.dispositions (its consumer group's topics),
            cad.units and pmhc.recommendations (read outside the group: the
-           roster and the other instances' unit holds), and group pmhcd
+           roster, the other instances' unit holds, and a recommendation the
+           broker may have written, looked for before it is sent again), and
+           group pmhcd
   Write    topics pmhc.recommendations and pmhc.dlq
   Describe groups whose names begin with "pmhcd-reader-": the readers of
            cad.units and pmhc.recommendations name a group of their own

@@ -262,6 +262,9 @@ static void render_counters(struct pmhc_sbuf *out, const struct view *v)
 	counter(out, "pmhc_stored_total", "Call revisions stored in PostgreSQL.", l->stored);
 	counter(out, "pmhc_recommendations_total", "Recommendations queued for Kafka.", l->recs);
 	counter(out, "pmhc_recommendations_failed_total", "Recommendations Kafka did not take.", l->recs_failed);
+	counter(out, "pmhc_recommendations_found_after_failure_total",
+		"Of those, found on the topic after all (the broker had written them) and not sent again.",
+		l->recs_landed);
 	counter(out, "pmhc_dispositions_total", "Dispositions read.", l->dispositions);
 	counter(out, "pmhc_unit_statuses_total", "Unit statuses applied to the roster.", l->unit_statuses);
 }

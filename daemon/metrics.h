@@ -25,7 +25,8 @@
 
 /* What the main loop publishes, as one value. */
 struct pmhc_metrics_loop {
-	unsigned long calls, mh, dlq, degraded, stale, stored, recs, recs_failed, dispositions, unit_statuses;
+	unsigned long calls, mh, dlq, degraded, stale, stored, recs, recs_failed, recs_landed, dispositions,
+		unit_statuses;
 	unsigned long decisions[PMHC_METRICS_RESPONSES];
 	size_t backlog_events, backlog_bytes, backlog_max_events, backlog_max_bytes;
 	size_t undelivered, undelivered_stalled; /* Kafka messages held for another try, and how many stall */

@@ -67,6 +67,7 @@ void pmhc_observe_publish(struct pipeline *p)
 		.stored = st->written,
 		.recs = st->recs,
 		.recs_failed = st->recs_failed,
+		.recs_landed = st->recs_landed,
 		.dispositions = st->dispositions,
 		.unit_statuses = st->unit_statuses,
 		.backlog_events = held_events,

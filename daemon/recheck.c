@@ -43,6 +43,7 @@ struct look {
 	struct pmhc_landed_want w;
 	bool decided;
 	int64_t quiet_since_ms, high_since_ms, high;
+	int64_t asked; /* the partition's end as asked in this pass of settle(); -1 when not answered */
 };
 
 /* A round: jobs of one topic, taken together. */
@@ -166,8 +167,11 @@ static bool start_reading(struct pmhc_recheck *r, const struct round *rd)
 /* One message read: which of the round's jobs it answers. */
 static void judge(struct pmhc_recheck *r, struct round *rd, const rd_kafka_message_t *m, int64_t now)
 {
-	struct pmhc_landed_seen seen = { .key = m->key, .key_len = m->key_len, .val = m->payload,
-					 .val_len = m->len, .partition = m->partition,
+	struct pmhc_landed_seen seen = { .key = m->key,
+					 .key_len = m->key_len,
+					 .val = m->payload,
+					 .val_len = m->len,
+					 .partition = m->partition,
 					 .timestamp_ms = rd_kafka_message_timestamp(m, NULL) };
 	rd_kafka_headers_t *hdrs = NULL;
 	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
@@ -187,17 +191,30 @@ static void judge(struct pmhc_recheck *r, struct round *rd, const rd_kafka_messa
 	}
 }
 
-/* Jobs whose partition has been quiet, its end still, for the settle time: not there. */
+/*
+ * Jobs whose partition has been quiet, its end still, for the settle time: not
+ * there. The end is asked of the partition's leader each time, not taken from
+ * the last fetch: a partition without a leader is not still, it is away, and
+ * what it wrote may come back with it.
+ */
 static void settle(struct pmhc_recheck *r, struct round *rd, int64_t now)
 {
 	for (size_t i = 0; i < rd->n; i++) {
 		struct look *l = &rd->looks[i];
 		if (l->decided)
 			continue;
+		/* One question per partition and pass: an earlier look on it has the answer. */
 		int64_t low = 0, high = -1;
-		if (rd_kafka_get_watermark_offsets(r->reader, rd->topic, l->w.partition, &low, &high) !=
-			    RD_KAFKA_RESP_ERR_NO_ERROR ||
-		    high < 0 || high != l->high) {
+		size_t k = 0;
+		while (k < i && (rd->looks[k].decided || rd->looks[k].w.partition != l->w.partition))
+			k++;
+		if (k < i)
+			high = rd->looks[k].asked;
+		else if (rd_kafka_query_watermark_offsets(r->reader, rd->topic, l->w.partition, &low, &high,
+							  RECHECK_LOOKUP_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			high = -1;
+		l->asked = high;
+		if (high < 0 || high != l->high) {
 			l->high = high;
 			l->high_since_ms = now;
 		}
@@ -291,8 +308,7 @@ struct pmhc_recheck *pmhc_recheck_open(const struct pmhc_config *cfg, char *err,
 	return r;
 }
 
-struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const char *topic,
-					  const struct pmhc_landed_want *w)
+struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const char *topic, const struct pmhc_landed_want *w)
 {
 	struct pmhc_recheck_job *j = calloc(1, sizeof *j);
 	if (j == NULL || (j->topic = strdup(topic)) == NULL) {

@@ -175,17 +175,19 @@ static void unlink_held(struct pipeline *p, struct pmhc_held **at)
 	free_held(h);
 }
 
+enum looked { LOOKING, FOUND, SEND };
+
 /*
- * The answer about a held recommendation looked for on the topic: false while
- * there is none yet. Found, it counts as delivered and is dropped; not there,
- * it is due to be sent again now.
+ * The answer about a held recommendation looked for on the topic. Found, it
+ * counts as delivered and is taken off the list; not there, it is due to be
+ * sent again now.
  */
-static bool looked(struct pipeline *p, struct pmhc_held **at)
+static enum looked looked(struct pipeline *p, struct pmhc_held **at)
 {
 	struct pmhc_held *h = *at;
 	enum pmhc_recheck_answer a = pmhc_recheck_collect(p->recheck, h->look);
 	if (a == PMHC_RECHECK_PENDING)
-		return false;
+		return LOOKING;
 	h->look = NULL;
 	const struct pmhc_delivery *d = h->d;
 	if (a == PMHC_RECHECK_LANDED) {
@@ -195,12 +197,12 @@ static bool looked(struct pipeline *p, struct pmhc_held **at)
 		h->d->batch->undelivered--;
 		p->st.recs_landed++;
 		unlink_held(p, at);
-		return true;
+		return FOUND;
 	}
 	pmhc_info("msg=\"recommendation not on the topic; sending it again\" topic=%s source=%s/%d/%lld", h->topic,
 		  d->src_topic, (int)d->src_partition, (long long)d->src_offset);
 	h->due_ms = pmhc_mono_ms();
-	return true;
+	return SEND;
 }
 
 /* Queues h with the producer; true when it took it (and its headers). */
@@ -225,13 +227,10 @@ void pmhc_redeliver_tick(struct pipeline *p)
 	int64_t now = pmhc_mono_ms();
 	for (struct pmhc_held **at = &p->held; *at != NULL;) {
 		struct pmhc_held *h = *at;
-		if (h->look != NULL && !looked(p, at)) {
-			at = &h->next;
-			continue;
-		}
-		if (*at != h)
-			continue; /* found on the topic, and gone */
-		if (h->due_ms > now || !send_held(p, h)) {
+		enum looked l = h->look != NULL ? looked(p, at) : SEND;
+		if (l == FOUND)
+			continue; /* taken off: *at is the next one */
+		if (l == LOOKING || h->due_ms > now || !send_held(p, h)) {
 			at = &h->next;
 			continue;
 		}

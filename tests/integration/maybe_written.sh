@@ -90,5 +90,7 @@ echo "recommendations possibly written: $maybe; found on the topic: $found"
 ok "$maybe recommendations came back possibly written"
 [ "$found" -gt 0 ] || fail "none was found on the topic, though the leader had written them"
 ok "$found of them found on the topic, not sent again"
+expect_eq "pmhc_recommendations_found_after_failure_total counts them" \
+  "$(metric pmhc_recommendations_found_after_failure_total)" "$found"
 
 echo "maybe_written: $checks checks passed"

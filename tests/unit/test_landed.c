@@ -7,17 +7,27 @@ static const char me[] = "host/1/100", other[] = "host/2/200";
 
 static struct pmhc_landed_want want(void)
 {
-	return (struct pmhc_landed_want){ .key = "P1/C-1", .key_len = 6, .val = "rec-v1", .val_len = 6,
-					  .instance = me, .instance_len = sizeof me - 1, .partition = 3,
-					  .made_ms = 10000, .failed_ms = 20000 };
+	return (struct pmhc_landed_want){ .key = "P1/C-1",
+					  .key_len = 6,
+					  .val = "rec-v1",
+					  .val_len = 6,
+					  .instance = me,
+					  .instance_len = sizeof me - 1,
+					  .partition = 3,
+					  .made_ms = 10000,
+					  .failed_ms = 20000 };
 }
 
 static struct pmhc_landed_seen seen(const char *key, const char *val, const char *instance, int32_t partition,
 				    int64_t ts)
 {
-	return (struct pmhc_landed_seen){ .key = key, .key_len = key ? strlen(key) : 0, .val = val,
-					  .val_len = val ? strlen(val) : 0, .instance = instance,
-					  .instance_len = instance ? strlen(instance) : 0, .partition = partition,
+	return (struct pmhc_landed_seen){ .key = key,
+					  .key_len = key ? strlen(key) : 0,
+					  .val = val,
+					  .val_len = val ? strlen(val) : 0,
+					  .instance = instance,
+					  .instance_len = instance ? strlen(instance) : 0,
+					  .partition = partition,
 					  .timestamp_ms = ts };
 }
 
