@@ -86,12 +86,13 @@ int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, ch
  * instead of one per message.
  */
 #define PMHC_KAFKA_GATHER_BYTES "8192"
-/* The same reader, made but given no partitions: the caller assigns what it wants read. */
-rd_kafka_t *pmhc_kafka_reader_client(const struct pmhc_config *cfg, const char *topic, int gather_ms, char *err,
-				     size_t errlen);
 #define PMHC_KAFKA_FROM_BEGINNING (-1)
 rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int gather_ms,
 				  int timeout_ms, char *err, size_t errlen);
+
+/* The same reader, made but given no partitions: the caller assigns what it wants read. */
+rd_kafka_t *pmhc_kafka_reader_client(const struct pmhc_config *cfg, const char *topic, int gather_ms, char *err,
+				     size_t errlen);
 
 /*
  * The end offsets (high watermarks) of the reader's partitions as of now, so

@@ -211,7 +211,12 @@ static struct pmhc_delivery *delivery(struct pmhc_batch *b, bool dlq, const char
 	const char *t = d ? pmhc_arena_strdup(&b->arena, topic) : NULL;
 	if (t == NULL)
 		return NULL;
-	*d = (struct pmhc_delivery){ b, dlq, t, partition, offset, 0, pmhc_wall_ms() };
+	*d = (struct pmhc_delivery){ .batch = b,
+				     .dlq = dlq,
+				     .src_topic = t,
+				     .src_partition = partition,
+				     .src_offset = offset,
+				     .made_ms = pmhc_wall_ms() };
 	return d;
 }
 

@@ -20,8 +20,11 @@
 
 /* The longest a blocking lookup may hold the thread, so a stop is not kept waiting. */
 #define RECHECK_LOOKUP_MS 2000
+/* How often the loop looks up from reading: for a stop, and for jobs asked meanwhile. */
 #define RECHECK_POLL_MS 200
+/* The partition's end is asked of its leader this often: settling takes minutes, not this. */
 #define RECHECK_HIGH_EVERY_MS 1000
+/* A lookup that failed, or memory that ran out, is tried again after this long. */
 #define RECHECK_RETRY_MS 1000
 /* A lookup that keeps failing is said once in this many tries (one a second). */
 #define RECHECK_LOG_EVERY 30
@@ -31,26 +34,27 @@ struct pmhc_recheck_job {
 	char *topic;
 	struct pmhc_landed_want w;
 	enum pmhc_recheck_answer answer; /* under the lock */
-	bool in_round;                   /* under the lock */
+	/*
+	 * The thread's own while unanswered, kept from one round to the next; the
+	 * main loop reads only the answer, and frees the job once there is one.
+	 */
+	bool watched;
+	struct pmhc_landed_watch watch;
 };
 
-/*
- * The thread's own view of a job in its round. Once answered, the job is the
- * main loop's to free: the thread reads only this from then on.
- */
+/* The thread's view of a job in its round: once answered, only this is read. */
 struct look {
 	struct pmhc_recheck_job *job;
-	struct pmhc_landed_want w;
 	bool decided;
-	int64_t quiet_since_ms, high_since_ms, high;
 	int64_t asked; /* the partition's end as asked in this pass of settle(); -1 when not answered */
 };
 
-/* A round: jobs of one topic, taken together. */
+/* A round: the unanswered jobs of one topic, read together. */
 struct round {
 	char *topic;
 	struct look *looks;
 	size_t n;
+	unsigned long asked_at_start; /* r->asked when taken: another ask ends the round early */
 };
 
 struct pmhc_recheck {
@@ -59,6 +63,7 @@ struct pmhc_recheck {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stop;
+	unsigned long asked; /* jobs asked so far */
 	struct pmhc_recheck_job *jobs;
 };
 
@@ -78,7 +83,16 @@ static void answer(struct pmhc_recheck *r, struct look *l, enum pmhc_recheck_ans
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* Waits for jobs not yet looked at, and takes those of the first one's topic; false when stopped. */
+/* Whether a job was asked since the round began: it ends, and the next takes it in. */
+static bool asked_since(struct pmhc_recheck *r, const struct round *rd)
+{
+	pthread_mutex_lock(&r->lock);
+	bool more = r->asked != rd->asked_at_start;
+	pthread_mutex_unlock(&r->lock);
+	return more;
+}
+
+/* Waits for unanswered jobs, and takes those of the first one's topic; false when stopped. */
 static bool take_round(struct pmhc_recheck *r, struct round *rd)
 {
 	pthread_mutex_lock(&r->lock);
@@ -86,8 +100,7 @@ static bool take_round(struct pmhc_recheck *r, struct round *rd)
 		const char *topic = NULL;
 		size_t n = 0;
 		for (struct pmhc_recheck_job *j = r->jobs; j != NULL; j = j->next)
-			if (!j->in_round && j->answer == PMHC_RECHECK_PENDING &&
-			    (topic == NULL || strcmp(topic, j->topic) == 0)) {
+			if (j->answer == PMHC_RECHECK_PENDING && (topic == NULL || strcmp(topic, j->topic) == 0)) {
 				topic = j->topic;
 				n++;
 			}
@@ -111,11 +124,10 @@ static bool take_round(struct pmhc_recheck *r, struct round *rd)
 			continue;
 		}
 		rd->n = 0;
+		rd->asked_at_start = r->asked;
 		for (struct pmhc_recheck_job *j = r->jobs; j != NULL; j = j->next)
-			if (!j->in_round && j->answer == PMHC_RECHECK_PENDING && strcmp(rd->topic, j->topic) == 0) {
-				j->in_round = true;
-				rd->looks[rd->n++] = (struct look){ .job = j, .w = j->w };
-			}
+			if (j->answer == PMHC_RECHECK_PENDING && strcmp(rd->topic, j->topic) == 0)
+				rd->looks[rd->n++] = (struct look){ .job = j, .asked = -1 };
 		pthread_mutex_unlock(&r->lock);
 		return true;
 	}
@@ -126,7 +138,7 @@ static rd_kafka_topic_partition_list_t *start_offsets(const struct round *rd)
 {
 	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new((int)rd->n);
 	for (size_t i = 0; i < rd->n; i++) {
-		const struct pmhc_landed_want *w = &rd->looks[i].w;
+		const struct pmhc_landed_want *w = &rd->looks[i].job->w;
 		rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(parts, rd->topic, w->partition);
 		int64_t from = w->made_ms - RECHECK_LOOKBACK_MS;
 		if (tp == NULL)
@@ -137,26 +149,63 @@ static rd_kafka_topic_partition_list_t *start_offsets(const struct round *rd)
 	return parts;
 }
 
+/*
+ * Each partition's end (high watermark), asked of its leader, into the
+ * offsets of ends. Asked with offsets_for_times and a "latest" stamp, not
+ * rd_kafka_query_watermark_offsets: in librdkafka 2.0.2 that one retries a
+ * dead leader for ever, whatever its timeout (seen with a leader SIGKILLed).
+ */
+static rd_kafka_resp_err_t ask_ends(struct pmhc_recheck *r, rd_kafka_topic_partition_list_t *ends)
+{
+	for (int i = 0; i < ends->cnt; i++)
+		ends->elems[i].offset = RD_KAFKA_OFFSET_END;
+	rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(r->reader, ends, RECHECK_LOOKUP_MS);
+	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < ends->cnt; i++)
+		if ((e = ends->elems[i].err) == RD_KAFKA_RESP_ERR_NO_ERROR && ends->elems[i].offset < 0)
+			e = RD_KAFKA_RESP_ERR__FAIL;
+	return e;
+}
+
+/*
+ * Where reading each partition starts: its first message stamped since the
+ * lookback, or, with none, its end as it was before that was asked. The end
+ * comes first: asked after, it could pass a message committed in between.
+ */
+static rd_kafka_resp_err_t resolve_starts(struct pmhc_recheck *r, rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_copy(parts);
+	rd_kafka_resp_err_t e = ask_ends(r, ends);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+		e = rd_kafka_offsets_for_times(r->reader, parts, RECHECK_LOOKUP_MS);
+	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < parts->cnt; i++) {
+		e = parts->elems[i].err;
+		if (parts->elems[i].offset < 0)
+			parts->elems[i].offset = ends->elems[i].offset;
+	}
+	rd_kafka_topic_partition_list_destroy(ends);
+	return e;
+}
+
 /* Assigns the round's partitions where reading must start; false when stopped first. */
 static bool start_reading(struct pmhc_recheck *r, const struct round *rd)
 {
 	for (unsigned long tries = 0;; tries++) {
 		rd_kafka_topic_partition_list_t *parts = start_offsets(rd);
-		rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(r->reader, parts, RECHECK_LOOKUP_MS);
-		for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < parts->cnt; i++) {
-			e = parts->elems[i].err;
-			/* Nothing stamped since: what it is looking for can only come from here on. */
-			if (parts->elems[i].offset < 0)
-				parts->elems[i].offset = RD_KAFKA_OFFSET_END;
-		}
+		rd_kafka_resp_err_t e = resolve_starts(r, parts);
 		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 			e = rd_kafka_assign(r->reader, parts);
+		for (size_t i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < rd->n; i++) {
+			struct pmhc_recheck_job *j = rd->looks[i].job;
+			j->watch.read_to = rd_kafka_topic_partition_list_find(parts, rd->topic, j->w.partition)->offset;
+		}
 		rd_kafka_topic_partition_list_destroy(parts);
 		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 			return true;
 		if (tries % RECHECK_LOG_EVERY == 0)
 			pmhc_warn("msg=\"cannot yet look on the topic for recommendations the producer gave up on; "
-				  "they are held, not sent again, until it can\" topic=%s error=\"%s\" tries=%lu",
+				  "they are held, not sent again, until it can\" topic=%s error=\"%s\" tries=%lu "
+				  "hint=\"the brokers must answer, and pmhcd's principal needs Read on the topic "
+				  "(config/pmhcd-kafka-acls.sh)\"",
 				  rd->topic, rd_kafka_err2str(e), tries + 1);
 		if (stopping(r))
 			return false;
@@ -167,12 +216,14 @@ static bool start_reading(struct pmhc_recheck *r, const struct round *rd)
 /* One message read: which of the round's jobs it answers. */
 static void judge(struct pmhc_recheck *r, struct round *rd, const rd_kafka_message_t *m, int64_t now)
 {
+	rd_kafka_timestamp_type_t stamp;
+	int64_t ts = rd_kafka_message_timestamp(m, &stamp);
 	struct pmhc_landed_seen seen = { .key = m->key,
 					 .key_len = m->key_len,
 					 .val = m->payload,
 					 .val_len = m->len,
 					 .partition = m->partition,
-					 .timestamp_ms = rd_kafka_message_timestamp(m, NULL) };
+					 .created_ms = stamp == RD_KAFKA_TIMESTAMP_CREATE_TIME ? ts : -1 };
 	rd_kafka_headers_t *hdrs = NULL;
 	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
 	    rd_kafka_header_get_last(hdrs, PMHC_INSTANCE_HEADER, &seen.instance, &seen.instance_len) !=
@@ -180,10 +231,11 @@ static void judge(struct pmhc_recheck *r, struct round *rd, const rd_kafka_messa
 		seen.instance = NULL;
 	for (size_t i = 0; i < rd->n; i++) {
 		struct look *l = &rd->looks[i];
-		if (l->decided || l->w.partition != m->partition)
+		if (l->decided || l->job->w.partition != m->partition)
 			continue;
-		l->quiet_since_ms = now;
-		switch (pmhc_landed_judge(&l->w, &seen)) {
+		l->job->watch.quiet_since_ms = now;
+		l->job->watch.read_to = m->offset + 1;
+		switch (pmhc_landed_judge(&l->job->w, &seen)) {
 		case PMHC_LANDED_FOUND: answer(r, l, PMHC_RECHECK_LANDED); break;
 		case PMHC_LANDED_PASSED: answer(r, l, PMHC_RECHECK_ABSENT); break;
 		case PMHC_LANDED_NOTHING: break;
@@ -192,33 +244,39 @@ static void judge(struct pmhc_recheck *r, struct round *rd, const rd_kafka_messa
 }
 
 /*
- * Jobs whose partition has been quiet, its end still, for the settle time: not
- * there. The end is asked of the partition's leader each time, not taken from
- * the last fetch: a partition without a leader is not still, it is away, and
- * what it wrote may come back with it.
+ * Jobs whose partition has settled without them: not there. The end is asked
+ * of the partition's leader each time, not taken from the last fetch: a
+ * partition without a leader is not still, it is away, and what it wrote may
+ * come back with it.
  */
 static void settle(struct pmhc_recheck *r, struct round *rd, int64_t now)
 {
-	for (size_t i = 0; i < rd->n; i++) {
+	for (size_t i = 0; i < rd->n && !stopping(r); i++) {
 		struct look *l = &rd->looks[i];
 		if (l->decided)
 			continue;
+		struct pmhc_landed_watch *w = &l->job->watch;
 		/* One question per partition and pass: an earlier look on it has the answer. */
-		int64_t low = 0, high = -1;
+		int64_t high = -1;
 		size_t k = 0;
-		while (k < i && (rd->looks[k].decided || rd->looks[k].w.partition != l->w.partition))
+		while (k < i && (rd->looks[k].asked < 0 || rd->looks[k].job == NULL || rd->looks[k].decided ||
+				 rd->looks[k].job->w.partition != l->job->w.partition))
 			k++;
 		if (k < i)
 			high = rd->looks[k].asked;
-		else if (rd_kafka_query_watermark_offsets(r->reader, rd->topic, l->w.partition, &low, &high,
-							  RECHECK_LOOKUP_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
-			high = -1;
-		l->asked = high;
-		if (high < 0 || high != l->high) {
-			l->high = high;
-			l->high_since_ms = now;
+		else {
+			rd_kafka_topic_partition_list_t *end = rd_kafka_topic_partition_list_new(1);
+			rd_kafka_topic_partition_list_add(end, rd->topic, l->job->w.partition);
+			if (ask_ends(r, end) == RD_KAFKA_RESP_ERR_NO_ERROR)
+				high = end->elems[0].offset;
+			rd_kafka_topic_partition_list_destroy(end);
 		}
-		if (pmhc_landed_settled(l->quiet_since_ms, l->high_since_ms, now))
+		l->asked = high;
+		if (high < 0 || high != w->high) {
+			w->high = high;
+			w->high_since_ms = now;
+		}
+		if (pmhc_landed_settled(w, now))
 			answer(r, l, PMHC_RECHECK_ABSENT);
 	}
 }
@@ -240,11 +298,15 @@ static void run_round(struct pmhc_recheck *r, struct round *rd)
 		return;
 	int64_t now = pmhc_mono_ms(), next_high = now;
 	for (size_t i = 0; i < rd->n; i++) {
-		rd->looks[i].quiet_since_ms = rd->looks[i].high_since_ms = now;
-		rd->looks[i].high = -1;
+		struct pmhc_recheck_job *j = rd->looks[i].job;
+		if (!j->watched) {
+			j->watched = true;
+			j->watch.quiet_since_ms = j->watch.high_since_ms = now;
+			j->watch.high = -1;
+		}
 	}
 	unsigned long errors = 0;
-	while (undecided(rd) > 0 && !stopping(r)) {
+	while (undecided(rd) > 0 && !stopping(r) && !asked_since(r, rd)) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(r->reader, RECHECK_POLL_MS);
 		now = pmhc_mono_ms();
 		if (m != NULL && m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -252,7 +314,8 @@ static void run_round(struct pmhc_recheck *r, struct round *rd)
 		else if (m != NULL) {
 			/* An error restarts the settle time: quiet is a sign only while reading works. */
 			for (size_t i = 0; i < rd->n; i++)
-				rd->looks[i].quiet_since_ms = now;
+				if (!rd->looks[i].decided)
+					rd->looks[i].job->watch.quiet_since_ms = now;
 			if (errors++ % RECHECK_LOG_EVERY == 0)
 				pmhc_warn("msg=\"error reading the topic for recommendations the producer gave up on\" "
 					  "topic=%s error=\"%s\" errors=%lu",
@@ -289,23 +352,20 @@ struct pmhc_recheck *pmhc_recheck_open(const struct pmhc_config *cfg, char *err,
 		return NULL;
 	}
 	r->reader = pmhc_kafka_reader_client(cfg, cfg->topic_recommendations, 0, err, errlen);
-	if (r->reader == NULL) {
-		free(r);
-		return NULL;
-	}
+	if (r->reader == NULL)
+		goto fail;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	int e = pthread_create(&r->thread, NULL, checker, r);
-	if (e != 0) {
-		snprintf(err, errlen, "cannot start the thread that looks for undelivered recommendations: %s",
-			 strerror(e));
-		rd_kafka_destroy(r->reader);
-		pthread_cond_destroy(&r->wake);
-		pthread_mutex_destroy(&r->lock);
-		free(r);
-		return NULL;
-	}
-	return r;
+	if (e == 0)
+		return r;
+	snprintf(err, errlen, "cannot start the thread that looks for undelivered recommendations: %s", strerror(e));
+	rd_kafka_destroy(r->reader);
+	pthread_cond_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+fail:
+	free(r);
+	return NULL;
 }
 
 struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const char *topic, const struct pmhc_landed_want *w)
@@ -320,6 +380,7 @@ struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const char *to
 	pthread_mutex_lock(&r->lock);
 	j->next = r->jobs;
 	r->jobs = j;
+	r->asked++;
 	pthread_cond_signal(&r->wake);
 	pthread_mutex_unlock(&r->lock);
 	return j;

@@ -36,7 +36,7 @@ struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const char *to
 /* The job's answer; once it is not PENDING the job is freed and must not be asked again. */
 enum pmhc_recheck_answer pmhc_recheck_collect(struct pmhc_recheck *r, struct pmhc_recheck_job *j);
 
-/* Stops the thread (within about a second) and frees every job, answered or not. */
+/* Stops the thread (within a lookup, two seconds at most) and frees every job, answered or not. */
 void pmhc_recheck_close(struct pmhc_recheck *r);
 
 #endif

@@ -175,19 +175,19 @@ static void unlink_held(struct pipeline *p, struct pmhc_held **at)
 	free_held(h);
 }
 
-enum looked { LOOKING, FOUND, SEND };
+enum look_outcome { LOOK_PENDING, LOOK_FOUND, LOOK_SEND };
 
 /*
  * The answer about a held recommendation looked for on the topic. Found, it
  * counts as delivered and is taken off the list; not there, it is due to be
  * sent again now.
  */
-static enum looked looked(struct pipeline *p, struct pmhc_held **at)
+static enum look_outcome collect_look(struct pipeline *p, struct pmhc_held **at)
 {
 	struct pmhc_held *h = *at;
 	enum pmhc_recheck_answer a = pmhc_recheck_collect(p->recheck, h->look);
 	if (a == PMHC_RECHECK_PENDING)
-		return LOOKING;
+		return LOOK_PENDING;
 	h->look = NULL;
 	const struct pmhc_delivery *d = h->d;
 	if (a == PMHC_RECHECK_LANDED) {
@@ -197,12 +197,12 @@ static enum looked looked(struct pipeline *p, struct pmhc_held **at)
 		h->d->batch->undelivered--;
 		p->st.recs_landed++;
 		unlink_held(p, at);
-		return FOUND;
+		return LOOK_FOUND;
 	}
 	pmhc_info("msg=\"recommendation not on the topic; sending it again\" topic=%s source=%s/%d/%lld", h->topic,
 		  d->src_topic, (int)d->src_partition, (long long)d->src_offset);
 	h->due_ms = pmhc_mono_ms();
-	return SEND;
+	return LOOK_SEND;
 }
 
 /* Queues h with the producer; true when it took it (and its headers). */
@@ -212,8 +212,10 @@ static bool send_held(struct pipeline *p, struct pmhc_held *h)
 		rd_kafka_producev(p->producer, RD_KAFKA_V_TOPIC(h->topic), RD_KAFKA_V_KEY(h->key, h->key_len),
 				  RD_KAFKA_V_VALUE(h->val, h->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 				  RD_KAFKA_V_HEADERS(h->headers), RD_KAFKA_V_OPAQUE(h->d), RD_KAFKA_V_END);
-	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		h->d->made_ms = pmhc_wall_ms(); /* should it fail again, its copy is stamped from here on */
 		return true;
+	}
 	h->d->failures++;
 	h->backoff_ms = backoff_for(h->d->failures);
 	h->due_ms = pmhc_mono_ms() + h->backoff_ms;
@@ -227,10 +229,10 @@ void pmhc_redeliver_tick(struct pipeline *p)
 	int64_t now = pmhc_mono_ms();
 	for (struct pmhc_held **at = &p->held; *at != NULL;) {
 		struct pmhc_held *h = *at;
-		enum looked l = h->look != NULL ? looked(p, at) : SEND;
-		if (l == FOUND)
+		enum look_outcome l = h->look != NULL ? collect_look(p, at) : LOOK_SEND;
+		if (l == LOOK_FOUND)
 			continue; /* taken off: *at is the next one */
-		if (l == LOOKING || h->due_ms > now || !send_held(p, h)) {
+		if (l == LOOK_PENDING || h->due_ms > now || !send_held(p, h)) {
 			at = &h->next;
 			continue;
 		}

@@ -14,11 +14,11 @@ enum pmhc_landed_sign pmhc_landed_judge(const struct pmhc_landed_want *w, const 
 		return PMHC_LANDED_NOTHING;
 	if (same(seen->key, seen->key_len, w->key, w->key_len) && same(seen->val, seen->val_len, w->val, w->val_len))
 		return PMHC_LANDED_FOUND;
-	return seen->timestamp_ms > w->failed_ms + PMHC_LANDED_MARGIN_MS ? PMHC_LANDED_PASSED : PMHC_LANDED_NOTHING;
+	return seen->created_ms > w->failed_ms + PMHC_LANDED_MARGIN_MS ? PMHC_LANDED_PASSED : PMHC_LANDED_NOTHING;
 }
 
-bool pmhc_landed_settled(int64_t quiet_since_ms, int64_t high_since_ms, int64_t now_ms)
+bool pmhc_landed_settled(const struct pmhc_landed_watch *w, int64_t now_ms)
 {
-	int64_t since = quiet_since_ms > high_since_ms ? quiet_since_ms : high_since_ms;
-	return now_ms - since >= PMHC_LANDED_SETTLE_MS;
+	int64_t since = w->quiet_since_ms > w->high_since_ms ? w->quiet_since_ms : w->high_since_ms;
+	return w->high >= 0 && w->read_to >= w->high && now_ms - since >= PMHC_LANDED_SETTLE_MS;
 }

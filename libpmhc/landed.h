@@ -12,12 +12,14 @@
  *  - a later message of the same instance, made more than PMHC_LANDED_MARGIN_MS
  *    after the failure was reported: whatever the broker kept of the failed one
  *    lies before it in the log, so it did not land;
- *  - nothing new on the partition while its end (high watermark) stays put for
- *    PMHC_LANDED_SETTLE_MS: it did not land. A message written by the leader
- *    but not yet copied to the in-sync replicas is committed, and readable, as
- *    soon as they copy it or are dropped from the in-sync set, which a broker
- *    does after replica.lag.time.max.ms (30 s by default); the settle time is
- *    longer.
+ *  - on a quiet partition, with no such message to go by: the partition read
+ *    to its end, that end as its leader tells it unmoved, and nothing new on
+ *    it, for PMHC_LANDED_SETTLE_MS: it did not land. (A partition only other
+ *    instances keep busy waits for this instance's next message there.) A message the leader wrote is
+ *    committed, and readable, once its followers copy it or are dropped from
+ *    the in-sync set (after replica.lag.time.max.ms, 30 s by default), or once
+ *    brokers that were away come back: the settle time is librdkafka's own
+ *    default message.timeout.ms, the time it gives a message to be delivered.
  * A consumer reads only committed messages, so one found is one that stays.
  * Pure: the caller reads the partition and keeps the clock.
  */
@@ -31,12 +33,14 @@
 /*
  * A later message of this instance counts only when made this long after the
  * failure: a request already on the wire when the producer gave up may still
- * be written by a live broker a moment later.
+ * be written by a live broker a moment later. A broker frozen for longer (a
+ * stopped process, a paused machine) could write it after that message; the
+ * message would then be published twice.
  */
 #define PMHC_LANDED_MARGIN_MS 5000
 
-/* Longer than a broker's default replica.lag.time.max.ms (30 s); see above. */
-#define PMHC_LANDED_SETTLE_MS 45000
+/* See above: five minutes, librdkafka's default message.timeout.ms. */
+#define PMHC_LANDED_SETTLE_MS 300000
 
 /* The message looked for, and what is known of its failure. */
 struct pmhc_landed_want {
@@ -45,18 +49,22 @@ struct pmhc_landed_want {
 	const void *instance; /* the pmhc-instance header it carried */
 	size_t instance_len;
 	int32_t partition;
-	int64_t made_ms;   /* its timestamp, as its delivery report gave it */
+	int64_t made_ms;   /* wall clock when it was last produced */
 	int64_t failed_ms; /* wall clock when the failure was reported */
 };
 
-/* One message read from the partition, its pmhc-instance header NULL when absent. */
+/*
+ * One message read from the partition, its pmhc-instance header NULL when
+ * absent. created_ms is its producer's timestamp, -1 when the topic stamps
+ * the broker's append time instead: another clock than the failure's.
+ */
 struct pmhc_landed_seen {
 	const void *key, *val;
 	size_t key_len, val_len;
 	const void *instance;
 	size_t instance_len;
 	int32_t partition;
-	int64_t timestamp_ms;
+	int64_t created_ms;
 };
 
 enum pmhc_landed_sign {
@@ -68,12 +76,15 @@ enum pmhc_landed_sign {
 /* What seen says about w. */
 enum pmhc_landed_sign pmhc_landed_judge(const struct pmhc_landed_want *w, const struct pmhc_landed_seen *seen);
 
-/*
- * Whether the partition has settled without the message: the reader met
- * nothing on it since quiet_since_ms, while its high watermark stayed what it
- * was then. high_ms is when the watermark last changed; both are read with
- * one clock, now_ms on the same.
- */
-bool pmhc_landed_settled(int64_t quiet_since_ms, int64_t high_since_ms, int64_t now_ms);
+/* What the reader knows of the partition, for pmhc_landed_settled; times on one clock. */
+struct pmhc_landed_watch {
+	int64_t quiet_since_ms; /* the last message read on it, or when reading began */
+	int64_t high;           /* its end (high watermark) as its leader last told it; -1 when it did not */
+	int64_t high_since_ms;  /* since when that answer has been what it is */
+	int64_t read_to;        /* the offset after the last message read on it */
+};
+
+/* Whether the partition has settled without the message (see above). */
+bool pmhc_landed_settled(const struct pmhc_landed_watch *w, int64_t now_ms);
 
 #endif

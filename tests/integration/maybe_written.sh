@@ -1,96 +1,157 @@
 #!/usr/bin/env bash
-# A recommendation the broker wrote but never confirmed is not published twice.
+# A recommendation the producer gave up on while a broker may have written it
+# is published once: looked for on the topic first, not sent again blind.
 #
-# On the three-broker cluster, pmhcd reads mw.calls and publishes to mw.recs,
-# both led by one broker (pmhc-kafka-admin --leader). With the other two
-# stopped (SIGSTOP), that leader writes each recommendation to its log and
-# waits for them to copy it before it confirms (acks=all): the recommendations
-# are written but unconfirmed. The producer then fails fatally
-# (PMHC_TEST_PRODUCER_FATAL_AFTER, as a real broker cannot be made to give such
-# an error) and is replaced; what it had in flight comes back "possibly
-# persisted". The followers resume and the leader's writes are committed.
-# Sent again blind, those recommendations would be on the topic twice; pmhcd
-# must look for them first, find them and not send them again. This test fails
-# on pmhcd before recheck.c: each in flight at the fatal error went twice.
+# On the three-broker cluster, each part gives pmhcd topics of its own, their
+# leaders chosen (pmhc-kafka-admin --leader). pmhcd is paused while a burst of
+# calls is committed, a broker is stopped (SIGSTOP), and pmhcd resumed: it reads
+# the burst and publishes. 1.5 s later its producer fails fatally
+# (PMHC_TEST_PRODUCER_FATAL_AFTER=N+MS, as a real broker cannot be made to give
+# such an error) and is replaced: what it had in flight comes back "possibly
+# persisted".
+#  1. Found: both topics led by broker 1, its two followers stopped. The leader
+#     writes each recommendation but cannot confirm it (acks=all). The
+#     followers resume, the writes are committed, and pmhcd must find them and
+#     not send them again. Sent again blind (pmhcd before recheck.c), they
+#     went on the topic twice.
+#  2. Not there: the recommendations' leader itself stopped, so it never reads
+#     the requests, then SIGKILLed; leadership moves. pmhcd must find them
+#     missing, once a later recommendation of its own is on the partition, and
+#     send them again: each on the topic once.
 source "$(dirname "$0")/lib.sh"
 : "${PMHC_KAFKA_DIR:?needs the real cluster: with-servers.sh --brokers 3}" "${PMHC_KAFKA_SH:?}" "${PMHC_KAFKA_ADMIN:?}"
 
-FIRST=30 LATER=20
-LEADER=1 FOLLOWERS="2 3"
+FIRST=30 LATER=20 AFTER=20
+ks() { "$PMHC_KAFKA_SH" "$1" "$PMHC_KAFKA_DIR" "${@:2}"; }
 broker_pid() { cat "$PMHC_KAFKA_DIR/broker-$1/pid"; }
+STOPPED=""
 # Whatever happens, no broker stays stopped for with-servers.sh to wait on.
-resume_followers() {
+resume_stopped() {
   local n
-  for n in $FOLLOWERS; do kill -CONT "$(broker_pid "$n")" 2>/dev/null || true; done
+  for n in $STOPPED; do kill -CONT "$(broker_pid "$n")" 2>/dev/null || true; done
+  STOPPED=""
 }
-trap 'resume_followers; cleanup_children' EXIT
+trap 'resume_stopped; cleanup_children' EXIT
 
-"$PMHC_KAFKA_ADMIN" -b "$PMHC_BROKERS" -r 3 --leader "$LEADER" mw.calls=1 mw.recs=1 >/dev/null ||
-  fail "cannot create mw.calls and mw.recs led by broker $LEADER"
-for t in mw.calls mw.recs; do
-  expect_eq "$t is led by broker $LEADER" "$("$PMHC_KAFKA_SH" leader "$PMHC_KAFKA_DIR" "$t" 0)" "$LEADER"
-done
+# topics CALLS CALLS_LEADER RECS RECS_LEADER: one partition each, led where asked.
+topics() {
+  "$PMHC_KAFKA_ADMIN" -b "$PMHC_BROKERS" -r 3 --leader "$2" "$1=1" >/dev/null &&
+    "$PMHC_KAFKA_ADMIN" -b "$PMHC_BROKERS" -r 3 --leader "$4" "$3=1" >/dev/null ||
+    fail "cannot create $1 and $3"
+  local t want got
+  for t in "$1 $2" "$3 $4"; do
+    want=${t#* } got=
+    for _ in $(seq 1 100); do
+      got=$(ks leader "${t% *}" 0 2>/dev/null || true)
+      [ "$got" = "$want" ] && break
+      sleep 0.1
+    done
+    expect_eq "${t% *} is led by broker $want" "$got" "$want"
+  done
+}
 
-write_config 'topics = { calls = "mw.calls"; recommendations = "mw.recs"; };'
-# Stopped brokers may coordinate the group: a session that outlasts the stop
-# keeps the partitions where they are.
-sed -i 's/"session.timeout.ms=6000"/"session.timeout.ms=30000"/' "$PMHC_TEST_DIR/pmhcd.conf"
-use_http
-# The fatal error comes 1.5 s after the last recommendation of the second
-# burst, when all of that burst is on the wire, written by the leader, unconfirmed.
-PMHC_TEST_PRODUCER_FATAL_AFTER="$((FIRST + LATER))+1500" start_daemon
+# start CALLS RECS: pmhcd on those topics, failing fatally 1.5 s after the burst.
+start() {
+  write_config "topics = { calls = \"$1\"; recommendations = \"$2\"; };"
+  # A stopped broker may coordinate the group: a session that outlasts the
+  # stop keeps the partitions where they are.
+  sed -i 's/"session.timeout.ms=6000"/"session.timeout.ms=30000"/' "$PMHC_TEST_DIR/pmhcd.conf"
+  grep -q '"session.timeout.ms=30000"' "$PMHC_TEST_DIR/pmhcd.conf" || fail "the session timeout was not set"
+  use_http
+  PMHC_TEST_PRODUCER_FATAL_AFTER="$((FIRST + LATER))+1500" start_daemon
+}
 
 recs() {
-  timeout 60 "$PMHC_CONSUME" -b "$PMHC_BROKERS" -t mw.recs --from-beginning --idle-ms 2000 --meta 2>/dev/null
+  timeout 60 "$PMHC_CONSUME" -b "$PMHC_BROKERS" -t "$1" --from-beginning --idle-ms 2000 --meta 2>/dev/null
 }
+# until_recs TOPIC N: until N distinct calls are recommended on TOPIC (each look waits 2 s for more).
+until_recs() {
+  for _ in $(seq 1 60); do
+    [ "$(recs "$1" | jq -r .call_id | sort -u | wc -l)" -ge "$2" ] && break
+  done
+  expect_eq "$2 calls recommended on $1" "$(recs "$1" | jq -r .call_id | sort -u | wc -l)" "$2"
+}
+
+# burst CALLS PREFIX STOP...: the second burst committed while pmhcd is paused,
+# then brokers STOP... stopped and pmhcd resumed; returns once the producer
+# has failed and what it had in flight has come back.
+burst() {
+  local calls=$1 prefix=$2 n
+  shift 2
+  kill -STOP "$DAEMON_PID"
+  gen_calls $((FIRST + LATER)) "$prefix" | tail -n "$LATER" |
+    "$PMHC_PRODUCE" -b "$PMHC_BROKERS" --calls-topic "$calls" 2>/dev/null
+  for n in "$@"; do
+    kill -STOP "$(broker_pid "$n")"
+    STOPPED+=" $n"
+  done
+  kill -CONT "$DAEMON_PID"
+  wait_log 'Kafka producer failed fatally; replacing it' 30
+  wait_log 'recommendation not confirmed, and the broker may have written it' 30
+  ok "the producer failed with recommendations unconfirmed ($(grep -c 'may have written it' "$PMHC_TEST_DIR/pmhcd.log"))"
+}
+
+# finish RECS: once nothing is held, stop pmhcd; then no (call, revision) twice on RECS.
+finish() {
+  for _ in $(seq 1 600); do
+    scrape && [ "$(metric pmhc_undelivered_messages)" = 0 ] && break
+    sleep 0.1
+  done
+  expect_eq "nothing held for another try" "$(metric pmhc_undelivered_messages)" 0
+  stop_daemon
+  grep -q 'msg="stopped".* undelivered=0 stalled=0 ' "$PMHC_TEST_DIR/pmhcd.log" ||
+    fail "pmhcd stopped with messages still held"
+  recs "$1" | jq -r '[.call_id, .revision, ._offset] | @tsv' | sort -u >"$PMHC_TEST_DIR/recs.tsv"
+  local twice
+  twice=$(awk '{ n[$1 " " $2]++ } END { for (k in n) if (n[k] > 1) d++; print d + 0 }' "$PMHC_TEST_DIR/recs.tsv")
+  [ "$twice" -eq 0 ] || awk '{ n[$1 " " $2]++; l[$1 " " $2] = l[$1 " " $2] "\n  " $0 }
+    END { for (k in n) if (n[k] > 1) printf "%s", l[k]; print "" }' "$PMHC_TEST_DIR/recs.tsv"
+  expect_eq "no (call, revision) published twice on $1" "$twice" 0
+  FOUND=$(grep -c 'recommendation found on the topic after all' "$PMHC_TEST_DIR/pmhcd.log" || true)
+  ABSENT=$(grep -c 'recommendation not on the topic; sending it again' "$PMHC_TEST_DIR/pmhcd.log" || true)
+  echo "found on the topic: $FOUND; not there, sent again: $ABSENT"
+}
+
+# ---- 1. written by the leader, unconfirmed: found, not sent again ----
+topics mw.calls 1 mw.recs 1
+start mw.calls mw.recs
 gen_calls "$FIRST" M | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" --calls-topic mw.calls 2>/dev/null
-for _ in $(seq 1 60); do # each look waits 2 s for more
-  [ "$(recs | jq -r .call_id | sort -u | wc -l)" -ge "$FIRST" ] && break
-done
-expect_eq "the first $FIRST calls recommended" "$(recs | jq -r .call_id | sort -u | wc -l)" "$FIRST"
+until_recs mw.recs "$FIRST"
+burst mw.calls M 2 3
+resume_stopped
+until_recs mw.recs $((FIRST + LATER))
+finish mw.recs
+[ "$FOUND" -gt 0 ] && [ "$ABSENT" -eq 0 ] ||
+  fail "the leader had written them: want some found and none sent again, got $FOUND found, $ABSENT sent again"
+ok "$FOUND found on the topic, none sent again"
+expect_eq "pmhc_recommendations_found_after_failure_total counts them" \
+  "$(metric pmhc_recommendations_found_after_failure_total)" "$FOUND"
+mv "$PMHC_TEST_DIR/pmhcd.log" "$PMHC_TEST_DIR/pmhcd-1.log"
 
-# pmhcd paused while the second burst is committed (all brokers up), then the
-# followers stopped: pmhcd reads the burst from the leader, and what it
-# publishes can be written but not confirmed.
-kill -STOP "$DAEMON_PID"
-gen_calls $((FIRST + LATER)) M | tail -n "$LATER" | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" --calls-topic mw.calls 2>/dev/null
-for n in $FOLLOWERS; do kill -STOP "$(broker_pid "$n")"; done
-kill -CONT "$DAEMON_PID"
-wait_log 'Kafka producer failed fatally; replacing it' 30
-ok "the producer failed fatally with the second burst unconfirmed"
-# The followers resume once what the dead producer had in flight has come back.
-wait_log 'recommendation (not confirmed|not delivered)' 30
-resume_followers
-echo "followers resumed"
-
-for _ in $(seq 1 60); do
-  [ "$(recs | jq -r .call_id | sort -u | wc -l)" -ge $((FIRST + LATER)) ] && break
-done
-expect_eq "every call got its recommendation" "$(recs | jq -r .call_id | sort -u | wc -l)" $((FIRST + LATER))
-# Nothing more is published once nothing is held: the looks answered, the resends queued.
-for _ in $(seq 1 600); do
-  scrape && [ "$(metric pmhc_undelivered_messages)" = 0 ] && break
+# ---- 2. never read by the leader, which dies: not there, sent again ----
+topics mx.calls 2 mx.recs 1
+start mx.calls mx.recs
+gen_calls "$FIRST" X | "$PMHC_PRODUCE" -b "$PMHC_BROKERS" --calls-topic mx.calls 2>/dev/null
+until_recs mx.recs "$FIRST"
+burst mx.calls X 1
+STOPPED=""
+ks kill 1
+moved=
+for _ in $(seq 1 300); do
+  moved=$(ks leader mx.recs 0 2>/dev/null || true)
+  [ -n "$moved" ] && [ "$moved" != 1 ] && [ "$moved" != -1 ] && break
   sleep 0.1
 done
-expect_eq "nothing held for another try" "$(metric pmhc_undelivered_messages)" 0
-stop_daemon
-grep -q 'msg="stopped".* undelivered=0 stalled=0 ' "$PMHC_TEST_DIR/pmhcd.log" ||
-  fail "pmhcd stopped with messages still held"
-ok "nothing was left held at the stop"
-
-recs | jq -r '[.call_id, .revision, ._offset] | @tsv' | sort -u >"$PMHC_TEST_DIR/recs.tsv"
-twice=$(awk '{ n[$1 " " $2]++ } END { for (k in n) if (n[k] > 1) d++; print d + 0 }' "$PMHC_TEST_DIR/recs.tsv")
-[ "$twice" -eq 0 ] || awk '{ n[$1 " " $2]++; l[$1 " " $2] = l[$1 " " $2] "\n  " $0 }
-  END { for (k in n) if (n[k] > 1) printf "%s", l[k]; print "" }' "$PMHC_TEST_DIR/recs.tsv"
-expect_eq "no (call, revision) published twice" "$twice" 0
-maybe=$(grep -c 'the broker may have written it; looking for it on the topic' "$PMHC_TEST_DIR/pmhcd.log" || true)
-found=$(grep -c 'recommendation found on the topic after all' "$PMHC_TEST_DIR/pmhcd.log" || true)
-echo "recommendations possibly written: $maybe; found on the topic: $found"
-[ "$maybe" -gt 0 ] || fail "no recommendation came back possibly written: the fault was not made"
-ok "$maybe recommendations came back possibly written"
-[ "$found" -gt 0 ] || fail "none was found on the topic, though the leader had written them"
-ok "$found of them found on the topic, not sent again"
-expect_eq "pmhc_recommendations_found_after_failure_total counts them" \
-  "$(metric pmhc_recommendations_found_after_failure_total)" "$found"
-
+[ -n "$moved" ] && [ "$moved" != 1 ] && [ "$moved" != -1 ] || fail "leadership of mx.recs did not move off broker 1 (got '$moved')"
+ok "broker 1 SIGKILLed; mx.recs now led by broker $moved"
+# Later calls, a few a second for 10 s: this instance's recommendations made
+# more than 5 s after the failure show where the lost ones would have been.
+gen_calls $((FIRST + LATER + AFTER)) X | tail -n "$AFTER" |
+  "$PMHC_PRODUCE" -b "$PMHC_BROKERS" --calls-topic mx.calls --rate 2 2>/dev/null
+until_recs mx.recs $((FIRST + LATER + AFTER))
+finish mx.recs
+[ "$ABSENT" -gt 0 ] && [ "$FOUND" -eq 0 ] ||
+  fail "the leader never read them: want some sent again and none found, got $ABSENT sent again, $FOUND found"
+ok "$ABSENT not on the topic, sent again once"
+ks up 1
 echo "maybe_written: $checks checks passed"

@@ -19,7 +19,7 @@ static struct pmhc_landed_want want(void)
 }
 
 static struct pmhc_landed_seen seen(const char *key, const char *val, const char *instance, int32_t partition,
-				    int64_t ts)
+				    int64_t created_ms)
 {
 	return (struct pmhc_landed_seen){ .key = key,
 					  .key_len = key ? strlen(key) : 0,
@@ -28,13 +28,16 @@ static struct pmhc_landed_seen seen(const char *key, const char *val, const char
 					  .instance = instance,
 					  .instance_len = instance ? strlen(instance) : 0,
 					  .partition = partition,
-					  .timestamp_ms = ts };
+					  .created_ms = created_ms };
 }
 
 START_TEST(the_message_itself_is_found)
 {
 	struct pmhc_landed_want w = want();
 	struct pmhc_landed_seen s = seen("P1/C-1", "rec-v1", me, 3, 10000);
+	ck_assert_int_eq(pmhc_landed_judge(&w, &s), PMHC_LANDED_FOUND);
+	/* Whatever its stamp: the broker's append time, or none. */
+	s = seen("P1/C-1", "rec-v1", me, 3, -1);
 	ck_assert_int_eq(pmhc_landed_judge(&w, &s), PMHC_LANDED_FOUND);
 }
 END_TEST
@@ -69,17 +72,29 @@ START_TEST(only_a_later_message_of_this_instance_passes_it)
 	/* Nor do this instance's messages on another partition. */
 	s = seen("P1/C-2", "x", me, 4, 99999999);
 	ck_assert_int_eq(pmhc_landed_judge(&w, &s), PMHC_LANDED_NOTHING);
+	/* Nor one stamped by the broker's clock. */
+	s = seen("P1/C-2", "x", me, 3, -1);
+	ck_assert_int_eq(pmhc_landed_judge(&w, &s), PMHC_LANDED_NOTHING);
 }
 END_TEST
 
-START_TEST(settled_only_after_the_settle_time_of_quiet_and_a_still_end)
+START_TEST(settled_only_read_to_a_still_end_for_the_settle_time)
 {
-	ck_assert(!pmhc_landed_settled(0, 0, PMHC_LANDED_SETTLE_MS - 1));
-	ck_assert(pmhc_landed_settled(0, 0, PMHC_LANDED_SETTLE_MS));
+	const int64_t T = PMHC_LANDED_SETTLE_MS;
+	struct pmhc_landed_watch w = { .quiet_since_ms = 0, .high = 50, .high_since_ms = 0, .read_to = 50 };
+	ck_assert(!pmhc_landed_settled(&w, T - 1));
+	ck_assert(pmhc_landed_settled(&w, T));
 	/* A message met, or the end moving, starts the wait again. */
-	ck_assert(!pmhc_landed_settled(1000, 0, PMHC_LANDED_SETTLE_MS));
-	ck_assert(!pmhc_landed_settled(0, 1000, PMHC_LANDED_SETTLE_MS));
-	ck_assert(pmhc_landed_settled(1000, 500, PMHC_LANDED_SETTLE_MS + 1000));
+	w.quiet_since_ms = 1000;
+	ck_assert(!pmhc_landed_settled(&w, T));
+	ck_assert(pmhc_landed_settled(&w, T + 1000));
+	w.high_since_ms = 2000;
+	ck_assert(!pmhc_landed_settled(&w, T + 1000));
+	/* Not read to the end, or no end told by a leader: not settled, however long. */
+	w = (struct pmhc_landed_watch){ .quiet_since_ms = 0, .high = 50, .high_since_ms = 0, .read_to = 49 };
+	ck_assert(!pmhc_landed_settled(&w, 10 * T));
+	w = (struct pmhc_landed_watch){ .quiet_since_ms = 0, .high = -1, .high_since_ms = 0, .read_to = 50 };
+	ck_assert(!pmhc_landed_settled(&w, 10 * T));
 }
 END_TEST
 
@@ -91,7 +106,7 @@ Suite *suite_landed(void)
 	tcase_add_test(tc, the_message_itself_is_found);
 	tcase_add_test(tc, a_copy_by_another_instance_or_elsewhere_is_not_it);
 	tcase_add_test(tc, only_a_later_message_of_this_instance_passes_it);
-	tcase_add_test(tc, settled_only_after_the_settle_time_of_quiet_and_a_still_end);
+	tcase_add_test(tc, settled_only_read_to_a_still_end_for_the_settle_time);
 	suite_add_tcase(s, tc);
 	return s;
 }
