@@ -321,8 +321,7 @@ static rd_kafka_resp_err_t start_at_time(rd_kafka_t *rk, rd_kafka_topic_partitio
 	return e;
 }
 
-rd_kafka_t *pmhc_kafka_reader_client(const struct pmhc_config *cfg, const char *topic, int gather_ms, char *err,
-				     size_t errlen)
+rd_kafka_conf_t *pmhc_kafka_reader_conf(const struct pmhc_config *cfg, int gather_ms, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
 	if (conf == NULL)
@@ -365,6 +364,11 @@ rd_kafka_t *pmhc_kafka_reader_client(const struct pmhc_config *cfg, const char *
 		return NULL;
 	}
 	pmhc_priority_background_kafka(conf);
+	return conf;
+}
+
+rd_kafka_t *pmhc_kafka_reader_create(rd_kafka_conf_t *conf, const char *topic, char *err, size_t errlen)
+{
 	char what[PMHC_KAFKA_WHAT_LEN];
 	snprintf(what, sizeof what, "the %s reader", topic);
 	rd_kafka_t *rk = create(RD_KAFKA_CONSUMER, conf, what, err, errlen);
@@ -376,7 +380,8 @@ rd_kafka_t *pmhc_kafka_reader_client(const struct pmhc_config *cfg, const char *
 rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int gather_ms,
 				  int timeout_ms, char *err, size_t errlen)
 {
-	rd_kafka_t *rk = pmhc_kafka_reader_client(cfg, topic, gather_ms, err, errlen);
+	rd_kafka_conf_t *conf = pmhc_kafka_reader_conf(cfg, gather_ms, err, errlen);
+	rd_kafka_t *rk = conf != NULL ? pmhc_kafka_reader_create(conf, topic, err, errlen) : NULL;
 	if (rk == NULL)
 		return NULL;
 

@@ -90,9 +90,13 @@ int pmhc_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t n, ch
 rd_kafka_t *pmhc_kafka_reader_new(const struct pmhc_config *cfg, const char *topic, int64_t from_ms, int gather_ms,
 				  int timeout_ms, char *err, size_t errlen);
 
-/* The same reader, made but given no partitions: the caller assigns what it wants read. */
-rd_kafka_t *pmhc_kafka_reader_client(const struct pmhc_config *cfg, const char *topic, int gather_ms, char *err,
-				     size_t errlen);
+/*
+ * The same reader in two steps, given no partitions: its configuration, made
+ * from cfg now, and the client, made from it (which takes it) when needed. The
+ * caller assigns what it wants read.
+ */
+rd_kafka_conf_t *pmhc_kafka_reader_conf(const struct pmhc_config *cfg, int gather_ms, char *err, size_t errlen);
+rd_kafka_t *pmhc_kafka_reader_create(rd_kafka_conf_t *conf, const char *topic, char *err, size_t errlen);
 
 /*
  * The end offsets (high watermarks) of the reader's partitions as of now, so

@@ -26,6 +26,8 @@
 #define RECHECK_HIGH_EVERY_MS 1000
 /* A lookup that failed, or memory that ran out, is tried again after this long. */
 #define RECHECK_RETRY_MS 1000
+/* Room for librdkafka's reason the reader could not be made. */
+#define RECHECK_ERR_LEN 512
 /* A lookup that keeps failing is said once in this many tries (one a second). */
 #define RECHECK_LOG_EVERY 30
 
@@ -58,6 +60,12 @@ struct round {
 };
 
 struct pmhc_recheck {
+	/*
+	 * The reader is made at the first look, from conf: an idle client would
+	 * still keep a thread per broker for a rare fault.
+	 */
+	rd_kafka_conf_t *conf;
+	char *topic;
 	rd_kafka_t *reader;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -331,13 +339,35 @@ static void run_round(struct pmhc_recheck *r, struct round *rd)
 	rd_kafka_assign(r->reader, NULL);
 }
 
+/* The reader, made at the first look and kept; false when stopped first. */
+static bool have_reader(struct pmhc_recheck *r)
+{
+	for (unsigned long tries = 0; r->reader == NULL; tries++) {
+		char err[RECHECK_ERR_LEN];
+		rd_kafka_conf_t *conf = rd_kafka_conf_dup(r->conf);
+		r->reader = pmhc_kafka_reader_create(conf, r->topic, err, sizeof err);
+		if (r->reader != NULL)
+			break;
+		if (tries % RECHECK_LOG_EVERY == 0)
+			pmhc_error(
+				"msg=\"cannot make the reader that looks for recommendations the producer gave up on; "
+				"they are held, not sent again, until it can\" error=\"%s\" tries=%lu",
+				pmhc_q(err), tries + 1);
+		if (stopping(r))
+			return false;
+		pmhc_sleep_ms(RECHECK_RETRY_MS);
+	}
+	return true;
+}
+
 static void *checker(void *arg)
 {
 	struct pmhc_recheck *r = arg;
 	struct round rd;
 	while (take_round(r, &rd)) {
 		/* Jobs a stop leaves unanswered stay pending; the others are the main loop's to collect. */
-		run_round(r, &rd);
+		if (have_reader(r))
+			run_round(r, &rd);
 		free(rd.looks);
 		free(rd.topic);
 	}
@@ -351,19 +381,25 @@ struct pmhc_recheck *pmhc_recheck_open(const struct pmhc_config *cfg, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	r->reader = pmhc_kafka_reader_client(cfg, cfg->topic_recommendations, 0, err, errlen);
-	if (r->reader == NULL)
+	r->conf = pmhc_kafka_reader_conf(cfg, 0, err, errlen);
+	if (r->conf == NULL)
 		goto fail;
+	if ((r->topic = strdup(cfg->topic_recommendations)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	int e = pthread_create(&r->thread, NULL, checker, r);
 	if (e == 0)
 		return r;
 	snprintf(err, errlen, "cannot start the thread that looks for undelivered recommendations: %s", strerror(e));
-	rd_kafka_destroy(r->reader);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 fail:
+	if (r->conf != NULL)
+		rd_kafka_conf_destroy(r->conf);
+	free(r->topic);
 	free(r);
 	return NULL;
 }
@@ -421,8 +457,12 @@ void pmhc_recheck_close(struct pmhc_recheck *r)
 		next = j->next;
 		free_job(j);
 	}
-	rd_kafka_consumer_close(r->reader);
-	rd_kafka_destroy(r->reader);
+	if (r->reader != NULL) {
+		rd_kafka_consumer_close(r->reader);
+		rd_kafka_destroy(r->reader);
+	}
+	rd_kafka_conf_destroy(r->conf);
+	free(r->topic);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
