@@ -33,7 +33,6 @@
 
 struct pmhc_recheck_job {
 	struct pmhc_recheck_job *next;
-	char *topic;
 	struct pmhc_landed_want w;
 	enum pmhc_recheck_answer answer; /* under the lock */
 	/*
@@ -51,9 +50,9 @@ struct look {
 	int64_t asked; /* the partition's end as asked in this pass of settle(); -1 when not answered */
 };
 
-/* A round: the unanswered jobs of one topic, read together. */
+/* A round: the unanswered jobs, read together. */
 struct round {
-	char *topic;
+	const char *topic; /* the recheck's own */
 	struct look *looks;
 	size_t n;
 	unsigned long asked_at_start; /* r->asked when taken: another ask ends the round early */
@@ -100,18 +99,14 @@ static bool asked_since(struct pmhc_recheck *r, const struct round *rd)
 	return more;
 }
 
-/* Waits for unanswered jobs, and takes those of the first one's topic; false when stopped. */
+/* Waits for unanswered jobs, and takes them all; false when stopped. */
 static bool take_round(struct pmhc_recheck *r, struct round *rd)
 {
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		const char *topic = NULL;
 		size_t n = 0;
 		for (struct pmhc_recheck_job *j = r->jobs; j != NULL; j = j->next)
-			if (j->answer == PMHC_RECHECK_PENDING && (topic == NULL || strcmp(topic, j->topic) == 0)) {
-				topic = j->topic;
-				n++;
-			}
+			n += j->answer == PMHC_RECHECK_PENDING;
 		if (r->stop) {
 			pthread_mutex_unlock(&r->lock);
 			return false;
@@ -120,12 +115,10 @@ static bool take_round(struct pmhc_recheck *r, struct round *rd)
 			pthread_cond_wait(&r->wake, &r->lock);
 			continue;
 		}
+		rd->topic = r->topic;
 		rd->looks = calloc(n, sizeof *rd->looks);
-		rd->topic = strdup(topic);
-		if (rd->looks == NULL || rd->topic == NULL) {
+		if (rd->looks == NULL) {
 			/* Out of memory: the jobs wait, and are tried again in a moment. */
-			free(rd->looks);
-			free(rd->topic);
 			pthread_mutex_unlock(&r->lock);
 			pmhc_sleep_ms(RECHECK_RETRY_MS);
 			pthread_mutex_lock(&r->lock);
@@ -134,7 +127,7 @@ static bool take_round(struct pmhc_recheck *r, struct round *rd)
 		rd->n = 0;
 		rd->asked_at_start = r->asked;
 		for (struct pmhc_recheck_job *j = r->jobs; j != NULL; j = j->next)
-			if (j->answer == PMHC_RECHECK_PENDING && strcmp(rd->topic, j->topic) == 0)
+			if (j->answer == PMHC_RECHECK_PENDING)
 				rd->looks[rd->n++] = (struct look){ .job = j, .asked = -1 };
 		pthread_mutex_unlock(&r->lock);
 		return true;
@@ -267,7 +260,7 @@ static void settle(struct pmhc_recheck *r, struct round *rd, int64_t now)
 		/* One question per partition and pass: an earlier look on it has the answer. */
 		int64_t high = -1;
 		size_t k = 0;
-		while (k < i && (rd->looks[k].asked < 0 || rd->looks[k].job == NULL || rd->looks[k].decided ||
+		while (k < i && (rd->looks[k].asked < 0 || rd->looks[k].decided ||
 				 rd->looks[k].job->w.partition != l->job->w.partition))
 			k++;
 		if (k < i)
@@ -369,7 +362,6 @@ static void *checker(void *arg)
 		if (have_reader(r))
 			run_round(r, &rd);
 		free(rd.looks);
-		free(rd.topic);
 	}
 	return NULL;
 }
@@ -404,13 +396,11 @@ fail:
 	return NULL;
 }
 
-struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const char *topic, const struct pmhc_landed_want *w)
+struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const struct pmhc_landed_want *w)
 {
 	struct pmhc_recheck_job *j = calloc(1, sizeof *j);
-	if (j == NULL || (j->topic = strdup(topic)) == NULL) {
-		free(j);
+	if (j == NULL)
 		return NULL;
-	}
 	j->w = *w;
 	j->answer = PMHC_RECHECK_PENDING;
 	pthread_mutex_lock(&r->lock);
@@ -420,12 +410,6 @@ struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const char *to
 	pthread_cond_signal(&r->wake);
 	pthread_mutex_unlock(&r->lock);
 	return j;
-}
-
-static void free_job(struct pmhc_recheck_job *j)
-{
-	free(j->topic);
-	free(j);
 }
 
 enum pmhc_recheck_answer pmhc_recheck_collect(struct pmhc_recheck *r, struct pmhc_recheck_job *j)
@@ -440,7 +424,7 @@ enum pmhc_recheck_answer pmhc_recheck_collect(struct pmhc_recheck *r, struct pmh
 			}
 	pthread_mutex_unlock(&r->lock);
 	if (a != PMHC_RECHECK_PENDING)
-		free_job(j);
+		free(j);
 	return a;
 }
 
@@ -455,7 +439,7 @@ void pmhc_recheck_close(struct pmhc_recheck *r)
 	pthread_join(r->thread, NULL);
 	for (struct pmhc_recheck_job *j = r->jobs, *next; j != NULL; j = next) {
 		next = j->next;
-		free_job(j);
+		free(j);
 	}
 	if (r->reader != NULL) {
 		rd_kafka_consumer_close(r->reader);

@@ -27,11 +27,12 @@ enum pmhc_recheck_answer {
 struct pmhc_recheck *pmhc_recheck_open(const struct pmhc_config *cfg, char *err, size_t errlen);
 
 /*
- * Asks whether w's message landed on topic. The job keeps the pointers in w
- * (the caller's copies of key, value and instance) until its answer is
+ * Asks whether w's message landed on the recommendations topic (named when
+ * the checker opened; only a restart changes it). The job keeps the pointers
+ * in w (the caller's copies of key, value and instance) until its answer is
  * collected or the checker is closed. NULL when out of memory.
  */
-struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const char *topic, const struct pmhc_landed_want *w);
+struct pmhc_recheck_job *pmhc_recheck_ask(struct pmhc_recheck *r, const struct pmhc_landed_want *w);
 
 /* The job's answer; once it is not PENDING the job is freed and must not be asked again. */
 enum pmhc_recheck_answer pmhc_recheck_collect(struct pmhc_recheck *r, struct pmhc_recheck_job *j);

@@ -113,7 +113,7 @@ static void look_first(struct pipeline *p, struct pmhc_held *h, const struct pmh
 				      .partition = maybe->partition,
 				      .made_ms = h->d->made_ms,
 				      .failed_ms = pmhc_wall_ms() };
-	h->look = pmhc_recheck_ask(p->recheck, h->topic, &w);
+	h->look = pmhc_recheck_ask(p->recheck, &w);
 	if (h->look == NULL)
 		pmhc_error("msg=\"out of memory looking for a recommendation the broker may have written; sending it "
 			   "again, which may publish it twice\" topic=%s",
